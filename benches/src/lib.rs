@@ -1,0 +1,1 @@
+//! Criterion benchmarks of Rift live in `benches/`.

@@ -1,0 +1,1 @@
+//! Runnable examples of embedding Rift: see the `[[example]]` targets of this package.

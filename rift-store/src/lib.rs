@@ -1,0 +1,1 @@
+//! Rift storage backends.

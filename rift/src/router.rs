@@ -1,0 +1,276 @@
+//! The in-process event router: delivery by [`Topic`] into one bounded queue per subscriber.
+//!
+//! [`Router::publish`] is a plain synchronous function that never waits: it `try_send`s into each
+//! subscriber's queue. A subscriber whose queue is full is marked *lagged* and gets nothing more; its
+//! owner (a gateway session) then resyncs or closes. So a slow subscriber never blocks the publisher
+//! or anyone else.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::mpsc;
+
+use crate::event::{Envelope, Event, Topic};
+
+/// What subscribers receive: shared, so publishing to many costs one allocation.
+pub type Delivery = Arc<Envelope>;
+
+struct Subscriber {
+    id: u64,
+    tx: mpsc::Sender<Delivery>,
+    lagged: AtomicBool,
+}
+
+impl Subscriber {
+    /// Queues one delivery; returns whether it was queued.
+    fn offer(&self, delivery: &Delivery) -> bool {
+        if self.lagged.load(Ordering::Relaxed) {
+            return false;
+        }
+        match self.tx.try_send(Arc::clone(delivery)) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.lagged.store(true, Ordering::Relaxed);
+                false
+            }
+            // The subscription is being dropped; it unregisters itself.
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    topics: RwLock<HashMap<Topic, Vec<Arc<Subscriber>>>>,
+    next_id: AtomicU64,
+}
+
+/// Delivers events to subscribers by topic. Cheap to clone (shared).
+#[derive(Clone, Default)]
+pub struct Router {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router").finish_non_exhaustive()
+    }
+}
+
+impl Router {
+    /// A router with no subscribers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A new subscriber with a queue of `capacity` deliveries, subscribed to nothing yet.
+    ///
+    /// # Panics
+    /// If `capacity` is 0.
+    pub fn subscribe(&self, capacity: usize) -> Subscription {
+        let (tx, rx) = mpsc::channel(capacity);
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        Subscription {
+            router: self.clone(),
+            shared: Arc::new(Subscriber { id, tx, lagged: AtomicBool::new(false) }),
+            rx,
+            topics: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Delivers `event` to every subscriber of `topic`; returns how many queued it.
+    pub fn publish(&self, topic: Topic, event: Event) -> usize {
+        self.publish_envelope(Arc::new(Envelope { topic, event }))
+    }
+
+    /// Delivers an already shared envelope (from another node, say) to its topic's subscribers.
+    pub fn publish_envelope(&self, delivery: Delivery) -> usize {
+        let topics = self.inner.topics.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(subscribers) = topics.get(&delivery.topic) else {
+            return 0;
+        };
+        subscribers.iter().filter(|subscriber| subscriber.offer(&delivery)).count()
+    }
+
+    /// How many subscribers a topic has.
+    pub fn subscriber_count(&self, topic: Topic) -> usize {
+        let topics = self.inner.topics.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        topics.get(&topic).map_or(0, Vec::len)
+    }
+
+    fn attach(&self, topic: Topic, subscriber: &Arc<Subscriber>) {
+        let mut topics = self.inner.topics.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        topics.entry(topic).or_default().push(Arc::clone(subscriber));
+    }
+
+    fn detach(&self, topic: Topic, id: u64) {
+        let mut topics = self.inner.topics.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(subscribers) = topics.get_mut(&topic) {
+            subscribers.retain(|subscriber| subscriber.id != id);
+            if subscribers.is_empty() {
+                topics.remove(&topic);
+            }
+        }
+    }
+}
+
+/// Why [`Subscription::recv`] returned no event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RecvError {
+    /// The queue overflowed and events were dropped: resync or close.
+    #[error("subscriber lagged behind and missed events")]
+    Lagged,
+}
+
+/// One subscriber: its queue and its topics. Dropping it unsubscribes from everything.
+pub struct Subscription {
+    router: Router,
+    shared: Arc<Subscriber>,
+    rx: mpsc::Receiver<Delivery>,
+    topics: Mutex<HashSet<Topic>>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").field("id", &self.shared.id).finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// Starts receiving `topic`'s events (no-op if already subscribed).
+    pub fn add(&self, topic: Topic) {
+        let mut topics = self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if topics.insert(topic) {
+            self.router.attach(topic, &self.shared);
+        }
+    }
+
+    /// Stops receiving `topic`'s events (no-op if not subscribed).
+    pub fn remove(&self, topic: Topic) {
+        let mut topics = self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if topics.remove(&topic) {
+            self.router.detach(topic, self.shared.id);
+        }
+    }
+
+    /// Whether `topic` is subscribed.
+    pub fn has(&self, topic: Topic) -> bool {
+        self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(&topic)
+    }
+
+    /// The next delivery, in publication order; `Err(Lagged)` once the queue has overflowed.
+    pub async fn recv(&mut self) -> Result<Delivery, RecvError> {
+        if self.is_lagged() {
+            return Err(RecvError::Lagged);
+        }
+        // The router holds a sender as long as this subscription lives, so `None` cannot happen
+        // while `self` exists; treat it as lagged to be safe.
+        self.rx.recv().await.ok_or(RecvError::Lagged)
+    }
+
+    /// A queued delivery if there is one, without waiting.
+    pub fn try_recv(&mut self) -> Option<Result<Delivery, RecvError>> {
+        if self.is_lagged() {
+            return Some(Err(RecvError::Lagged));
+        }
+        self.rx.try_recv().ok().map(Ok)
+    }
+
+    /// Whether events were dropped because the queue was full.
+    pub fn is_lagged(&self) -> bool {
+        self.shared.lagged.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let topics = std::mem::take(self.topics.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        for topic in topics {
+            self.router.detach(topic, self.shared.id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::{ChannelId, MessageId, ServerId};
+
+    fn delete(channel_id: ChannelId) -> Event {
+        Event::MessageDelete { id: MessageId::new(), channel_id }
+    }
+
+    #[tokio::test]
+    async fn delivers_only_to_subscribers_of_the_topic() {
+        let router = Router::new();
+        let (a, b) = (ChannelId::new(), ChannelId::new());
+        let mut sub_a = router.subscribe(8);
+        sub_a.add(Topic::Channel(a));
+        let mut sub_b = router.subscribe(8);
+        sub_b.add(Topic::Channel(b));
+
+        assert_eq!(router.publish(Topic::Channel(a), delete(a)), 1);
+        let got = sub_a.recv().await.unwrap();
+        assert_eq!(got.topic, Topic::Channel(a));
+        assert!(sub_b.try_recv().is_none());
+    }
+
+    #[tokio::test]
+    async fn preserves_publication_order() {
+        let router = Router::new();
+        let channel = ChannelId::new();
+        let mut sub = router.subscribe(64);
+        sub.add(Topic::Channel(channel));
+        let events: Vec<Event> = (0..50).map(|_| delete(channel)).collect();
+        for event in &events {
+            router.publish(Topic::Channel(channel), event.clone());
+        }
+        for event in events {
+            assert_eq!(sub.recv().await.unwrap().event, event);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_subscriber_is_marked_lagged_and_never_blocks_others() {
+        let router = Router::new();
+        let channel = ChannelId::new();
+        let slow = router.subscribe(2);
+        slow.add(Topic::Channel(channel));
+        let mut fast = router.subscribe(100);
+        fast.add(Topic::Channel(channel));
+
+        for _ in 0..10 {
+            router.publish(Topic::Channel(channel), delete(channel));
+            fast.recv().await.unwrap();
+        }
+        assert!(slow.is_lagged());
+        assert!(!fast.is_lagged());
+        let mut slow = slow;
+        assert_eq!(slow.recv().await, Err(RecvError::Lagged));
+    }
+
+    #[test]
+    fn dropping_a_subscription_unsubscribes_it() {
+        let router = Router::new();
+        let server = ServerId::new();
+        let sub = router.subscribe(4);
+        sub.add(Topic::Server(server));
+        sub.add(Topic::Server(server));
+        assert_eq!(router.subscriber_count(Topic::Server(server)), 1);
+        drop(sub);
+        assert_eq!(router.subscriber_count(Topic::Server(server)), 0);
+    }
+
+    #[test]
+    fn removing_a_topic_stops_delivery() {
+        let router = Router::new();
+        let channel = ChannelId::new();
+        let mut sub = router.subscribe(4);
+        sub.add(Topic::Channel(channel));
+        assert!(sub.has(Topic::Channel(channel)));
+        sub.remove(Topic::Channel(channel));
+        assert_eq!(router.publish(Topic::Channel(channel), delete(channel)), 0);
+        assert!(sub.try_recv().is_none());
+    }
+}

@@ -1,0 +1,549 @@
+//! The storage contract. Backends (`rift-store`: SQLite and PostgreSQL) implement [`Store`]; only the
+//! service layer calls it. Methods speak domain types; rows and SQL stay inside the backend.
+//!
+//! Rules every backend keeps:
+//! - Lookups of things that do not exist answer `Ok(None)` / `Ok(false)`, never an error.
+//! - Operations documented as atomic happen in one transaction.
+//! - Lists have a stable documented order; pages are bounded by the caller's `limit`.
+//! - Deleted messages keep their row (soft delete) so their history survives; they leave lists,
+//!   search and reaction counts.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::id::{
+    AuditEntryId, BridgeConnectionId, ChannelId, MessageId, RoleId, ServerId, Timestamp, TokenFamilyId,
+    UploadId, UserId,
+};
+use crate::model::{
+    AuditEntry, Ban, BridgeConnection, BridgeRef, BridgeStatus, Channel, DmChannel, Invite, Member, Message,
+    MessageHistoryEntry, PermissionOverwrite, ReadState, Role, Server, Status, Upload, User,
+};
+use crate::permissions::Permissions;
+
+/// The result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// `"sqlite"` or `"postgres"`, as `GET /api/health` reports it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The id to give it.
+    pub id: UserId,
+    /// Login name (unique ignoring ASCII case).
+    pub username: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Optional e-mail (unique ignoring case).
+    pub email: Option<String>,
+    /// Argon2id PHC string; `None` for puppets, which cannot log in.
+    pub password_hash: Option<String>,
+    /// Set for bridge puppets.
+    pub bridge: Option<BridgeRef>,
+    /// When it was made.
+    pub created_at: Timestamp,
+}
+
+/// Fields of a user to change; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// New avatar (`Some(None)` clears it).
+    pub avatar_url: Option<Option<String>>,
+    /// New chosen status.
+    pub status: Option<Status>,
+}
+
+/// A refresh token to store. Only its SHA-256 hash is kept.
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken {
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    /// The rotation family.
+    pub family_id: TokenFamilyId,
+    /// Its user.
+    pub user_id: UserId,
+    /// When it was issued.
+    pub created_at: Timestamp,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+}
+
+/// What presenting a refresh token found. The store decides atomically, so two concurrent uses of
+/// one token yield one `Valid` and one `Reused`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// Unused and live: it is now marked used.
+    Valid {
+        /// Its user.
+        user_id: UserId,
+        /// Its family, which the next token joins.
+        family_id: TokenFamilyId,
+    },
+    /// Already used: the whole family is now revoked.
+    Reused {
+        /// Its user.
+        user_id: UserId,
+        /// The revoked family.
+        family_id: TokenFamilyId,
+    },
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// A server to create, atomically with its owner's membership, its `@everyone` role and its first
+/// channels.
+#[derive(Debug, Clone)]
+pub struct NewServer {
+    /// The server (its id is also `@everyone`'s id).
+    pub server: Server,
+    /// `@everyone`'s permissions.
+    pub everyone_permissions: Permissions,
+    /// Channels to create with it (`general` for native servers; none for mirrored guilds).
+    pub channels: Vec<Channel>,
+    /// When the owner joined.
+    pub owner_joined_at: Timestamp,
+}
+
+/// Fields of a server to change.
+#[derive(Debug, Clone, Default)]
+pub struct ServerPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New icon (`Some(None)` clears it).
+    pub icon_url: Option<Option<String>>,
+    /// New owner (must already be a member).
+    pub owner_id: Option<UserId>,
+}
+
+/// Fields of a channel to change.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New topic (`Some(None)` clears it).
+    pub topic: Option<Option<String>>,
+    /// New position.
+    pub position: Option<i32>,
+    /// New category (`Some(None)` takes it out).
+    pub parent_id: Option<Option<ChannelId>>,
+}
+
+/// Fields of a role to change (its position moves with [`Store::move_role`]).
+#[derive(Debug, Clone, Default)]
+pub struct RolePatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New colour.
+    pub color: Option<i32>,
+    /// New permissions.
+    pub permissions: Option<Permissions>,
+}
+
+/// What happened when a user presented an invite code. Checked in this order, in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JoinOutcome {
+    /// The code is unknown, expired, used up, or for another server.
+    UnknownInvite,
+    /// The user is banned from the server (no use counted).
+    Banned,
+    /// The user was already a member (no use counted).
+    AlreadyMember(Member),
+    /// The user joined; the invite's use was counted, never past `max_uses`.
+    Joined(Member),
+}
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Its id (creation time; a bridged message's id carries the remote timestamp).
+    pub id: MessageId,
+    /// Channel or DM channel.
+    pub channel_id: ChannelId,
+    /// Author.
+    pub author_id: UserId,
+    /// Text.
+    pub content: String,
+    /// The message it answers (checked by the service).
+    pub reply_to: Option<MessageId>,
+    /// The sender's nonce, for deduplication.
+    pub nonce: Option<String>,
+    /// Uploads to attach; each must be unattached and, unless bridged, the author's.
+    pub attachment_ids: Vec<UploadId>,
+    /// When it was written.
+    pub created_at: Timestamp,
+    /// Set for mirrored messages.
+    pub bridge: Option<BridgeRef>,
+}
+
+/// The result of [`Store::create_message`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateMessageOutcome {
+    /// Stored (and durable) now.
+    Created(Message),
+    /// The same author sent the same nonce in the same channel since `nonce_since`: the original.
+    Duplicate(Message),
+}
+
+/// A page of a channel's messages, newest first: `before` gives the `limit` just older, `after` the
+/// `limit` just newer, both the newest `limit` strictly between them; neither the newest `limit`.
+#[derive(Debug, Clone, Copy)]
+pub struct MessagePage {
+    /// Only messages with smaller ids.
+    pub before: Option<MessageId>,
+    /// Only messages with larger ids.
+    pub after: Option<MessageId>,
+    /// 1..=100 (checked by the service).
+    pub limit: u32,
+}
+
+/// A full-text search, already limited to what the searcher may read.
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    /// Words that must all appear (matched as words; punctuation-only or emoji words match as
+    /// substrings). Never interpreted as query syntax.
+    pub words: Vec<String>,
+    /// Phrases that must appear as written (word sequence).
+    pub phrases: Vec<String>,
+    /// Channels to search: exactly those the searcher may read. Empty: no results.
+    pub channel_ids: Vec<ChannelId>,
+    /// Only this author.
+    pub author_id: Option<UserId>,
+    /// Only messages created before this.
+    pub before: Option<Timestamp>,
+    /// Only messages created after this.
+    pub after: Option<Timestamp>,
+    /// Only messages with at least one attachment.
+    pub has_attachment: bool,
+    /// 1..=100.
+    pub limit: u32,
+    /// Who searches (for `reactions[].me`).
+    pub viewer: Option<UserId>,
+}
+
+/// An invite to create.
+#[derive(Debug, Clone)]
+pub struct NewInvite {
+    /// The code (unique).
+    pub code: String,
+    /// The server.
+    pub server_id: ServerId,
+    /// The channel it points at.
+    pub channel_id: Option<ChannelId>,
+    /// 0 when unlimited.
+    pub max_uses: i64,
+    /// `None` when it never expires.
+    pub expires_at: Option<Timestamp>,
+    /// Who made it.
+    pub creator_id: UserId,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// Kinds of objects a bridge maps, for [`Store::find_bridged`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BridgedKind {
+    /// Users (puppets).
+    User,
+    /// Servers (guilds).
+    Server,
+    /// Channels (including DM channels).
+    Channel,
+    /// Roles.
+    Role,
+    /// Messages (deleted ones too).
+    Message,
+    /// Uploads (attachments).
+    Upload,
+}
+
+/// The storage contract of the service layer. See the module docs for the rules.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+    /// Checks the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // ---- users ----
+    /// Creates a user. `Conflict("username")` / `Conflict("email")` / `Conflict("bridge_ref")`.
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+    /// A user by id (stored status, not live presence).
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
+    /// Users by id, in no particular order; unknown ids are left out.
+    async fn users(&self, ids: &[UserId]) -> StoreResult<Vec<User>>;
+    /// A user by username, ignoring ASCII case.
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// The user's password hash (`None` for unknown users and puppets).
+    async fn password_hash(&self, id: UserId) -> StoreResult<Option<String>>;
+    /// Replaces the password hash.
+    async fn set_password_hash(&self, id: UserId, hash: &str) -> StoreResult<()>;
+    /// Changes profile fields; `None` when the user does not exist.
+    async fn update_user(&self, id: UserId, patch: &UserPatch) -> StoreResult<Option<User>>;
+
+    // ---- refresh tokens ----
+    /// Stores an issued refresh token.
+    async fn insert_refresh_token(&self, token: &NewRefreshToken) -> StoreResult<()>;
+    /// Presents a token at `now`: marks it used, or detects reuse and revokes its family (atomic).
+    async fn use_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<RefreshOutcome>;
+    /// The user and family of a stored token (used or not).
+    async fn refresh_token_family(&self, token_hash: &str) -> StoreResult<Option<(UserId, TokenFamilyId)>>;
+    /// Revokes every token of a family.
+    async fn revoke_token_family(&self, family_id: TokenFamilyId) -> StoreResult<()>;
+    /// Revokes every token of a user, except those of `keep` (the family just issued).
+    async fn revoke_user_tokens(&self, user_id: UserId, keep: Option<TokenFamilyId>) -> StoreResult<()>;
+
+    // ---- servers ----
+    /// Creates a server with owner membership, `@everyone` (position 0) and channels, atomically.
+    async fn create_server(&self, new: &NewServer) -> StoreResult<Server>;
+    /// A server by id.
+    async fn server(&self, id: ServerId) -> StoreResult<Option<Server>>;
+    /// The servers a user is a member of, oldest first.
+    async fn servers_of_user(&self, user_id: UserId) -> StoreResult<Vec<Server>>;
+    /// Changes server fields; `None` when unknown.
+    async fn update_server(&self, id: ServerId, patch: &ServerPatch) -> StoreResult<Option<Server>>;
+    /// Deletes a server and everything in it (channels, messages, roles, members, invites).
+    async fn delete_server(&self, id: ServerId) -> StoreResult<bool>;
+
+    // ---- members and bans ----
+    /// One membership.
+    async fn member(&self, server_id: ServerId, user_id: UserId) -> StoreResult<Option<Member>>;
+    /// Members ordered by user id, after `after`, at most `limit`.
+    async fn members(
+        &self,
+        server_id: ServerId,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Member>>;
+    /// The user ids of every member (for event delivery).
+    async fn member_ids(&self, server_id: ServerId) -> StoreResult<Vec<UserId>>;
+    /// Adds a member directly (bridges, tests); `false` if already a member. Does not check bans.
+    async fn add_member(
+        &self,
+        server_id: ServerId,
+        user_id: UserId,
+        joined_at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Removes a member and their role assignments; `false` if not a member.
+    async fn remove_member(&self, server_id: ServerId, user_id: UserId) -> StoreResult<bool>;
+    /// Joins by invite code (see [`JoinOutcome`] for the order of checks), atomically.
+    async fn join_with_invite(
+        &self,
+        code: &str,
+        server_id: ServerId,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> StoreResult<JoinOutcome>;
+    /// Whether two users share at least one server.
+    async fn share_a_server(&self, a: UserId, b: UserId) -> StoreResult<bool>;
+    /// Bans a user (member or not): removes the membership and records the ban, atomically.
+    /// Banning again replaces the reason.
+    async fn ban(
+        &self,
+        server_id: ServerId,
+        user_id: UserId,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Lifts a ban; `false` if there was none.
+    async fn unban(&self, server_id: ServerId, user_id: UserId) -> StoreResult<bool>;
+    /// One ban.
+    async fn ban_entry(&self, server_id: ServerId, user_id: UserId) -> StoreResult<Option<Ban>>;
+    /// Bans ordered by user id, after `after`, at most `limit`.
+    async fn bans(&self, server_id: ServerId, after: Option<UserId>, limit: u32) -> StoreResult<Vec<Ban>>;
+
+    // ---- roles ----
+    /// Inserts a role at `role.position`, moving roles at or above it up by one, atomically.
+    async fn create_role(&self, role: &Role) -> StoreResult<Role>;
+    /// A role by id.
+    async fn role(&self, id: RoleId) -> StoreResult<Option<Role>>;
+    /// A server's roles, by position ascending (`@everyone` first).
+    async fn roles(&self, server_id: ServerId) -> StoreResult<Vec<Role>>;
+    /// Changes name, colour or permissions; `None` when unknown.
+    async fn update_role(&self, id: RoleId, patch: &RolePatch) -> StoreResult<Option<Role>>;
+    /// Moves a role to `position`, shifting the roles between by one, atomically. Positions stay
+    /// unique and contiguous. Returns the server's roles afterwards; `None` when unknown.
+    async fn move_role(&self, id: RoleId, position: i32) -> StoreResult<Option<Vec<Role>>>;
+    /// Deletes a role, its assignments and overwrites; the roles above move down by one. Atomic.
+    async fn delete_role(&self, id: RoleId) -> StoreResult<bool>;
+    /// Gives a member a role; `false` if they had it.
+    async fn add_member_role(
+        &self,
+        server_id: ServerId,
+        user_id: UserId,
+        role_id: RoleId,
+    ) -> StoreResult<bool>;
+    /// Takes a role from a member; `false` if they did not have it.
+    async fn remove_member_role(
+        &self,
+        server_id: ServerId,
+        user_id: UserId,
+        role_id: RoleId,
+    ) -> StoreResult<bool>;
+
+    // ---- channels ----
+    /// Creates a server channel (with its overwrites). `Conflict("bridge_ref")` on a duplicate mirror.
+    async fn create_channel(&self, channel: &Channel) -> StoreResult<Channel>;
+    /// A channel (server or DM) with its overwrites.
+    async fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>>;
+    /// A server's channels with overwrites, by position then id.
+    async fn channels(&self, server_id: ServerId) -> StoreResult<Vec<Channel>>;
+    /// Changes channel fields; `None` when unknown.
+    async fn update_channel(&self, id: ChannelId, patch: &ChannelPatch) -> StoreResult<Option<Channel>>;
+    /// Deletes a channel with its messages and overwrites.
+    async fn delete_channel(&self, id: ChannelId) -> StoreResult<bool>;
+    /// Creates or replaces the overwrite for `overwrite.id` in a channel.
+    async fn put_overwrite(&self, channel_id: ChannelId, overwrite: &PermissionOverwrite) -> StoreResult<()>;
+    /// Removes an overwrite; `false` if there was none.
+    async fn delete_overwrite(&self, channel_id: ChannelId, target_id: Uuid) -> StoreResult<bool>;
+
+    // ---- messages ----
+    /// Stores a message and attaches its uploads, atomically; durable when this returns. If
+    /// `nonce` is set and the same author used it in the same channel at or after `nonce_since`,
+    /// stores nothing and returns the original. `Missing("upload")` when an attachment is unknown,
+    /// already attached, or (for native messages) not the author's.
+    async fn create_message(
+        &self,
+        message: &NewMessage,
+        nonce_since: Timestamp,
+    ) -> StoreResult<CreateMessageOutcome>;
+    /// A message, deleted or not, with author, attachments and reactions (`me` for `viewer`).
+    async fn message(&self, id: MessageId, viewer: Option<UserId>) -> StoreResult<Option<Message>>;
+    /// Live messages of a channel, newest first (see [`MessagePage`]).
+    async fn messages(
+        &self,
+        channel_id: ChannelId,
+        page: MessagePage,
+        viewer: Option<UserId>,
+    ) -> StoreResult<Vec<Message>>;
+    /// Replaces a live message's content and writes the edit to its history, atomically.
+    /// `None` if unknown or deleted.
+    async fn edit_message(
+        &self,
+        id: MessageId,
+        content: &str,
+        actor_id: Option<UserId>,
+        at: Timestamp,
+    ) -> StoreResult<Option<Message>>;
+    /// Soft-deletes a live message, writes the delete (with the old content) to its history, and
+    /// `audit` to the server audit log, atomically. Returns the message as it was; `None` if unknown
+    /// or already deleted.
+    async fn delete_message(
+        &self,
+        id: MessageId,
+        actor_id: Option<UserId>,
+        at: Timestamp,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<Option<Message>>;
+    /// A message's edit/delete trail, oldest first.
+    async fn message_history(&self, id: MessageId) -> StoreResult<Vec<MessageHistoryEntry>>;
+    /// Live messages matching a search, newest first.
+    async fn search(&self, query: &SearchQuery) -> StoreResult<Vec<Message>>;
+
+    // ---- uploads ----
+    /// Records an uploaded file.
+    async fn create_upload(&self, upload: &Upload) -> StoreResult<()>;
+    /// An upload by id.
+    async fn upload(&self, id: UploadId) -> StoreResult<Option<Upload>>;
+
+    // ---- reactions ----
+    /// Adds a reaction; `false` if it was there.
+    async fn add_reaction(
+        &self,
+        message_id: MessageId,
+        user_id: UserId,
+        emoji: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Removes a reaction; `false` if it was not there.
+    async fn remove_reaction(&self, message_id: MessageId, user_id: UserId, emoji: &str)
+    -> StoreResult<bool>;
+
+    // ---- DMs ----
+    /// The DM channel between two users, made (with `new_id`) if there is none. Atomic, so two
+    /// concurrent calls make one channel. Returns the channel id and whether it was created.
+    async fn open_dm(
+        &self,
+        a: UserId,
+        b: UserId,
+        new_id: ChannelId,
+        at: Timestamp,
+    ) -> StoreResult<(ChannelId, bool)>;
+    /// A user's DM channels as they see them, newest activity first.
+    async fn dm_channels(&self, user_id: UserId) -> StoreResult<Vec<DmChannel>>;
+    /// One DM channel as `viewer` sees it; `None` if unknown or `viewer` is not in it.
+    async fn dm_channel(&self, id: ChannelId, viewer: UserId) -> StoreResult<Option<DmChannel>>;
+    /// The participants of a DM channel (empty if unknown).
+    async fn dm_participants(&self, id: ChannelId) -> StoreResult<Vec<UserId>>;
+
+    // ---- invites ----
+    /// Creates an invite. `Conflict("invite_code")` on a clash.
+    async fn create_invite(&self, invite: &NewInvite) -> StoreResult<Invite>;
+    /// An invite by code (expired or used up too: the service decides).
+    async fn invite(&self, code: &str) -> StoreResult<Option<Invite>>;
+    /// A server's invites, newest first.
+    async fn invites(&self, server_id: ServerId) -> StoreResult<Vec<Invite>>;
+    /// Revokes an invite; `false` if unknown.
+    async fn delete_invite(&self, code: &str) -> StoreResult<bool>;
+
+    // ---- read state ----
+    /// Sets how far a user has read in a channel (moving forward only).
+    async fn ack(&self, user_id: UserId, channel_id: ChannelId, message_id: MessageId) -> StoreResult<()>;
+    /// A user's read states.
+    async fn read_states(&self, user_id: UserId) -> StoreResult<Vec<ReadState>>;
+
+    // ---- server audit log ----
+    /// Appends an entry.
+    async fn add_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// Entries newest first, before `before`, at most `limit`.
+    async fn audit_log(
+        &self,
+        server_id: ServerId,
+        before: Option<AuditEntryId>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>>;
+
+    // ---- bridges ----
+    /// The Rift id of a mirrored object by its remote id.
+    async fn find_bridged(&self, kind: BridgedKind, bridge: &BridgeRef) -> StoreResult<Option<Uuid>>;
+    /// Records a bridge connection.
+    async fn create_bridge_connection(&self, connection: &BridgeConnection) -> StoreResult<()>;
+    /// A bridge connection.
+    async fn bridge_connection(&self, id: BridgeConnectionId) -> StoreResult<Option<BridgeConnection>>;
+    /// Bridge connections, of one owner or all, oldest first.
+    async fn bridge_connections(&self, owner_id: Option<UserId>) -> StoreResult<Vec<BridgeConnection>>;
+    /// Sets a connection's status, reason and (when given) remote user id; `false` if unknown.
+    async fn set_bridge_status(
+        &self,
+        id: BridgeConnectionId,
+        status: BridgeStatus,
+        reason: Option<&str>,
+        remote_user_id: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// Deletes a connection and its cursors (mirrored data stays).
+    async fn delete_bridge_connection(&self, id: BridgeConnectionId) -> StoreResult<bool>;
+    /// Stores a named cursor of a connection (e.g. a channel's backfill position).
+    async fn set_bridge_cursor(&self, id: BridgeConnectionId, key: &str, value: &str) -> StoreResult<()>;
+    /// A named cursor.
+    async fn bridge_cursor(&self, id: BridgeConnectionId, key: &str) -> StoreResult<Option<String>>;
+}
