@@ -1,0 +1,3 @@
+//! Integration tests of `rift-discord`, one binary (see STYLE.md §8).
+
+mod etf;
