@@ -45,6 +45,9 @@ pub enum Error {
         /// What the code means, and the server's reason text if it gave one.
         reason: String,
     },
+    /// There is no gateway connection to send on.
+    #[error("not connected to the gateway")]
+    NotConnected,
     /// The shard was closed by its owner and delivers no more events.
     #[error("shard is closed")]
     Closed,

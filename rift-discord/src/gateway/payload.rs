@@ -1,0 +1,288 @@
+//! Gateway frames: opcodes, the `{op, d, s, t}` envelope, the handshake payloads, close codes and
+//! the two encodings.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{Error, etf};
+
+/// Gateway opcodes (Discord Gateway v10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Opcode {
+    /// 0, received: an event.
+    Dispatch,
+    /// 1, both ways: a heartbeat (the server may ask for one).
+    Heartbeat,
+    /// 2, sent: start a new session.
+    Identify,
+    /// 3, sent: update the client's presence.
+    PresenceUpdate,
+    /// 4, sent: join or leave a voice channel.
+    VoiceStateUpdate,
+    /// 6, sent: resume a session.
+    Resume,
+    /// 7, received: reconnect and resume.
+    Reconnect,
+    /// 8, sent: request guild members.
+    RequestGuildMembers,
+    /// 9, received: the session is invalid; `d` says whether it may be resumed.
+    InvalidSession,
+    /// 10, received: the first frame, with the heartbeat interval.
+    Hello,
+    /// 11, received: a heartbeat was acknowledged.
+    HeartbeatAck,
+}
+
+impl Opcode {
+    /// The opcode for a number, if it is one.
+    pub fn from_u8(op: u8) -> Option<Self> {
+        Some(match op {
+            0 => Self::Dispatch,
+            1 => Self::Heartbeat,
+            2 => Self::Identify,
+            3 => Self::PresenceUpdate,
+            4 => Self::VoiceStateUpdate,
+            6 => Self::Resume,
+            7 => Self::Reconnect,
+            8 => Self::RequestGuildMembers,
+            9 => Self::InvalidSession,
+            10 => Self::Hello,
+            11 => Self::HeartbeatAck,
+            _ => return None,
+        })
+    }
+
+    /// The opcode's number.
+    pub fn number(self) -> u8 {
+        match self {
+            Self::Dispatch => 0,
+            Self::Heartbeat => 1,
+            Self::Identify => 2,
+            Self::PresenceUpdate => 3,
+            Self::VoiceStateUpdate => 4,
+            Self::Resume => 6,
+            Self::Reconnect => 7,
+            Self::RequestGuildMembers => 8,
+            Self::InvalidSession => 9,
+            Self::Hello => 10,
+            Self::HeartbeatAck => 11,
+        }
+    }
+}
+
+/// The envelope of every gateway frame.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GatewayPayload {
+    /// Opcode number (see [`Opcode`]).
+    pub op: u8,
+    /// Data.
+    #[serde(default)]
+    pub d: Value,
+    /// Sequence number, dispatches only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s: Option<u64>,
+    /// Event name, dispatches only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t: Option<String>,
+}
+
+impl GatewayPayload {
+    /// A frame with an opcode and data, as a client sends them.
+    pub fn new(op: Opcode, d: Value) -> Self {
+        Self { op: op.number(), d, s: None, t: None }
+    }
+
+    /// A dispatch frame, as a server sends them.
+    pub fn dispatch(name: impl Into<String>, seq: u64, d: Value) -> Self {
+        Self { op: 0, d, s: Some(seq), t: Some(name.into()) }
+    }
+
+    /// The opcode, if known.
+    pub fn opcode(&self) -> Option<Opcode> {
+        Opcode::from_u8(self.op)
+    }
+
+    /// A heartbeat carrying the last sequence number received.
+    pub fn heartbeat(seq: Option<u64>) -> Self {
+        Self::new(Opcode::Heartbeat, seq.map_or(Value::Null, Value::from))
+    }
+}
+
+/// Connection properties sent in [`Identify`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct IdentifyProperties {
+    /// Operating system.
+    pub os: String,
+    /// Library (bots) or browser (user accounts) name.
+    pub browser: String,
+    /// Library or device name.
+    pub device: String,
+}
+
+impl IdentifyProperties {
+    /// Properties from their parts.
+    pub fn new(os: impl Into<String>, browser: impl Into<String>, device: impl Into<String>) -> Self {
+        Self { os: os.into(), browser: browser.into(), device: device.into() }
+    }
+}
+
+impl Default for IdentifyProperties {
+    /// This platform's OS, and `rift` as library and device.
+    fn default() -> Self {
+        Self::new(std::env::consts::OS, "rift", "rift")
+    }
+}
+
+/// Opcode 2 data: start a new session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Identify {
+    /// The token, without a `Bot ` prefix.
+    pub token: String,
+    /// Connection properties.
+    pub properties: IdentifyProperties,
+    /// Gateway intents; bots must send them, user accounts do not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intents: Option<u64>,
+    /// Per-payload compression; always `false`, as this client uses zlib-stream instead.
+    #[serde(default)]
+    pub compress: bool,
+    /// Member count above which offline members are not sent (50-250).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub large_threshold: Option<u8>,
+    /// `[shard_id, shard_count]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<[u32; 2]>,
+}
+
+impl Identify {
+    /// An identify for a token with the given properties.
+    pub fn new(token: impl Into<String>, properties: IdentifyProperties) -> Self {
+        Self {
+            token: token.into(),
+            properties,
+            intents: None,
+            compress: false,
+            large_threshold: None,
+            shard: None,
+        }
+    }
+}
+
+/// Opcode 6 data: resume a session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Resume {
+    /// The token.
+    pub token: String,
+    /// Session id from READY.
+    pub session_id: String,
+    /// Last sequence number received (`null` if none).
+    pub seq: Option<u64>,
+}
+
+impl Resume {
+    /// A resume from its parts.
+    pub fn new(token: impl Into<String>, session_id: impl Into<String>, seq: Option<u64>) -> Self {
+        Self { token: token.into(), session_id: session_id.into(), seq }
+    }
+}
+
+/// Opcode 10 data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Hello {
+    /// Milliseconds between heartbeats.
+    pub heartbeat_interval: u64,
+}
+
+impl Hello {
+    /// A hello with the interval in milliseconds.
+    pub fn new(heartbeat_interval: u64) -> Self {
+        Self { heartbeat_interval }
+    }
+}
+
+/// Close codes after which reconnecting cannot help: the error is in the configuration.
+pub const FATAL_CLOSE_CODES: [u16; 6] = [4004, 4010, 4011, 4012, 4013, 4014];
+
+/// Whether a close code forbids reconnecting.
+pub fn is_fatal_close(code: u16) -> bool {
+    FATAL_CLOSE_CODES.contains(&code)
+}
+
+/// Close codes after which the session cannot be resumed (a new one must be identified).
+pub(crate) fn invalidates_session(code: u16) -> bool {
+    matches!(code, 4007 | 4009)
+}
+
+/// What a gateway close code means.
+pub fn describe_close(code: u16) -> &'static str {
+    match code {
+        1000 => "normal closure",
+        1001 => "going away",
+        4000 => "unknown error",
+        4001 => "unknown opcode",
+        4002 => "decode error",
+        4003 => "not authenticated",
+        4004 => "authentication failed: the token is invalid",
+        4005 => "already authenticated",
+        4007 => "invalid resume sequence",
+        4008 => "rate limited",
+        4009 => "session timed out",
+        4010 => "invalid shard",
+        4011 => "sharding required",
+        4012 => "invalid api version",
+        4013 => "invalid intents",
+        4014 => "disallowed intents: enable the privileged intents for this application",
+        _ => "unknown close code",
+    }
+}
+
+/// The payload encoding of a connection (`encoding=` in the gateway URL).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// JSON text.
+    #[default]
+    Json,
+    /// Erlang External Term Format (see [`crate::etf`]).
+    Etf,
+}
+
+impl Encoding {
+    /// The value of the `encoding` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Etf => "etf",
+        }
+    }
+
+    /// Encodes a frame.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Json`] or [`Error::EtfEncode`] when the payload cannot be encoded.
+    pub fn encode(self, payload: &GatewayPayload) -> Result<Vec<u8>, Error> {
+        match self {
+            Self::Json => Ok(serde_json::to_vec(payload)?),
+            Self::Etf => etf::to_vec(payload),
+        }
+    }
+
+    /// Decodes a frame (already inflated).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Json`] or [`Error::EtfDecode`] for bytes that are not a gateway frame.
+    pub fn decode(self, bytes: &[u8]) -> Result<GatewayPayload, Error> {
+        match self {
+            Self::Json => Ok(serde_json::from_slice(bytes)?),
+            Self::Etf => etf::from_slice(bytes),
+        }
+    }
+}
