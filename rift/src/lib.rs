@@ -6,12 +6,15 @@
 //! Storage backends live in `rift-store`, the HTTP API and gateway in `rift-http`, and the Discord
 //! bridge in `rift-discord`.
 
+pub mod bridge;
 pub mod error;
 pub mod event;
 pub mod id;
 pub mod model;
 pub mod permissions;
+pub mod ratelimit;
 pub mod router;
+pub mod service;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Resource, Result, StoreError};

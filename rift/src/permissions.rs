@@ -453,7 +453,7 @@ mod tests {
         let bits = |x: u64| {
             Permissions::from_bits(
                 x & (P::ALL.bits() & !P::ADMINISTRATOR.bits()
-                    | if x % 17 == 0 { P::ADMINISTRATOR.bits() } else { 0 }),
+                    | if x.is_multiple_of(17) { P::ADMINISTRATOR.bits() } else { 0 }),
             )
         };
         for _ in 0..2000 {

@@ -71,12 +71,8 @@ impl Router {
     pub fn subscribe(&self, capacity: usize) -> Subscription {
         let (tx, rx) = mpsc::channel(capacity);
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        Subscription {
-            router: self.clone(),
-            shared: Arc::new(Subscriber { id, tx, lagged: AtomicBool::new(false) }),
-            rx,
-            topics: Mutex::new(HashSet::new()),
-        }
+        let shared = Arc::new(Subscriber { id, tx, lagged: AtomicBool::new(false) });
+        Subscription { rx, topics: Topics { router: self.clone(), shared, set: Arc::default() } }
     }
 
     /// Delivers `event` to every subscriber of `topic`; returns how many queued it.
@@ -123,40 +119,82 @@ pub enum RecvError {
     Lagged,
 }
 
-/// One subscriber: its queue and its topics. Dropping it unsubscribes from everything.
-pub struct Subscription {
+/// The topic set of a subscriber: a cloneable handle, so one task can change what a subscriber
+/// receives while another receives.
+#[derive(Clone)]
+pub struct Topics {
     router: Router,
     shared: Arc<Subscriber>,
-    rx: mpsc::Receiver<Delivery>,
-    topics: Mutex<HashSet<Topic>>,
+    set: Arc<Mutex<HashSet<Topic>>>,
 }
 
-impl std::fmt::Debug for Subscription {
+impl std::fmt::Debug for Topics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscription").field("id", &self.shared.id).finish_non_exhaustive()
+        f.debug_struct("Topics").field("subscriber", &self.shared.id).finish_non_exhaustive()
     }
 }
 
-impl Subscription {
-    /// Starts receiving `topic`'s events (no-op if already subscribed).
+impl Topics {
+    /// Starts receiving `topic`'s events (no-op if already subscribed or the subscription is gone).
     pub fn add(&self, topic: Topic) {
-        let mut topics = self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if topics.insert(topic) {
+        let mut set = self.set.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !self.shared.tx.is_closed() && set.insert(topic) {
             self.router.attach(topic, &self.shared);
         }
     }
 
     /// Stops receiving `topic`'s events (no-op if not subscribed).
     pub fn remove(&self, topic: Topic) {
-        let mut topics = self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if topics.remove(&topic) {
+        let mut set = self.set.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if set.remove(&topic) {
             self.router.detach(topic, self.shared.id);
         }
     }
 
     /// Whether `topic` is subscribed.
     pub fn has(&self, topic: Topic) -> bool {
-        self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(&topic)
+        self.set.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(&topic)
+    }
+
+    fn clear(&self) {
+        let set = std::mem::take(&mut *self.set.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        for topic in set {
+            self.router.detach(topic, self.shared.id);
+        }
+    }
+}
+
+/// One subscriber: its queue and its topics. Dropping it unsubscribes from everything.
+pub struct Subscription {
+    rx: mpsc::Receiver<Delivery>,
+    topics: Topics,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").field("id", &self.topics.shared.id).finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// The handle to this subscriber's topics.
+    pub fn topics(&self) -> &Topics {
+        &self.topics
+    }
+
+    /// Starts receiving `topic`'s events (no-op if already subscribed).
+    pub fn add(&self, topic: Topic) {
+        self.topics.add(topic);
+    }
+
+    /// Stops receiving `topic`'s events (no-op if not subscribed).
+    pub fn remove(&self, topic: Topic) {
+        self.topics.remove(topic);
+    }
+
+    /// Whether `topic` is subscribed.
+    pub fn has(&self, topic: Topic) -> bool {
+        self.topics.has(topic)
     }
 
     /// The next delivery, in publication order; `Err(Lagged)` once the queue has overflowed.
@@ -179,16 +217,14 @@ impl Subscription {
 
     /// Whether events were dropped because the queue was full.
     pub fn is_lagged(&self) -> bool {
-        self.shared.lagged.load(Ordering::Relaxed)
+        self.topics.shared.lagged.load(Ordering::Relaxed)
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        let topics = std::mem::take(self.topics.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        for topic in topics {
-            self.router.detach(topic, self.shared.id);
-        }
+        self.rx.close();
+        self.topics.clear();
     }
 }
 
@@ -260,6 +296,17 @@ mod tests {
         assert_eq!(router.subscriber_count(Topic::Server(server)), 1);
         drop(sub);
         assert_eq!(router.subscriber_count(Topic::Server(server)), 0);
+    }
+
+    #[test]
+    fn a_topics_handle_outliving_its_subscription_adds_nothing() {
+        let router = Router::new();
+        let channel = ChannelId::new();
+        let sub = router.subscribe(4);
+        let topics = sub.topics().clone();
+        drop(sub);
+        topics.add(Topic::Channel(channel));
+        assert_eq!(router.subscriber_count(Topic::Channel(channel)), 0);
     }
 
     #[test]

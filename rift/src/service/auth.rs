@@ -1,0 +1,280 @@
+//! Accounts and tokens: Argon2id passwords, short-lived HS256 access tokens, and refresh tokens
+//! that rotate on every use, where presenting a used one revokes its whole family.
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::id::{TokenFamilyId, UserId};
+use crate::model::User;
+use crate::store::{NewRefreshToken, RefreshOutcome};
+
+use super::Rift;
+
+/// What register and login answer: a token pair and the user.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthSession {
+    /// Bearer token for API calls.
+    pub access_token: String,
+    /// Single-use token for `POST /api/auth/refresh`.
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The signed-in user.
+    pub user: User,
+}
+
+/// A fresh access and refresh token.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenPair {
+    /// Bearer token for API calls.
+    pub access_token: String,
+    /// Single-use token for `POST /api/auth/refresh`.
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: UserId,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Expires at (seconds since the epoch).
+    pub exp: i64,
+}
+
+/// A hash to verify against when the user is unknown, so that a login takes as long either way.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password_blocking("not the password of anyone").unwrap_or_default());
+
+fn hash_password_blocking(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+}
+
+fn verify_password_blocking(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// Runs CPU-heavy hashing off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Internal(format!("hashing task failed: {e}")))
+}
+
+pub(super) async fn hash_password(password: &str) -> Result<String> {
+    let password = password.to_owned();
+    blocking(move || hash_password_blocking(&password)).await?
+}
+
+pub(super) async fn verify_password(password: &str, hash: Option<String>) -> Result<bool> {
+    let password = password.to_owned();
+    blocking(move || match hash {
+        Some(hash) => verify_password_blocking(&password, &hash),
+        None => {
+            verify_password_blocking(&password, &DUMMY_HASH);
+            false
+        }
+    })
+    .await
+}
+
+/// Password rule: 8 to 256 characters.
+pub(super) fn check_password(password: &str) -> Result<()> {
+    let len = password.chars().count();
+    if (8..=256).contains(&len) {
+        Ok(())
+    } else {
+        Err(Error::invalid("invalid_password", "password must be 8 to 256 characters"))
+    }
+}
+
+fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn new_refresh_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn invalid_refresh() -> Error {
+    Error::unauthenticated("invalid_refresh_token", "refresh token is invalid, used or revoked")
+}
+
+impl Rift {
+    /// Checks an access token and returns its user.
+    ///
+    /// # Errors
+    /// 401 `invalid_token` when it is malformed, forged, of another algorithm or expired.
+    pub fn authenticate(&self, access_token: &str) -> Result<UserId> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        jsonwebtoken::decode::<Claims>(
+            access_token,
+            &DecodingKey::from_secret(&self.inner.config.jwt_secret),
+            &validation,
+        )
+        .map(|data| data.claims.sub)
+        .map_err(|_| Error::unauthenticated("invalid_token", "access token is invalid or expired"))
+    }
+
+    fn access_token(&self, user_id: UserId) -> Result<String> {
+        let now = self.now().timestamp();
+        let ttl = i64::try_from(self.inner.config.access_token_ttl.as_secs()).unwrap_or(i64::MAX / 2);
+        let claims = Claims { sub: user_id, iat: now, exp: now.saturating_add(ttl) };
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&self.inner.config.jwt_secret),
+        )
+        .map_err(|e| Error::Internal(format!("token signing failed: {e}")))
+    }
+
+    /// Issues an access token and a refresh token in `family` (a new family when `None`).
+    pub(super) async fn issue_tokens(
+        &self,
+        user_id: UserId,
+        family: Option<TokenFamilyId>,
+    ) -> Result<TokenPair> {
+        let refresh_token = new_refresh_token();
+        let now = self.now();
+        let ttl = chrono::Duration::from_std(self.inner.config.refresh_token_ttl)
+            .unwrap_or(chrono::Duration::days(30));
+        self.inner
+            .store
+            .insert_refresh_token(&NewRefreshToken {
+                token_hash: token_hash(&refresh_token),
+                family_id: family.unwrap_or_else(TokenFamilyId::new),
+                user_id,
+                created_at: now,
+                expires_at: now + ttl,
+            })
+            .await?;
+        Ok(TokenPair {
+            access_token: self.access_token(user_id)?,
+            refresh_token,
+            expires_in: self.inner.config.access_token_ttl.as_secs(),
+        })
+    }
+
+    /// Signs in with username (any case) and password.
+    ///
+    /// # Errors
+    /// 401 `invalid_credentials` for an unknown user, a puppet, or a wrong password alike.
+    pub async fn login(&self, username: &str, password: &str) -> Result<AuthSession> {
+        let user = self.inner.store.user_by_username(username).await?;
+        let hash = match &user {
+            Some(user) if !user.is_puppet => self.inner.store.password_hash(user.id).await?,
+            _ => None,
+        };
+        let valid = verify_password(password, hash).await?;
+        match user {
+            Some(user) if valid => {
+                let tokens = self.issue_tokens(user.id, None).await?;
+                Ok(AuthSession {
+                    access_token: tokens.access_token,
+                    refresh_token: tokens.refresh_token,
+                    expires_in: tokens.expires_in,
+                    user,
+                })
+            }
+            _ => Err(Error::unauthenticated("invalid_credentials", "wrong username or password")),
+        }
+    }
+
+    /// Exchanges a refresh token for a new pair; the old one stops working. Presenting a token
+    /// that was already used revokes its whole family (someone else has a copy).
+    ///
+    /// # Errors
+    /// 401 `invalid_refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
+        match self.inner.store.use_refresh_token(&token_hash(refresh_token), self.now()).await? {
+            RefreshOutcome::Valid { user_id, family_id } => self.issue_tokens(user_id, Some(family_id)).await,
+            RefreshOutcome::Reused { user_id, family_id } => {
+                tracing::warn!(%user_id, ?family_id, "refresh token reused: family revoked");
+                Err(invalid_refresh())
+            }
+            RefreshOutcome::Invalid => Err(invalid_refresh()),
+        }
+    }
+
+    /// Revokes the family of `refresh_token`, if it is the caller's.
+    pub async fn logout(&self, user_id: UserId, refresh_token: &str) -> Result<()> {
+        match self.inner.store.refresh_token_family(&token_hash(refresh_token)).await? {
+            Some((owner, family)) if owner == user_id => {
+                self.inner.store.revoke_token_family(family).await?;
+                Ok(())
+            }
+            _ => Err(invalid_refresh()),
+        }
+    }
+
+    /// Revokes every refresh token of the caller.
+    pub async fn logout_all(&self, user_id: UserId) -> Result<()> {
+        self.inner.store.revoke_user_tokens(user_id, None).await?;
+        Ok(())
+    }
+
+    /// Changes the password; every other refresh token of the user is revoked.
+    ///
+    /// # Errors
+    /// 401 `invalid_credentials` when `current` is wrong; 400 `invalid_password`.
+    pub async fn change_password(&self, user_id: UserId, current: &str, new: &str) -> Result<TokenPair> {
+        check_password(new)?;
+        let hash = self.inner.store.password_hash(user_id).await?;
+        if !verify_password(current, hash).await? {
+            return Err(Error::unauthenticated("invalid_credentials", "current password is wrong"));
+        }
+        let new_hash = hash_password(new).await?;
+        self.inner.store.set_password_hash(user_id, &new_hash).await?;
+        let family = TokenFamilyId::new();
+        self.inner.store.revoke_user_tokens(user_id, Some(family)).await?;
+        self.issue_tokens(user_id, Some(family)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_hash() {
+        let hash = hash_password_blocking("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password_blocking("correct horse", &hash));
+        assert!(!verify_password_blocking("wrong horse", &hash));
+        assert!(!verify_password_blocking("correct horse", "not a phc string"));
+    }
+
+    #[test]
+    fn refresh_tokens_are_random_and_stored_hashed() {
+        let (a, b) = (new_refresh_token(), new_refresh_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_ne!(token_hash(&a), a);
+        assert_eq!(token_hash(&a), token_hash(&a));
+    }
+
+    #[test]
+    fn password_length_rule() {
+        assert!(check_password("1234567").is_err());
+        assert!(check_password("12345678").is_ok());
+        assert!(check_password(&"x".repeat(256)).is_ok());
+        assert!(check_password(&"x".repeat(257)).is_err());
+    }
+}

@@ -1,0 +1,232 @@
+//! The service layer: every domain operation, with its validation, permission checks, persistence
+//! and event publication. REST handlers, the gateway, bridges and the CLI call these methods and
+//! nothing else reaches the [`Store`].
+//!
+//! Each operation takes the acting user (already authenticated by [`Rift::authenticate`]) and
+//! returns a typed [`Error`]. Events are published only after the store has committed the change.
+
+mod access;
+mod auth;
+mod channels;
+mod dms;
+mod invites;
+mod messages;
+mod mirror;
+mod presence;
+mod roles;
+mod search;
+mod servers;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use auth::{AuthSession, Claims, TokenPair};
+pub use channels::{ChannelInput, ChannelUpdate, OverwriteInput};
+pub use invites::InviteInput;
+pub use messages::{MessageQuery, SendMessage, Sent};
+pub use mirror::{RemoteMessage, RemoteUser};
+pub use roles::{RoleInput, RoleUpdate};
+pub use search::{SearchParams, parse_search_text};
+pub use servers::{ReadyServer, ServerUpdate};
+pub use users::{ProfileUpdate, RegisterInput};
+
+pub(crate) use access::{ChannelAccess, ServerAccess};
+
+use crate::error::{Error, Result};
+use crate::event::{Event, Topic};
+use crate::id::{AuditEntryId, ServerId, Timestamp, UserId};
+use crate::model::AuditEntry;
+use crate::ratelimit::RateLimiter;
+use crate::router::Router;
+use crate::store::Store;
+
+/// Tunables of the service layer. [`Config::new`] gives the documented defaults.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// HMAC secret for access tokens.
+    pub jwt_secret: Vec<u8>,
+    /// Lifetime of an access token (default 15 minutes).
+    pub access_token_ttl: Duration,
+    /// Lifetime of a refresh token (default 30 days).
+    pub refresh_token_ttl: Duration,
+    /// Longest message in Unicode scalar values (default 10,000).
+    pub max_message_chars: usize,
+    /// How long a repeated nonce returns the original message (default 5 minutes).
+    pub nonce_window: Duration,
+    /// Whether per-user rate limits apply (message sends 10/s, burst 20).
+    pub rate_limits: bool,
+    /// Minimum time between two TypingStart events of one user in one channel (default 5 s).
+    pub typing_throttle: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("jwt_secret", &"<redacted>")
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("max_message_chars", &self.max_message_chars)
+            .field("rate_limits", &self.rate_limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// The defaults, signing tokens with `jwt_secret`.
+    pub fn new(jwt_secret: impl Into<Vec<u8>>) -> Self {
+        Self {
+            jwt_secret: jwt_secret.into(),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            max_message_chars: 10_000,
+            nonce_window: Duration::from_secs(5 * 60),
+            rate_limits: true,
+            typing_throttle: Duration::from_secs(5),
+        }
+    }
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    router: Router,
+    config: Config,
+    presence: presence::Presence,
+    message_limiter: RateLimiter<UserId>,
+}
+
+/// The Rift service layer. Cheap to clone (shared).
+///
+/// # Examples
+/// ```no_run
+/// # async fn demo(store: std::sync::Arc<dyn rift::Store>) -> rift::Result<()> {
+/// use rift::service::{Config, RegisterInput, Rift};
+///
+/// let rift = Rift::new(store, Config::new(b"a long random secret".to_vec()));
+/// let session = rift.register(RegisterInput::new("ada", "correct horse battery")).await?;
+/// let server = rift.create_server(session.user.id, "Analytical Engines").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Rift {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Rift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rift").field("backend", &self.inner.store.backend()).finish_non_exhaustive()
+    }
+}
+
+impl Rift {
+    /// The service over `store`, with a new router.
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
+        Self::with_router(store, config, Router::new())
+    }
+
+    /// The service over `store`, publishing to `router`.
+    pub fn with_router(store: Arc<dyn Store>, config: Config, router: Router) -> Self {
+        let message_limiter = RateLimiter::new(10.0, 20.0);
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                router,
+                presence: presence::Presence::new(config.typing_throttle),
+                config,
+                message_limiter,
+            }),
+        }
+    }
+
+    /// The storage backend.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The event router that every change is published to.
+    pub fn router(&self) -> &Router {
+        &self.inner.router
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+
+    fn publish(&self, topic: Topic, event: Event) {
+        self.inner.router.publish(topic, event);
+    }
+
+    /// Appends to a server's audit log. The change it records is already committed; a failure to
+    /// log is reported but does not undo it.
+    async fn audit(
+        &self,
+        server_id: ServerId,
+        actor_id: Option<UserId>,
+        action: &str,
+        target_id: Option<Uuid>,
+        changes: Value,
+        reason: Option<String>,
+    ) -> Result<()> {
+        let entry = AuditEntry {
+            id: AuditEntryId::new(),
+            server_id,
+            actor_id,
+            action: action.to_owned(),
+            target_id,
+            changes,
+            reason,
+            created_at: self.now(),
+        };
+        self.inner.store.add_audit_entry(&entry).await?;
+        Ok(())
+    }
+}
+
+/// A value with whether the call created it (201) or found it (200).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Created<T> {
+    /// The object.
+    pub value: T,
+    /// Whether it was created by this call.
+    pub created: bool,
+}
+
+/// Checks a `limit` query parameter: `default` when absent, `1..=max` otherwise.
+pub fn check_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(Error::invalid("invalid_limit", format!("limit must be between 1 and {max}"))),
+    }
+}
+
+/// Checks a display name-like field: trimmed length within `1..=max` chars, no control characters.
+fn check_name(field: &'static str, code: &'static str, value: &str, max: usize) -> Result<String> {
+    let trimmed = value.trim();
+    let len = trimmed.chars().count();
+    if len == 0 || len > max || trimmed.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            code,
+            format!("{field} must be 1 to {max} characters without control characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn double_option<'de, T, D>(deserializer: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
