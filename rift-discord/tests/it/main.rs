@@ -1,3 +1,5 @@
 //! Integration tests of `rift-discord`, one binary (see STYLE.md §8).
 
 mod etf;
+mod fake_gateway;
+mod gateway;

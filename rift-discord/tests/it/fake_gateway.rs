@@ -1,0 +1,408 @@
+//! A fake Discord gateway on loopback: it speaks zlib-stream with ETF and JSON, keeps sessions
+//! with their event logs across connections (so a resume replays what was missed), and runs the
+//! faults a test scripts: reconnect requests, invalid sessions, dropped sockets, missing acks and
+//! fatal closes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use flate2::{Compress, Compression, FlushCompress};
+use futures_util::{SinkExt, StreamExt};
+use rift_discord::etf;
+use rift_discord::gateway::{Encoding, GatewayPayload, Opcode};
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// What the fake saw, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Seen {
+    /// A client connected to this path and query.
+    Connected { path: String, query: String },
+    /// A frame from the client.
+    Frame(GatewayPayload),
+    /// The client closed with this code.
+    ClosedByClient(Option<u16>),
+    /// The client's connection ended without a close frame.
+    Gone,
+}
+
+/// Something for the live connection to do.
+#[derive(Debug)]
+enum Command {
+    /// Send the session's log entries the client has not had yet.
+    Flush,
+    /// Send a raw frame.
+    Send(GatewayPayload),
+    /// Drop the TCP connection without a close frame.
+    Drop,
+    /// Close with a code.
+    Close(u16),
+}
+
+struct Shared {
+    url: String,
+    /// Session id to its dispatch log; `s` of entry `i` is `i + 1`.
+    sessions: HashMap<String, Vec<GatewayPayload>>,
+    current: Option<String>,
+    acking: bool,
+    heartbeat_interval: u64,
+    split_frames: bool,
+    next_session: u32,
+    live: Option<mpsc::UnboundedSender<Command>>,
+    seen: mpsc::UnboundedSender<Seen>,
+}
+
+/// The fake gateway. Dropping it stops accepting.
+pub(crate) struct FakeGateway {
+    shared: Arc<Mutex<Shared>>,
+    seen: mpsc::UnboundedReceiver<Seen>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeGateway {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+impl FakeGateway {
+    /// Starts listening on 127.0.0.1 on a free port.
+    pub(crate) async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}", listener.local_addr().unwrap());
+        let (seen_tx, seen) = mpsc::unbounded_channel();
+        let shared = Arc::new(Mutex::new(Shared {
+            url,
+            sessions: HashMap::new(),
+            current: None,
+            acking: true,
+            heartbeat_interval: 41_250,
+            split_frames: false,
+            next_session: 0,
+            live: None,
+            seen: seen_tx,
+        }));
+        let accept_shared = shared.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(connection(stream, accept_shared.clone()));
+            }
+        });
+        Self { shared, seen, accept }
+    }
+
+    /// The base URL to configure as the gateway URL.
+    pub(crate) fn url(&self) -> String {
+        self.shared.lock().unwrap().url.clone()
+    }
+
+    /// Where READY tells clients to resume.
+    pub(crate) fn resume_url(&self) -> String {
+        format!("{}/resume", self.url())
+    }
+
+    /// Whether heartbeats are acknowledged (default yes).
+    pub(crate) fn set_acking(&self, acking: bool) {
+        self.shared.lock().unwrap().acking = acking;
+    }
+
+    /// The heartbeat interval announced in Hello, in milliseconds (default 41250).
+    pub(crate) fn set_heartbeat_interval(&self, ms: u64) {
+        self.shared.lock().unwrap().heartbeat_interval = ms;
+    }
+
+    /// Sends compressed payloads in several WebSocket frames each.
+    pub(crate) fn set_split_frames(&self, split: bool) {
+        self.shared.lock().unwrap().split_frames = split;
+    }
+
+    /// Appends a dispatch to the current session's log and sends it if the client is connected.
+    /// Returns its sequence number.
+    pub(crate) fn dispatch(&self, name: &str, data: Value) -> u64 {
+        let mut shared = self.shared.lock().unwrap();
+        let current = shared.current.clone().expect("a session exists");
+        let log = shared.sessions.get_mut(&current).unwrap();
+        let seq = log.len() as u64 + 1;
+        log.push(GatewayPayload::dispatch(name, seq, data));
+        if let Some(live) = &shared.live {
+            let _ = live.send(Command::Flush);
+        }
+        seq
+    }
+
+    fn command(&self, command: Command) {
+        let shared = self.shared.lock().unwrap();
+        shared.live.as_ref().expect("a client is connected").send(command).unwrap();
+    }
+
+    /// Sends a raw frame on the live connection.
+    pub(crate) fn send(&self, op: Opcode, d: Value) {
+        self.command(Command::Send(GatewayPayload::new(op, d)));
+    }
+
+    /// Drops the live connection without a close frame.
+    pub(crate) fn drop_connection(&self) {
+        self.command(Command::Drop);
+    }
+
+    /// Closes the live connection with a code.
+    pub(crate) fn close(&self, code: u16) {
+        self.command(Command::Close(code));
+    }
+
+    /// The next thing the fake saw.
+    pub(crate) async fn seen(&mut self) -> Seen {
+        self.seen.recv().await.expect("the fake runs")
+    }
+
+    /// The next frame with this opcode, skipping everything else.
+    pub(crate) async fn frame(&mut self, op: Opcode) -> GatewayPayload {
+        loop {
+            if let Seen::Frame(frame) = self.seen().await
+                && frame.opcode() == Some(op)
+            {
+                return frame;
+            }
+        }
+    }
+
+    /// Everything seen so far, without waiting.
+    pub(crate) fn drain(&mut self) -> Vec<Seen> {
+        std::iter::from_fn(|| self.seen.try_recv().ok()).collect()
+    }
+}
+
+/// Discord's ETF writes snowflakes as integers: turn `id`, `*_id` and `ids` strings into numbers.
+fn etf_snowflakes(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                let is_id = key == "id" || key.ends_with("_id") || key == "ids" || key == "roles";
+                match item {
+                    Value::String(s) if is_id => {
+                        if let Ok(n) = s.parse::<u64>() {
+                            *item = json!(n);
+                        }
+                    }
+                    Value::Array(items) if is_id => {
+                        for id in items {
+                            if let Some(n) = id.as_str().and_then(|s| s.parse::<u64>().ok()) {
+                                *id = json!(n);
+                            }
+                        }
+                    }
+                    _ => etf_snowflakes(item),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(etf_snowflakes),
+        _ => {}
+    }
+}
+
+struct Connection {
+    socket: WebSocketStream<TcpStream>,
+    encoding: Encoding,
+    deflate: Option<Compress>,
+    shared: Arc<Mutex<Shared>>,
+    session: Option<String>,
+    sent: u64,
+}
+
+impl Connection {
+    fn seen(&self, seen: Seen) {
+        let _ = self.shared.lock().unwrap().seen.send(seen);
+    }
+
+    async fn send(&mut self, payload: &GatewayPayload) -> bool {
+        let mut payload = payload.clone();
+        if self.encoding == Encoding::Etf {
+            etf_snowflakes(&mut payload.d);
+        }
+        let bytes = self.encoding.encode(&payload).unwrap();
+        let split = self.shared.lock().unwrap().split_frames;
+        let frames: Vec<Message> = match &mut self.deflate {
+            Some(deflate) => {
+                let mut out = Vec::with_capacity(bytes.len() + 64);
+                let mut input = bytes.as_slice();
+                loop {
+                    if out.len() == out.capacity() {
+                        out.reserve(1024);
+                    }
+                    let before = deflate.total_in();
+                    deflate.compress_vec(input, &mut out, FlushCompress::Sync).unwrap();
+                    input = &input[(deflate.total_in() - before) as usize..];
+                    if input.is_empty() && out.len() < out.capacity() && out.ends_with(&[0, 0, 0xff, 0xff]) {
+                        break;
+                    }
+                }
+                let chunk = if split { out.len().div_ceil(3).max(1) } else { out.len() };
+                out.chunks(chunk).map(|c| Message::Binary(c.to_vec().into())).collect()
+            }
+            None if self.encoding == Encoding::Json => {
+                vec![Message::Text(String::from_utf8(bytes).unwrap().into())]
+            }
+            None => vec![Message::Binary(bytes.into())],
+        };
+        for frame in frames {
+            if self.socket.send(frame).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Sends the session's log entries after `sent`.
+    async fn flush(&mut self) -> bool {
+        let Some(session) = self.session.clone() else { return true };
+        let pending: Vec<GatewayPayload> = {
+            let shared = self.shared.lock().unwrap();
+            shared.sessions[&session].iter().skip(self.sent as usize).cloned().collect()
+        };
+        for payload in pending {
+            if !self.send(&payload).await {
+                return false;
+            }
+            self.sent = payload.s.unwrap_or(self.sent);
+        }
+        true
+    }
+
+    fn new_session(&mut self) {
+        let mut shared = self.shared.lock().unwrap();
+        shared.next_session += 1;
+        let id = format!("session-{}", shared.next_session);
+        let ready = json!({
+            "v": 10,
+            "user": {"id": "1100000000000000099", "username": "rift-bot", "bot": true, "discriminator": "0"},
+            "guilds": [{"id": "1100000000000000003", "unavailable": true}],
+            "session_id": id,
+            "resume_gateway_url": format!("{}/resume", shared.url),
+            "shard": [0, 1],
+            "private_channels": [],
+        });
+        shared.sessions.insert(id.clone(), vec![GatewayPayload::dispatch("READY", 1, ready)]);
+        shared.current = Some(id.clone());
+        drop(shared);
+        self.session = Some(id);
+        self.sent = 0;
+    }
+
+    /// Handles a client frame; `false` ends the connection.
+    async fn client_frame(&mut self, frame: GatewayPayload) -> bool {
+        self.seen(Seen::Frame(frame.clone()));
+        match frame.opcode() {
+            Some(Opcode::Heartbeat) => {
+                let acking = self.shared.lock().unwrap().acking;
+                !acking || self.send(&GatewayPayload::new(Opcode::HeartbeatAck, Value::Null)).await
+            }
+            Some(Opcode::Identify) => {
+                self.new_session();
+                self.flush().await
+            }
+            Some(Opcode::Resume) => {
+                let session_id = frame.d["session_id"].as_str().unwrap_or_default().to_owned();
+                let seq = frame.d["seq"].as_u64().unwrap_or(0);
+                let known = {
+                    let mut shared = self.shared.lock().unwrap();
+                    match shared.sessions.get_mut(&session_id) {
+                        Some(log) if seq <= log.len() as u64 => {
+                            let resumed = log.len() as u64 + 1;
+                            log.push(GatewayPayload::dispatch("RESUMED", resumed, Value::Null));
+                            true
+                        }
+                        _ => false,
+                    }
+                };
+                if known {
+                    self.session = Some(session_id);
+                    self.sent = seq;
+                    self.flush().await
+                } else {
+                    self.send(&GatewayPayload::new(Opcode::InvalidSession, json!(false))).await
+                }
+            }
+            _ => true,
+        }
+    }
+}
+
+#[allow(clippy::result_large_err)] // the handshake callback's signature is tungstenite's
+async fn connection(stream: TcpStream, shared: Arc<Mutex<Shared>>) {
+    let mut uri = None;
+    let callback = |request: &Request, response: Response| {
+        uri = Some(request.uri().clone());
+        Ok(response)
+    };
+    let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, callback).await else { return };
+    let uri = uri.expect("the handshake saw a request");
+    let query = uri.query().unwrap_or_default().to_owned();
+    let encoding = if query.contains("encoding=etf") { Encoding::Etf } else { Encoding::Json };
+    let deflate = query.contains("compress=zlib-stream").then(|| Compress::new(Compression::default(), true));
+    let (tx, mut commands) = mpsc::unbounded_channel();
+    let interval = {
+        let mut locked = shared.lock().unwrap();
+        locked.live = Some(tx.clone());
+        let _ = locked.seen.send(Seen::Connected { path: uri.path().to_owned(), query });
+        locked.heartbeat_interval
+    };
+    let mut conn = Connection { socket, encoding, deflate, shared: shared.clone(), session: None, sent: 0 };
+    serve(&mut conn, interval, &mut commands).await;
+    let mut locked = shared.lock().unwrap();
+    if locked.live.as_ref().is_some_and(|live| live.same_channel(&tx)) {
+        locked.live = None;
+    }
+}
+
+async fn serve(conn: &mut Connection, interval: u64, commands: &mut mpsc::UnboundedReceiver<Command>) {
+    if !conn.send(&GatewayPayload::new(Opcode::Hello, json!({"heartbeat_interval": interval}))).await {
+        return;
+    }
+    loop {
+        tokio::select! {
+            message = conn.socket.next() => {
+                let frame = match message {
+                    Some(Ok(Message::Text(text))) => serde_json::from_str(&text).ok(),
+                    Some(Ok(Message::Binary(bytes))) => etf::from_slice(&bytes).ok(),
+                    Some(Ok(Message::Close(frame))) => {
+                        conn.seen(Seen::ClosedByClient(frame.map(|f| u16::from(f.code))));
+                        break;
+                    }
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => {
+                        conn.seen(Seen::Gone);
+                        break;
+                    }
+                };
+                let Some(frame) = frame else {
+                    conn.seen(Seen::Gone);
+                    break;
+                };
+                if !conn.client_frame(frame).await {
+                    break;
+                }
+            }
+            command = commands.recv() => {
+                let ok = match command {
+                    Some(Command::Flush) => conn.flush().await,
+                    Some(Command::Send(payload)) => conn.send(&payload).await,
+                    Some(Command::Close(code)) => {
+                        let frame = CloseFrame { code: CloseCode::from(code), reason: "scripted close".into() };
+                        let _ = conn.socket.close(Some(frame)).await;
+                        false
+                    }
+                    Some(Command::Drop) | None => false,
+                };
+                if !ok {
+                    break;
+                }
+            }
+        }
+    }
+}
