@@ -286,3 +286,82 @@ impl Encoding {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn opcodes_map_both_ways() {
+        for op in 0..=20u8 {
+            if let Some(opcode) = Opcode::from_u8(op) {
+                assert_eq!(opcode.number(), op);
+            }
+        }
+        assert_eq!(Opcode::from_u8(5), None);
+        assert_eq!(Opcode::from_u8(11), Some(Opcode::HeartbeatAck));
+    }
+
+    #[test]
+    fn frames_round_trip_in_both_encodings() {
+        let identify = {
+            let mut identify = Identify::new("tok", IdentifyProperties::new("linux", "rift", "rift"));
+            identify.intents = Some(33_281);
+            identify.shard = Some([0, 1]);
+            serde_json::to_value(identify).unwrap()
+        };
+        let frames = [
+            GatewayPayload::new(Opcode::Identify, identify),
+            GatewayPayload::new(
+                Opcode::Resume,
+                serde_json::to_value(Resume::new("tok", "sess", Some(9))).unwrap(),
+            ),
+            GatewayPayload::new(Opcode::Hello, serde_json::to_value(Hello::new(41_250)).unwrap()),
+            GatewayPayload::heartbeat(None),
+            GatewayPayload::heartbeat(Some(u64::MAX)),
+            GatewayPayload::dispatch("MESSAGE_CREATE", 3, json!({"id": 1_100_000_000_000_000_001u64})),
+        ];
+        for encoding in [Encoding::Json, Encoding::Etf] {
+            for frame in &frames {
+                let bytes = encoding.encode(frame).unwrap();
+                assert_eq!(&encoding.decode(&bytes).unwrap(), frame, "{encoding:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn client_frames_have_the_documented_shape() {
+        let identify = Identify::new("tok", IdentifyProperties::new("linux", "rift", "rift"));
+        assert_eq!(
+            serde_json::to_value(GatewayPayload::new(
+                Opcode::Identify,
+                serde_json::to_value(identify).unwrap()
+            ))
+            .unwrap(),
+            json!({"op": 2, "d": {"token": "tok", "compress": false,
+                                  "properties": {"os": "linux", "browser": "rift", "device": "rift"}}})
+        );
+        assert_eq!(serde_json::to_string(&GatewayPayload::heartbeat(Some(5))).unwrap(), r#"{"op":1,"d":5}"#);
+        let resume: Resume =
+            serde_json::from_value(json!({"token": "t", "session_id": "s", "seq": null})).unwrap();
+        assert_eq!(resume, Resume::new("t", "s", None));
+    }
+
+    #[test]
+    fn fatal_codes_are_the_documented_ones() {
+        for code in 4000..4020 {
+            assert_eq!(is_fatal_close(code), matches!(code, 4004 | 4010..=4014), "{code}");
+        }
+        assert!(describe_close(4014).contains("intents"));
+        assert!(invalidates_session(4009) && invalidates_session(4007) && !invalidates_session(4000));
+    }
+
+    #[test]
+    fn undecodable_frames_are_errors() {
+        assert!(matches!(Encoding::Json.decode(b"{"), Err(Error::Json(_))));
+        assert!(matches!(Encoding::Etf.decode(&[131, 255]), Err(Error::EtfDecode { .. })));
+        assert!(matches!(Encoding::Etf.decode(&[131, 97, 1]), Err(Error::Json(_))));
+    }
+}
