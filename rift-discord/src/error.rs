@@ -45,6 +45,43 @@ pub enum Error {
         /// What the code means, and the server's reason text if it gave one.
         reason: String,
     },
+    /// The REST API refused the token (HTTP 401).
+    #[error("unauthorized: {message}")]
+    Unauthorized {
+        /// Discord's message.
+        message: String,
+    },
+    /// The token lacks access to the resource (HTTP 403).
+    #[error("forbidden: {message}")]
+    Forbidden {
+        /// Discord's message.
+        message: String,
+    },
+    /// The resource does not exist (HTTP 404).
+    #[error("not found: {message}")]
+    NotFound {
+        /// Discord's message.
+        message: String,
+    },
+    /// Any other unsuccessful HTTP status, after retries for 5xx.
+    #[error("http {status}: {message}")]
+    Http {
+        /// The status code.
+        status: u16,
+        /// Discord's JSON error code, if the body had one.
+        code: Option<u64>,
+        /// Discord's message, or the body.
+        message: String,
+    },
+    /// Still rate limited after the configured number of 429 retries.
+    #[error("rate limited; retry after {retry_after} s")]
+    RateLimited {
+        /// Seconds the last 429 asked to wait.
+        retry_after: f64,
+    },
+    /// The HTTP request failed (connection, TLS, body), after retries.
+    #[error("http request: {0}")]
+    Request(#[from] reqwest::Error),
     /// There is no gateway connection to send on.
     #[error("not connected to the gateway")]
     NotConnected,

@@ -5,6 +5,7 @@ mod error;
 pub mod etf;
 pub mod gateway;
 pub mod model;
+pub mod rest;
 
 pub use compression::Inflater;
 pub use error::Error;
