@@ -2,4 +2,6 @@
 
 mod etf;
 mod fake_gateway;
+mod fake_rest;
 mod gateway;
+mod rest;

@@ -1,0 +1,437 @@
+//! A fake Discord REST API and CDN on loopback. It stores messages, announces rate limits in
+//! `X-RateLimit-*` headers, can answer 429 storms and 5xx, and counts every request that arrives
+//! while the limits it announced forbid it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+pub(crate) const TOKEN: &str = "test-token";
+pub(crate) const FORBIDDEN_CHANNEL: u64 = 666;
+
+/// One announced bucket window.
+#[derive(Debug)]
+struct Window {
+    start: Instant,
+    used: u32,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: Vec<(Method, String)>,
+    violations: u32,
+    uploads: Vec<(String, Vec<u8>)>,
+    payload_json: Vec<Value>,
+}
+
+struct RestState {
+    url: String,
+    gateway_url: String,
+    /// Channel id to its messages, by id.
+    messages: BTreeMap<u64, BTreeMap<u64, Value>>,
+    next_id: u64,
+    limit: u32,
+    window: Duration,
+    windows: HashMap<String, Window>,
+    /// No request on this bucket (or any, for `global`) before this instant.
+    blocked: HashMap<String, Instant>,
+    global_blocked: Option<Instant>,
+    storm: u32,
+    storm_retry_after: f64,
+    storm_global: bool,
+    failures: u32,
+    files: HashMap<String, Vec<u8>>,
+    counters: Counters,
+}
+
+/// The fake REST API; dropping it stops the server.
+pub(crate) struct FakeRest {
+    state: Arc<Mutex<RestState>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeRest {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeRest {
+    pub(crate) async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(RestState {
+            url,
+            gateway_url: "ws://127.0.0.1:1".into(),
+            messages: BTreeMap::new(),
+            next_id: 1_100_000_000_000_001_000,
+            limit: 5,
+            window: Duration::from_secs(2),
+            windows: HashMap::new(),
+            blocked: HashMap::new(),
+            global_blocked: None,
+            storm: 0,
+            storm_retry_after: 1.0,
+            storm_global: false,
+            failures: 0,
+            files: HashMap::new(),
+            counters: Counters::default(),
+        }));
+        let app = Router::new().fallback(handle).with_state(state.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self { state, server }
+    }
+
+    /// The API base URL (`DISCORD_API_BASE`).
+    pub(crate) fn api_base(&self) -> String {
+        format!("{}/api/v10", self.state.lock().unwrap().url)
+    }
+
+    /// The CDN base URL (`DISCORD_CDN_BASE`).
+    pub(crate) fn cdn_base(&self) -> String {
+        format!("{}/cdn", self.state.lock().unwrap().url)
+    }
+
+    pub(crate) fn set_gateway_url(&self, url: &str) {
+        self.state.lock().unwrap().gateway_url = url.into();
+    }
+
+    /// Each bucket allows `limit` requests per `window`.
+    pub(crate) fn set_limit(&self, limit: u32, window: Duration) {
+        let mut state = self.state.lock().unwrap();
+        state.limit = limit;
+        state.window = window;
+    }
+
+    /// The next `count` requests get 429 with `retry_after`.
+    pub(crate) fn storm(&self, count: u32, retry_after: f64, global: bool) {
+        let mut state = self.state.lock().unwrap();
+        state.storm = count;
+        state.storm_retry_after = retry_after;
+        state.storm_global = global;
+    }
+
+    /// The next `count` requests get 502.
+    pub(crate) fn fail(&self, count: u32) {
+        self.state.lock().unwrap().failures = count;
+    }
+
+    /// Adds `count` messages to a channel; returns their ids, oldest first.
+    pub(crate) fn seed_messages(&self, channel: u64, count: usize) -> Vec<u64> {
+        let mut state = self.state.lock().unwrap();
+        (0..count)
+            .map(|i| {
+                let id = state.next_id;
+                state.next_id += 1;
+                let message = message(id, channel, &format!("seeded {i}"), None);
+                state.messages.entry(channel).or_default().insert(id, message);
+                id
+            })
+            .collect()
+    }
+
+    pub(crate) fn put_file(&self, path: &str, bytes: &[u8]) {
+        self.state.lock().unwrap().files.insert(path.into(), bytes.to_vec());
+    }
+
+    pub(crate) fn violations(&self) -> u32 {
+        self.state.lock().unwrap().counters.violations
+    }
+
+    pub(crate) fn requests(&self) -> Vec<(Method, String)> {
+        self.state.lock().unwrap().counters.requests.clone()
+    }
+
+    pub(crate) fn uploads(&self) -> Vec<(String, Vec<u8>)> {
+        self.state.lock().unwrap().counters.uploads.clone()
+    }
+
+    pub(crate) fn payload_json(&self) -> Vec<Value> {
+        self.state.lock().unwrap().counters.payload_json.clone()
+    }
+
+    pub(crate) fn message_count(&self, channel: u64) -> usize {
+        self.state.lock().unwrap().messages.get(&channel).map_or(0, BTreeMap::len)
+    }
+}
+
+fn message(id: u64, channel: u64, content: &str, nonce: Option<&Value>) -> Value {
+    json!({
+        "id": id.to_string(), "channel_id": channel.to_string(),
+        "author": {"id": "1100000000000000099", "username": "rift-bot", "bot": true},
+        "content": content, "timestamp": "2024-01-01T00:00:00.000000+00:00",
+        "edited_timestamp": null, "attachments": [], "embeds": [], "type": 0,
+        "nonce": nonce.cloned().unwrap_or(Value::Null),
+    })
+}
+
+fn error(status: StatusCode, code: u64, message: &str) -> Response {
+    (status, axum::Json(json!({"code": code, "message": message}))).into_response()
+}
+
+/// The bucket of a request: method and path with the major id kept, other ids hidden.
+fn bucket_of(method: &Method, segments: &[&str]) -> String {
+    let mut key = method.to_string();
+    let mut previous = "";
+    for segment in segments {
+        let hidden =
+            segment.bytes().all(|b| b.is_ascii_digit()) && !matches!(previous, "channels" | "guilds");
+        key.push('/');
+        key.push_str(if hidden || previous == "reactions" { ":x" } else { segment });
+        previous = segment;
+    }
+    key
+}
+
+async fn handle(State(shared): State<Arc<Mutex<RestState>>>, request: Request) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let headers = request.headers().clone();
+
+    if let Some(file) = path.strip_prefix("/cdn") {
+        let state = shared.lock().unwrap();
+        return match state.files.get(file) {
+            Some(bytes) => (StatusCode::OK, bytes.clone()).into_response(),
+            None => error(StatusCode::NOT_FOUND, 0, "404: Not Found"),
+        };
+    }
+    let Some(api_path) = path.strip_prefix("/api/v10/") else {
+        return error(StatusCode::NOT_FOUND, 0, "404: Not Found");
+    };
+    let segments: Vec<String> = api_path.split('/').map(percent_decode).collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let bucket = bucket_of(&method, &segments);
+    let now = Instant::now();
+
+    // Rate limits first: count whatever arrives when the announced limits forbid it.
+    let mut limit_headers = HeaderMap::new();
+    {
+        let mut state = shared.lock().unwrap();
+        state.counters.requests.push((method.clone(), path.clone()));
+        let blocked = state.global_blocked.is_some_and(|until| now < until)
+            || state.blocked.get(&bucket).is_some_and(|until| now < *until);
+        let (limit, window) = (state.limit, state.window);
+        let entry = state.windows.entry(bucket.clone()).or_insert(Window { start: now, used: 0 });
+        if now >= entry.start + window {
+            *entry = Window { start: now, used: 0 };
+        }
+        let over = entry.used >= limit;
+        if blocked || over {
+            state.counters.violations += 1;
+        }
+        if state.storm > 0 {
+            state.storm -= 1;
+            let retry_after = state.storm_retry_after;
+            let until = now + Duration::from_secs_f64(retry_after);
+            let global = state.storm_global;
+            if global {
+                state.global_blocked = Some(until);
+            } else {
+                state.blocked.insert(bucket.clone(), until);
+            }
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(json!({"message": "You are being rate limited.",
+                    "retry_after": retry_after, "global": global})),
+            )
+                .into_response();
+            let scope = if global { "global" } else { "shared" };
+            response.headers_mut().insert("x-ratelimit-scope", HeaderValue::from_static(scope));
+            return response;
+        }
+        let entry = state.windows.get_mut(&bucket).unwrap();
+        entry.used += 1;
+        let remaining = limit.saturating_sub(entry.used);
+        let reset_after = (entry.start + window - now).as_secs_f64();
+        limit_headers
+            .insert("x-ratelimit-bucket", HeaderValue::from_str(&format!("h{}", bucket.len())).unwrap());
+        limit_headers.insert("x-ratelimit-limit", limit.into());
+        limit_headers.insert("x-ratelimit-remaining", remaining.into());
+        limit_headers
+            .insert("x-ratelimit-reset-after", HeaderValue::from_str(&format!("{reset_after:.3}")).unwrap());
+        if state.failures > 0 {
+            state.failures -= 1;
+            return (StatusCode::BAD_GATEWAY, "upstream broke").into_response();
+        }
+    }
+
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bot {TOKEN}")) {
+        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
+    }
+    let mut response = route(&shared, &method, &segments, &query, request).await;
+    response.headers_mut().extend(limit_headers);
+    response
+}
+
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        if bytes[i] == b'%'
+            && let Some(byte) = hex.and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn query_param(query: &str, key: &str) -> Option<u64> {
+    query.split('&').find_map(|pair| pair.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+}
+
+async fn route(
+    shared: &Arc<Mutex<RestState>>,
+    method: &Method,
+    segments: &[&str],
+    query: &str,
+    request: Request,
+) -> Response {
+    let json = |value: Value| (StatusCode::OK, axum::Json(value)).into_response();
+    let channel = |s: &str| s.parse::<u64>().unwrap_or(0);
+    match (method.as_str(), segments) {
+        ("GET", ["gateway"]) => json(json!({"url": shared.lock().unwrap().gateway_url})),
+        ("GET", ["users", "@me"]) => {
+            json(json!({"id": "1100000000000000099", "username": "rift-bot", "bot": true}))
+        }
+        ("GET", ["users", "@me", "guilds"]) => {
+            json(json!([{"id": "1100000000000000003", "name": "Rift", "icon": null}]))
+        }
+        ("GET", ["guilds", _, "channels"]) => json(json!([
+            {"id": "1100000000000000002", "type": 0, "name": "general", "position": 0},
+            {"id": "1100000000000000005", "type": 4, "name": "Text Channels", "position": 0},
+        ])),
+        ("GET", ["guilds", _, "members"]) => {
+            let after = query_param(query, "after").unwrap_or(0);
+            let limit = query_param(query, "limit").unwrap_or(1) as usize;
+            let members: Vec<Value> = (1..=5u64)
+                .filter(|id| *id > after)
+                .take(limit)
+                .map(|id| json!({"user": {"id": id.to_string(), "username": format!("user{id}")}, "roles": []}))
+                .collect();
+            json(Value::Array(members))
+        }
+        (_, ["channels", id, ..]) if channel(id) == FORBIDDEN_CHANNEL => {
+            error(StatusCode::FORBIDDEN, 50001, "Missing Access")
+        }
+        ("GET", ["channels", id, "messages"]) => {
+            let state = shared.lock().unwrap();
+            let Some(messages) = state.messages.get(&channel(id)) else {
+                return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+            };
+            let limit = query_param(query, "limit").unwrap_or(50).min(100) as usize;
+            let page: Vec<Value> = if let Some(before) = query_param(query, "before") {
+                messages.range(..before).rev().take(limit).map(|(_, m)| m.clone()).collect()
+            } else if let Some(after) = query_param(query, "after") {
+                let mut page: Vec<Value> =
+                    messages.range(after + 1..).take(limit).map(|(_, m)| m.clone()).collect();
+                page.reverse();
+                page
+            } else {
+                messages.values().rev().take(limit).cloned().collect()
+            };
+            json(Value::Array(page))
+        }
+        ("GET", ["channels", id, "messages", message_id]) => {
+            let state = shared.lock().unwrap();
+            match state.messages.get(&channel(id)).and_then(|m| m.get(&channel(message_id))) {
+                Some(message) => json(message.clone()),
+                None => error(StatusCode::NOT_FOUND, 10008, "Unknown Message"),
+            }
+        }
+        ("POST", ["channels", id, "messages"]) => {
+            let is_multipart = request
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("multipart/"));
+            let body: Value = if is_multipart {
+                let mut multipart = Multipart::from_request(request, &()).await.unwrap();
+                let mut payload = Value::Null;
+                while let Some(field) = multipart.next_field().await.unwrap() {
+                    let name = field.name().unwrap_or_default().to_owned();
+                    let filename = field.file_name().map(str::to_owned);
+                    let bytes = field.bytes().await.unwrap();
+                    if name == "payload_json" {
+                        payload = serde_json::from_slice(&bytes).unwrap();
+                    } else {
+                        shared
+                            .lock()
+                            .unwrap()
+                            .counters
+                            .uploads
+                            .push((filename.unwrap_or(name), bytes.to_vec()));
+                    }
+                }
+                payload
+            } else {
+                let bytes = axum::body::to_bytes(request.into_body(), usize::MAX)
+                    .await
+                    .unwrap_or_else(|_| Bytes::new());
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+            };
+            let mut state = shared.lock().unwrap();
+            state.counters.payload_json.push(body.clone());
+            let message_id = state.next_id;
+            state.next_id += 1;
+            let content = body["content"].as_str().unwrap_or_default();
+            let created = message(message_id, channel(id), content, body.get("nonce"));
+            state.messages.entry(channel(id)).or_default().insert(message_id, created.clone());
+            json(created)
+        }
+        ("PATCH", ["channels", id, "messages", message_id]) => {
+            let bytes =
+                axum::body::to_bytes(request.into_body(), usize::MAX).await.unwrap_or_else(|_| Bytes::new());
+            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let mut state = shared.lock().unwrap();
+            match state.messages.get_mut(&channel(id)).and_then(|m| m.get_mut(&channel(message_id))) {
+                Some(message) => {
+                    message["content"] = body["content"].clone();
+                    message["edited_timestamp"] = json!("2024-01-01T00:05:00.000000+00:00");
+                    json(message.clone())
+                }
+                None => error(StatusCode::NOT_FOUND, 10008, "Unknown Message"),
+            }
+        }
+        ("DELETE", ["channels", id, "messages", message_id]) => {
+            let mut state = shared.lock().unwrap();
+            match state.messages.get_mut(&channel(id)).and_then(|m| m.remove(&channel(message_id))) {
+                Some(_) => StatusCode::NO_CONTENT.into_response(),
+                None => error(StatusCode::NOT_FOUND, 10008, "Unknown Message"),
+            }
+        }
+        ("PUT" | "DELETE", ["channels", _, "messages", _, "reactions", emoji, "@me"]) => {
+            if emoji.is_empty() {
+                return error(StatusCode::BAD_REQUEST, 10014, "Unknown Emoji");
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
+        ("POST", ["channels", _, "typing"]) => StatusCode::NO_CONTENT.into_response(),
+        ("POST", ["users", "@me", "channels"]) => {
+            let bytes =
+                axum::body::to_bytes(request.into_body(), usize::MAX).await.unwrap_or_else(|_| Bytes::new());
+            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            json(json!({"id": "1100000000000000777", "type": 1,
+                        "recipients": [{"id": body["recipient_id"], "username": "friend"}]}))
+        }
+        _ => error(StatusCode::NOT_FOUND, 0, "404: Not Found"),
+    }
+}
