@@ -9,6 +9,7 @@
 pub mod bridge;
 pub mod error;
 pub mod event;
+pub mod files;
 pub mod id;
 pub mod model;
 pub mod permissions;

@@ -16,6 +16,7 @@ mod presence;
 mod roles;
 mod search;
 mod servers;
+mod uploads;
 mod users;
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub use mirror::{RemoteMessage, RemoteUser};
 pub use roles::{RoleInput, RoleUpdate};
 pub use search::{SearchParams, parse_search_text};
 pub use servers::{ReadyServer, ServerUpdate};
+pub use uploads::NewUpload;
 pub use users::{ProfileUpdate, RegisterInput};
 
 pub(crate) use access::{ChannelAccess, ServerAccess};
@@ -155,6 +157,17 @@ impl Rift {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Checks the database answers; returns its name (`sqlite` or `postgres`).
+    pub async fn health(&self) -> Result<&'static str> {
+        self.inner.store.ping().await?;
+        Ok(self.inner.store.backend().as_str())
+    }
+
+    /// The database's name (`sqlite` or `postgres`).
+    pub fn backend_name(&self) -> &'static str {
+        self.inner.store.backend().as_str()
     }
 
     fn now(&self) -> Timestamp {

@@ -1,0 +1,122 @@
+//! # rift-http
+//!
+//! Rift's HTTP face: the REST API under `/api`, file downloads under `/files`, and the built web
+//! client at `/`. [`router`] builds it all from the service layer, so an application can serve it
+//! as is or `nest` it inside its own axum app. Handlers only translate HTTP to service calls and
+//! service errors to responses (in [`error`]); every rule lives in `rift::service`.
+//!
+//! ```no_run
+//! # async fn demo(rift: rift::service::Rift) -> std::io::Result<()> {
+//! let state = rift_http::AppState::new(rift, rift_http::HttpConfig::new("./rift-data/uploads"));
+//! let app = rift_http::router(state);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3200").await?;
+//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
+//! # }
+//! ```
+
+pub mod error;
+pub mod extract;
+mod routes;
+mod uploads;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use rift::ratelimit::RateLimiter;
+use rift::service::Rift;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+pub use error::{ApiError, ApiResult};
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HttpConfig {
+    /// Where uploaded files are stored.
+    pub upload_dir: PathBuf,
+    /// Largest upload in bytes (default 25 MiB); the request may be 64 KiB larger.
+    pub max_upload_bytes: u64,
+    /// Largest JSON body (1 MiB).
+    pub max_json_bytes: usize,
+    /// The built web client, served at `/` when present.
+    pub client_dir: Option<PathBuf>,
+    /// Origins allowed by CORS (none: same origin only).
+    pub cors_allowed_origins: Vec<String>,
+    /// Per-address limit on register/login/refresh (10 per minute) when true.
+    pub rate_limits: bool,
+}
+
+impl HttpConfig {
+    /// Defaults, storing uploads under `upload_dir`.
+    pub fn new(upload_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            upload_dir: upload_dir.into(),
+            max_upload_bytes: 25 * 1024 * 1024,
+            max_json_bytes: 1024 * 1024,
+            client_dir: None,
+            cors_allowed_origins: Vec::new(),
+            rate_limits: true,
+        }
+    }
+}
+
+/// What every handler gets: the service layer and the HTTP settings. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The service layer.
+    pub rift: Rift,
+    config: Arc<HttpConfig>,
+    auth_limiter: Arc<RateLimiter<IpAddr>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over a service layer.
+    pub fn new(rift: Rift, config: HttpConfig) -> Self {
+        Self { rift, config: Arc::new(config), auth_limiter: Arc::new(RateLimiter::new(10.0 / 60.0, 10.0)) }
+    }
+
+    /// The HTTP settings.
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
+    /// Takes one auth attempt for `ip`; 429 when over the limit.
+    fn check_auth_rate(&self, ip: IpAddr) -> ApiResult<()> {
+        if !self.config.rate_limits {
+            return Ok(());
+        }
+        self.auth_limiter.check(&ip).map_err(|wait| ApiError::rate_limited(wait.as_secs().max(1)))
+    }
+}
+
+/// The whole HTTP surface: `/api/...`, `/files/...` and the web client.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let cors = cors_layer(&state.config.cors_allowed_origins);
+    routes::routes(&state)
+        .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
+        .layer(axum::middleware::from_fn(routes::log_internal_errors))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(cors)
+        .with_state(state)
+}
+
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+}

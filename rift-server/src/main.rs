@@ -1,0 +1,171 @@
+//! `rift-server`: the REST API (and, as it lands, the gateway) with the web client, over SQLite by
+//! default or PostgreSQL when `DATABASE_URL` says so. A thin binary: configuration in, library
+//! crates composed, graceful shutdown out.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use rift::service::{Config, Rift};
+use rift_http::{AppState, HttpConfig};
+
+/// The Rift chat server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Where Rift keeps its files by default (SQLite database, JWT secret, uploads).
+    #[arg(long, env = "RIFT_DATA_DIR", default_value = "./rift-data")]
+    data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL, `sqlite://path` for SQLite; default: SQLite in the data dir.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Secret for signing access tokens (at least 32 bytes); default: generated once and kept in
+    /// the data dir, so restarts keep everyone signed in.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:3200")]
+    listen_addr: SocketAddr,
+    /// Where uploads are stored; default: `uploads` in the data dir.
+    #[arg(long, env = "UPLOAD_DIR")]
+    upload_dir: Option<PathBuf>,
+    /// Largest upload in bytes.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 26_214_400)]
+    max_upload_bytes: u64,
+    /// Longest message in characters.
+    #[arg(long, env = "MAX_MESSAGE_CHARS", default_value_t = 10_000)]
+    max_message_chars: usize,
+    /// Comma-separated origins allowed by CORS.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    cors_allowed_origins: Vec<String>,
+    /// The built web client.
+    #[arg(long, env = "CLIENT_DIR", default_value = "./client/dist")]
+    client_dir: PathBuf,
+    /// `on` or `off`: rate limits on auth routes and message sends.
+    #[arg(long, env = "RATE_LIMITS", default_value = "on", value_parser = ["on", "off"])]
+    rate_limits: String,
+}
+
+/// A configuration problem: one line naming the variable.
+struct ConfigError(String);
+
+fn jwt_secret(args: &Args) -> Result<Vec<u8>, ConfigError> {
+    if let Some(secret) = &args.jwt_secret {
+        if secret.len() < 32 {
+            return Err(ConfigError("JWT_SECRET must be at least 32 bytes long".into()));
+        }
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let path = args.data_dir.join("jwt-secret");
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if secret.trim().len() >= 32 => Ok(secret.trim().as_bytes().to_vec()),
+        Ok(_) => Err(ConfigError(format!("JWT_SECRET: {} is shorter than 32 bytes", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let bytes: [u8; 32] = rand::random();
+            let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            write_private(&path, &secret)
+                .map_err(|e| ConfigError(format!("RIFT_DATA_DIR: cannot write {}: {e}", path.display())))?;
+            Ok(secret.into_bytes())
+        }
+        Err(e) => Err(ConfigError(format!("JWT_SECRET: cannot read {}: {e}", path.display()))),
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+async fn run(args: Args) -> Result<(), ConfigError> {
+    std::fs::create_dir_all(&args.data_dir)
+        .map_err(|e| ConfigError(format!("RIFT_DATA_DIR: cannot create {}: {e}", args.data_dir.display())))?;
+    let database_url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", args.data_dir.join("rift.db").display()));
+    let store = rift_store::connect(&database_url)
+        .await
+        .map_err(|e| ConfigError(format!("DATABASE_URL: cannot open the database: {e}")))?;
+    let store: Arc<dyn rift::Store> = Arc::new(store);
+
+    let mut config = Config::new(jwt_secret(&args)?);
+    config.max_message_chars = args.max_message_chars;
+    config.rate_limits = args.rate_limits == "on";
+    let rift = Rift::new(Arc::clone(&store), config);
+
+    let mut http = HttpConfig::new(args.upload_dir.clone().unwrap_or_else(|| args.data_dir.join("uploads")));
+    http.max_upload_bytes = args.max_upload_bytes;
+    http.cors_allowed_origins = args.cors_allowed_origins.iter().map(|o| o.trim().to_owned()).collect();
+    http.client_dir = Some(args.client_dir.clone());
+    http.rate_limits = args.rate_limits == "on";
+    std::fs::create_dir_all(&http.upload_dir)
+        .map_err(|e| ConfigError(format!("UPLOAD_DIR: cannot create {}: {e}", http.upload_dir.display())))?;
+
+    let app = rift_http::router(AppState::new(rift, http));
+    let listener = tokio::net::TcpListener::bind(args.listen_addr)
+        .await
+        .map_err(|e| ConfigError(format!("LISTEN_ADDR: cannot listen on {}: {e}", args.listen_addr)))?;
+    let local = listener.local_addr().map_err(|e| ConfigError(format!("LISTEN_ADDR: {e}")))?;
+    tracing::info!(addr = %local, database = store.backend().as_str(), "rift-server listening");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| ConfigError(format!("server error: {e}")))?;
+    tracing::info!("rift-server stopped: in-flight requests finished");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(ConfigError(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
