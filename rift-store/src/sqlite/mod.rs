@@ -1,0 +1,52 @@
+//! The SQLite backend: a file in WAL mode, one writer connection and a pool of readers.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use rift::StoreError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::db::{Database, Pools};
+
+pub(crate) mod search;
+
+/// How long a connection waits for a lock before SQLITE_BUSY. Only checkpoints and other
+/// processes compete with our single writer, so this is rarely reached.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Readers: enough for the 2-core machines Rift targets, plus requests waiting on I/O.
+const READERS: u32 = 4;
+
+/// Opens (creating if needed) and migrates a SQLite database file.
+pub(crate) async fn open(path: &Path) -> Result<Database, StoreError> {
+    open_with(SqliteConnectOptions::new().filename(path)).await
+}
+
+/// Opens a `sqlite:` URL (its query parameters apply; ours override the pragmas we rely on).
+pub(crate) async fn open_url(url: &str) -> Result<Database, StoreError> {
+    let options = SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Backend(Box::new(e)))?;
+    open_with(options).await
+}
+
+async fn open_with(options: SqliteConnectOptions) -> Result<Database, StoreError> {
+    let options = options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT)
+        // An acknowledged message must survive a power cut, so every commit syncs the WAL.
+        .synchronous(SqliteSynchronous::Full);
+    let backend = |e: sqlx::Error| StoreError::Backend(Box::new(e));
+    // Every write goes through this single connection, so write transactions never race each
+    // other for the database lock (no SQLITE_BUSY on a read-to-write upgrade).
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .connect_with(options.clone())
+        .await
+        .map_err(backend)?;
+    sqlx::migrate!("migrations/sqlite").run(&write).await.map_err(|e| StoreError::Backend(Box::new(e)))?;
+    let read =
+        SqlitePoolOptions::new().max_connections(READERS).connect_with(options).await.map_err(backend)?;
+    Ok(Database { pools: Pools::Sqlite { write, read } })
+}

@@ -1,0 +1,40 @@
+//! FTS5 matching. User text is only ever passed to MATCH as FTS5 strings (double-quoted, inner
+//! quotes doubled), so operators, `*`, `:`, `NEAR`, parentheses are searched for, not parsed.
+
+use sqlx::{QueryBuilder, Sqlite};
+
+use crate::store::search::{SearchDialect, Terms};
+
+/// `text` as an FTS5 string: a phrase of its tokens.
+pub(crate) fn fts5_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// Every word and phrase as an FTS5 string, space-separated (FTS5's implicit AND).
+pub(crate) fn match_expression(terms: &Terms) -> String {
+    terms.words.iter().chain(&terms.phrases).map(|t| fts5_string(t)).collect::<Vec<_>>().join(" ")
+}
+
+impl SearchDialect for Sqlite {
+    fn push_index_match<'a>(qb: &mut QueryBuilder<'a, Self>, terms: &'a Terms) {
+        qb.push(" AND m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ")
+            .push_bind(match_expression(terms))
+            .push(")");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_are_doubled_and_terms_quoted() {
+        assert_eq!(fts5_string(r#"say "hi""#), r#""say ""hi""""#);
+        let terms = Terms {
+            words: vec!["NEAR".into(), "a*".into()],
+            phrases: vec!["x OR y".into()],
+            substrings: Vec::new(),
+        };
+        assert_eq!(match_expression(&terms), r#""NEAR" "a*" "x OR y""#);
+    }
+}

@@ -1,0 +1,146 @@
+//! Bridge mapping lookups, bridge connections and their cursors.
+
+use rift::id::{BridgeConnectionId, UserId};
+use rift::model::{BridgeConnection, BridgeRef, BridgeStatus};
+use rift::store::BridgedKind;
+use uuid::Uuid;
+
+use crate::db::{Database, Res, Ts, on_db, on_insert};
+use crate::rows::BridgeConnectionRow;
+
+const CONNECTION_COLS: &str =
+    "id, source, owner_id, token, token_kind, mode, status, status_reason, remote_user_id, created_at";
+
+/// The lookup of each bridged kind (fixed strings: table names are never user input).
+fn find_sql(kind: BridgedKind) -> &'static str {
+    match kind {
+        BridgedKind::User => "SELECT id FROM users WHERE bridge_source = $1 AND bridge_remote_id = $2",
+        BridgedKind::Server => "SELECT id FROM servers WHERE bridge_source = $1 AND bridge_remote_id = $2",
+        BridgedKind::Channel => "SELECT id FROM channels WHERE bridge_source = $1 AND bridge_remote_id = $2",
+        BridgedKind::Role => "SELECT id FROM roles WHERE bridge_source = $1 AND bridge_remote_id = $2",
+        BridgedKind::Message => "SELECT id FROM messages WHERE bridge_source = $1 AND bridge_remote_id = $2",
+        BridgedKind::Upload => {
+            "SELECT id FROM attachments WHERE bridge_source = $1 AND bridge_remote_id = $2"
+        }
+    }
+}
+
+impl Database {
+    pub(crate) async fn bridged_id(&self, kind: BridgedKind, bridge: &BridgeRef) -> Res<Option<Uuid>> {
+        Ok(on_db!(self, read, |pool| {
+            sqlx::query_scalar::<_, Uuid>(find_sql(kind))
+                .bind(&bridge.source)
+                .bind(&bridge.remote_id)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    pub(crate) async fn insert_connection(&self, c: &BridgeConnection) -> Res<()> {
+        on_db!(self, write, |pool| {
+            sqlx::query(
+                "INSERT INTO bridge_connections (id, source, owner_id, token, token_kind, mode, status, status_reason, \
+                 remote_user_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(c.id.uuid())
+            .bind(&c.source)
+            .bind(c.owner_id.uuid())
+            .bind(&c.token)
+            .bind(&c.token_kind)
+            .bind(&c.mode)
+            .bind(c.status.as_str())
+            .bind(c.status_reason.as_deref())
+            .bind(c.remote_user_id.as_deref())
+            .bind(Ts::new(c.created_at))
+            .execute(pool)
+            .await
+            .map_err(|e| on_insert(e, "bridge_connection", "user"))?.rows_affected()
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn get_connection(&self, id: BridgeConnectionId) -> Res<Option<BridgeConnection>> {
+        let sql = format!("SELECT {CONNECTION_COLS} FROM bridge_connections WHERE id = $1");
+        let row = on_db!(self, read, |pool| {
+            sqlx::query_as::<_, BridgeConnectionRow>(&sql).bind(id.uuid()).fetch_optional(pool).await?
+        });
+        Ok(row.map(BridgeConnectionRow::into_connection).transpose()?)
+    }
+
+    pub(crate) async fn list_connections(&self, owner: Option<UserId>) -> Res<Vec<BridgeConnection>> {
+        let sql = format!(
+            "SELECT {CONNECTION_COLS} FROM bridge_connections WHERE ($1 IS NULL OR owner_id = $1) ORDER BY created_at, id"
+        );
+        let rows = on_db!(self, read, |pool| {
+            sqlx::query_as::<_, BridgeConnectionRow>(&sql)
+                .bind(owner.map(UserId::uuid))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(BridgeConnectionRow::into_connection).collect::<Result<_, _>>()?)
+    }
+
+    pub(crate) async fn put_status(
+        &self,
+        id: BridgeConnectionId,
+        status: BridgeStatus,
+        reason: Option<&str>,
+        remote_user_id: Option<&str>,
+    ) -> Res<bool> {
+        let done = on_db!(self, write, |pool| {
+            sqlx::query(
+                "UPDATE bridge_connections SET status = $2, status_reason = $3, \
+                 remote_user_id = COALESCE($4, remote_user_id) WHERE id = $1",
+            )
+            .bind(id.uuid())
+            .bind(status.as_str())
+            .bind(reason)
+            .bind(remote_user_id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    pub(crate) async fn drop_connection(&self, id: BridgeConnectionId) -> Res<bool> {
+        // Cursors go by ON DELETE CASCADE; mirrored users, servers and messages stay.
+        let done = on_db!(self, write, |pool| {
+            sqlx::query("DELETE FROM bridge_connections WHERE id = $1")
+                .bind(id.uuid())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    pub(crate) async fn put_cursor(&self, id: BridgeConnectionId, key: &str, value: &str) -> Res<()> {
+        on_db!(self, write, |pool| {
+            sqlx::query(
+                "INSERT INTO bridge_cursors (connection_id, key, value) VALUES ($1, $2, $3) \
+                 ON CONFLICT (connection_id, key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(id.uuid())
+            .bind(key)
+            .bind(value)
+            .execute(pool)
+            .await
+            .map_err(|e| on_insert(e, "bridge_cursor", "bridge_connection"))?
+            .rows_affected()
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn get_cursor(&self, id: BridgeConnectionId, key: &str) -> Res<Option<String>> {
+        Ok(on_db!(self, read, |pool| {
+            sqlx::query_scalar::<_, String>(
+                "SELECT value FROM bridge_cursors WHERE connection_id = $1 AND key = $2",
+            )
+            .bind(id.uuid())
+            .bind(key)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+}

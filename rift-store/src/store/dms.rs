@@ -1,0 +1,162 @@
+//! DM channels: a `channels` row of kind `dm` plus `dm_channels` (the unordered user pair,
+//! unique) and `dm_participants`.
+
+use std::collections::HashMap;
+
+use rift::Timestamp;
+use rift::id::{ChannelId, MessageId, UserId};
+use rift::model::{ChannelKind, DmChannel, User};
+use sqlx::QueryBuilder;
+use uuid::Uuid;
+
+use crate::db::{Database, Res, Ts, on_db, on_insert};
+use crate::proto;
+
+/// A DM channel id with its newest live message.
+type DmRow = (Uuid, Option<Uuid>);
+
+impl Database {
+    async fn dm_between(&self, low: Uuid, high: Uuid) -> Res<Option<Uuid>> {
+        Ok(on_db!(self, read, |pool| {
+            sqlx::query_scalar::<_, Uuid>("SELECT id FROM dm_channels WHERE user_low = $1 AND user_high = $2")
+                .bind(low)
+                .bind(high)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    pub(crate) async fn open_dm_channel(
+        &self,
+        a: UserId,
+        b: UserId,
+        new_id: ChannelId,
+        at: Timestamp,
+    ) -> Res<(ChannelId, bool)> {
+        let (low, high) = if a <= b { (a.uuid(), b.uuid()) } else { (b.uuid(), a.uuid()) };
+        if let Some(id) = self.dm_between(low, high).await? {
+            return Ok((ChannelId::from_uuid(id), false));
+        }
+        let created = on_db!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO channels (id, server_id, name, kind, position, created_at) VALUES ($1, NULL, '', 'dm', 0, $2)",
+            )
+            .bind(new_id.uuid())
+            .bind(Ts::new(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| on_insert(e, "channel", "user"))?;
+            // The pair is unique: a concurrent open that got here first wins (PostgreSQL makes
+            // this insert wait for it), and this transaction is dropped.
+            let inserted = sqlx::query(
+                "INSERT INTO dm_channels (id, user_low, user_high) VALUES ($1, $2, $3) \
+                 ON CONFLICT (user_low, user_high) DO NOTHING",
+            )
+            .bind(new_id.uuid())
+            .bind(low)
+            .bind(high)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| on_insert(e, "channel", "user"))?;
+            if inserted.rows_affected() == 0 {
+                false
+            } else {
+                sqlx::query(
+                    "INSERT INTO dm_participants (channel_id, user_id) VALUES ($1, $2), ($1, $3) \
+                     ON CONFLICT (channel_id, user_id) DO NOTHING",
+                )
+                .bind(new_id.uuid())
+                .bind(low)
+                .bind(high)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                true
+            }
+        });
+        if created {
+            return Ok((new_id, true));
+        }
+        let id = self.dm_between(low, high).await?.ok_or(rift::StoreError::Missing("channel"))?;
+        Ok((ChannelId::from_uuid(id), false))
+    }
+
+    /// DM channels of `viewer` (all, or just `only`), with recipients and last message.
+    async fn load_dms(&self, viewer: UserId, only: Option<ChannelId>) -> Res<Vec<DmChannel>> {
+        let rows: Vec<DmRow> = on_db!(self, read, |pool| {
+            sqlx::query_as::<_, DmRow>(
+                "SELECT d.id, (SELECT m.id FROM messages m WHERE m.channel_id = d.id AND m.deleted_at IS NULL \
+                   ORDER BY m.id DESC LIMIT 1) AS last_message_id \
+                 FROM dm_channels d JOIN dm_participants p ON p.channel_id = d.id \
+                 WHERE p.user_id = $1 AND ($2 IS NULL OR d.id = $2)",
+            )
+            .bind(viewer.uuid())
+            .bind(only.map(ChannelId::uuid))
+            .fetch_all(pool)
+            .await?
+        });
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let participants: Vec<(Uuid, Uuid)> = on_db!(self, read, |pool| {
+            let mut qb =
+                QueryBuilder::new("SELECT channel_id, user_id FROM dm_participants WHERE channel_id IN (");
+            let mut list = qb.separated(", ");
+            for (id, _) in &rows {
+                list.push_bind(*id);
+            }
+            qb.push(") AND user_id <> ").push_bind(viewer.uuid());
+            qb.push(" ORDER BY channel_id, user_id");
+            qb.build_query_as::<(Uuid, Uuid)>().fetch_all(pool).await?
+        });
+        let mut user_ids: Vec<Uuid> = participants.iter().map(|(_, u)| *u).collect();
+        user_ids.sort_unstable();
+        user_ids.dedup();
+        let users: HashMap<Uuid, User> =
+            self.get_users(&user_ids).await?.into_iter().map(|u| (u.id.uuid(), u)).collect();
+        let mut recipients: HashMap<Uuid, Vec<User>> = HashMap::new();
+        for (channel, user) in participants {
+            if let Some(user) = users.get(&user) {
+                recipients.entry(channel).or_default().push(user.clone());
+            }
+        }
+        let mut dms = rows
+            .into_iter()
+            .map(|(id, last)| {
+                let mut dm = proto::dm_channel()?;
+                dm.id = ChannelId::from_uuid(id);
+                dm.kind = ChannelKind::Dm;
+                dm.recipients = recipients.remove(&id).unwrap_or_default();
+                dm.last_message_id = last.map(MessageId::from_uuid);
+                Ok(dm)
+            })
+            .collect::<Res<Vec<_>>>()?;
+        // Newest activity first: the last message, or the channel's creation for an empty one
+        // (both are UUIDv7, so they compare by time).
+        dms.sort_by_key(|dm| {
+            std::cmp::Reverse(dm.last_message_id.map_or(dm.id.uuid(), MessageId::uuid).max(dm.id.uuid()))
+        });
+        Ok(dms)
+    }
+
+    pub(crate) async fn dms_of(&self, user_id: UserId) -> Res<Vec<DmChannel>> {
+        self.load_dms(user_id, None).await
+    }
+
+    pub(crate) async fn dm_of(&self, id: ChannelId, viewer: UserId) -> Res<Option<DmChannel>> {
+        Ok(self.load_dms(viewer, Some(id)).await?.pop())
+    }
+
+    pub(crate) async fn participants(&self, id: ChannelId) -> Res<Vec<UserId>> {
+        let ids = on_db!(self, read, |pool| {
+            sqlx::query_scalar::<_, Uuid>(
+                "SELECT user_id FROM dm_participants WHERE channel_id = $1 ORDER BY user_id",
+            )
+            .bind(id.uuid())
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(ids.into_iter().map(UserId::from_uuid).collect())
+    }
+}

@@ -1,0 +1,377 @@
+//! The queries, one module per area, written once for both backends (see [`crate::db::on_db`]),
+//! and the [`rift::Store`] implementation that delegates to them.
+
+mod audit;
+mod bridges;
+pub(crate) mod channels;
+mod dms;
+mod invites;
+mod members;
+mod messages;
+mod roles;
+pub(crate) mod search;
+mod servers;
+mod users;
+
+use async_trait::async_trait;
+use rift::Timestamp;
+use rift::id::{
+    AuditEntryId, BridgeConnectionId, ChannelId, MessageId, RoleId, ServerId, TokenFamilyId, UploadId, UserId,
+};
+use rift::model::{
+    AuditEntry, Ban, BridgeConnection, BridgeRef, BridgeStatus, Channel, DmChannel, Invite, Member, Message,
+    MessageHistoryEntry, PermissionOverwrite, ReadState, Role, Server, Upload, User,
+};
+use rift::store::{
+    Backend, BridgedKind, ChannelPatch, CreateMessageOutcome, JoinOutcome, MessagePage, NewInvite,
+    NewMessage, NewRefreshToken, NewServer, NewUser, RefreshOutcome, RolePatch, SearchQuery, ServerPatch,
+    Store, StoreResult, UserPatch,
+};
+use uuid::Uuid;
+
+use crate::db::{Database, on_db};
+
+#[async_trait]
+impl Store for Database {
+    fn backend(&self) -> Backend {
+        self.backend_kind()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let ping: Result<i32, sqlx::Error> =
+            on_db!(self, read, |pool| sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await);
+        ping.map(drop).map_err(|e| crate::db::Fail::from(e).into())
+    }
+
+    // ---- users ----
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User> {
+        Ok(Database::create_user(self, user).await?)
+    }
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        Ok(self.get_user(id).await?)
+    }
+    async fn users(&self, ids: &[UserId]) -> StoreResult<Vec<User>> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.uuid()).collect();
+        Ok(self.get_users(&ids).await?)
+    }
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        Ok(self.user_by_name(username).await?)
+    }
+    async fn password_hash(&self, id: UserId) -> StoreResult<Option<String>> {
+        Ok(self.get_password_hash(id).await?)
+    }
+    async fn set_password_hash(&self, id: UserId, hash: &str) -> StoreResult<()> {
+        Ok(self.put_password_hash(id, hash).await?)
+    }
+    async fn update_user(&self, id: UserId, patch: &UserPatch) -> StoreResult<Option<User>> {
+        Ok(self.patch_user(id, patch).await?)
+    }
+
+    // ---- refresh tokens ----
+    async fn insert_refresh_token(&self, token: &NewRefreshToken) -> StoreResult<()> {
+        Ok(self.insert_token(token).await?)
+    }
+    async fn use_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<RefreshOutcome> {
+        Ok(self.use_token(token_hash, now).await?)
+    }
+    async fn refresh_token_family(&self, token_hash: &str) -> StoreResult<Option<(UserId, TokenFamilyId)>> {
+        Ok(self.token_family(token_hash).await?)
+    }
+    async fn revoke_token_family(&self, family_id: TokenFamilyId) -> StoreResult<()> {
+        Ok(self.revoke_family(family_id).await?)
+    }
+    async fn revoke_user_tokens(&self, user_id: UserId, keep: Option<TokenFamilyId>) -> StoreResult<()> {
+        Ok(self.revoke_user(user_id, keep).await?)
+    }
+
+    // ---- servers ----
+    async fn create_server(&self, new: &NewServer) -> StoreResult<Server> {
+        Ok(self.create_server_bundle(new).await?)
+    }
+    async fn server(&self, id: ServerId) -> StoreResult<Option<Server>> {
+        Ok(self.get_server(id).await?)
+    }
+    async fn servers_of_user(&self, user_id: UserId) -> StoreResult<Vec<Server>> {
+        Ok(self.servers_of(user_id).await?)
+    }
+    async fn update_server(&self, id: ServerId, patch: &ServerPatch) -> StoreResult<Option<Server>> {
+        Ok(self.patch_server(id, patch).await?)
+    }
+    async fn delete_server(&self, id: ServerId) -> StoreResult<bool> {
+        Ok(self.drop_server(id).await?)
+    }
+
+    // ---- members and bans ----
+    async fn member(&self, server_id: ServerId, user_id: UserId) -> StoreResult<Option<Member>> {
+        Ok(self.get_member(server_id, user_id).await?)
+    }
+    async fn members(
+        &self,
+        server_id: ServerId,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Member>> {
+        Ok(self.list_members(server_id, after, limit).await?)
+    }
+    async fn member_ids(&self, server_id: ServerId) -> StoreResult<Vec<UserId>> {
+        Ok(self.list_member_ids(server_id).await?)
+    }
+    async fn add_member(
+        &self,
+        server_id: ServerId,
+        user_id: UserId,
+        joined_at: Timestamp,
+    ) -> StoreResult<bool> {
+        Ok(self.insert_member(server_id, user_id, joined_at).await?)
+    }
+    async fn remove_member(&self, server_id: ServerId, user_id: UserId) -> StoreResult<bool> {
+        Ok(self.drop_member(server_id, user_id).await?)
+    }
+    async fn join_with_invite(
+        &self,
+        code: &str,
+        server_id: ServerId,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> StoreResult<JoinOutcome> {
+        Ok(self.join_invite(code, server_id, user_id, now).await?)
+    }
+    async fn share_a_server(&self, a: UserId, b: UserId) -> StoreResult<bool> {
+        Ok(self.users_share_server(a, b).await?)
+    }
+    async fn ban(
+        &self,
+        server_id: ServerId,
+        user_id: UserId,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        Ok(self.put_ban(server_id, user_id, reason, at).await?)
+    }
+    async fn unban(&self, server_id: ServerId, user_id: UserId) -> StoreResult<bool> {
+        Ok(self.drop_ban(server_id, user_id).await?)
+    }
+    async fn ban_entry(&self, server_id: ServerId, user_id: UserId) -> StoreResult<Option<Ban>> {
+        Ok(self.list_bans(server_id, Some(user_id), None, 1).await?.pop())
+    }
+    async fn bans(&self, server_id: ServerId, after: Option<UserId>, limit: u32) -> StoreResult<Vec<Ban>> {
+        Ok(self.list_bans(server_id, None, after, limit).await?)
+    }
+
+    // ---- roles ----
+    async fn create_role(&self, role: &Role) -> StoreResult<Role> {
+        Ok(self.insert_role(role).await?)
+    }
+    async fn role(&self, id: RoleId) -> StoreResult<Option<Role>> {
+        Ok(self.get_role(id).await?)
+    }
+    async fn roles(&self, server_id: ServerId) -> StoreResult<Vec<Role>> {
+        Ok(self.server_roles(server_id).await?)
+    }
+    async fn update_role(&self, id: RoleId, patch: &RolePatch) -> StoreResult<Option<Role>> {
+        Ok(self.patch_role(id, patch).await?)
+    }
+    async fn move_role(&self, id: RoleId, position: i32) -> StoreResult<Option<Vec<Role>>> {
+        Ok(self.reposition_role(id, position).await?)
+    }
+    async fn delete_role(&self, id: RoleId) -> StoreResult<bool> {
+        Ok(self.drop_role(id).await?)
+    }
+    async fn add_member_role(
+        &self,
+        server_id: ServerId,
+        user_id: UserId,
+        role_id: RoleId,
+    ) -> StoreResult<bool> {
+        Ok(self.grant_role(server_id, user_id, role_id).await?)
+    }
+    async fn remove_member_role(
+        &self,
+        server_id: ServerId,
+        user_id: UserId,
+        role_id: RoleId,
+    ) -> StoreResult<bool> {
+        Ok(self.revoke_role(server_id, user_id, role_id).await?)
+    }
+
+    // ---- channels ----
+    async fn create_channel(&self, channel: &Channel) -> StoreResult<Channel> {
+        Ok(self.insert_server_channel(channel).await?)
+    }
+    async fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>> {
+        Ok(self.get_channel(id).await?)
+    }
+    async fn channels(&self, server_id: ServerId) -> StoreResult<Vec<Channel>> {
+        Ok(self.server_channels(server_id).await?)
+    }
+    async fn update_channel(&self, id: ChannelId, patch: &ChannelPatch) -> StoreResult<Option<Channel>> {
+        Ok(self.patch_channel(id, patch).await?)
+    }
+    async fn delete_channel(&self, id: ChannelId) -> StoreResult<bool> {
+        Ok(self.drop_channel(id).await?)
+    }
+    async fn put_overwrite(&self, channel_id: ChannelId, overwrite: &PermissionOverwrite) -> StoreResult<()> {
+        Ok(self.upsert_overwrite(channel_id, overwrite).await?)
+    }
+    async fn delete_overwrite(&self, channel_id: ChannelId, target_id: Uuid) -> StoreResult<bool> {
+        Ok(self.drop_overwrite(channel_id, target_id).await?)
+    }
+
+    // ---- messages ----
+    async fn create_message(
+        &self,
+        message: &NewMessage,
+        nonce_since: Timestamp,
+    ) -> StoreResult<CreateMessageOutcome> {
+        Ok(self.insert_message(message, nonce_since).await?)
+    }
+    async fn message(&self, id: MessageId, viewer: Option<UserId>) -> StoreResult<Option<Message>> {
+        Ok(self.get_message(id, viewer).await?)
+    }
+    async fn messages(
+        &self,
+        channel_id: ChannelId,
+        page: MessagePage,
+        viewer: Option<UserId>,
+    ) -> StoreResult<Vec<Message>> {
+        Ok(self.page(channel_id, page, viewer).await?)
+    }
+    async fn edit_message(
+        &self,
+        id: MessageId,
+        content: &str,
+        actor_id: Option<UserId>,
+        at: Timestamp,
+    ) -> StoreResult<Option<Message>> {
+        Ok(self.edit(id, content, actor_id, at).await?)
+    }
+    async fn delete_message(
+        &self,
+        id: MessageId,
+        actor_id: Option<UserId>,
+        at: Timestamp,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<Option<Message>> {
+        Ok(self.soft_delete(id, actor_id, at, audit).await?)
+    }
+    async fn message_history(&self, id: MessageId) -> StoreResult<Vec<MessageHistoryEntry>> {
+        Ok(self.history(id).await?)
+    }
+    async fn search(&self, query: &SearchQuery) -> StoreResult<Vec<Message>> {
+        Ok(self.search_messages(query).await?)
+    }
+
+    // ---- uploads ----
+    async fn create_upload(&self, upload: &Upload) -> StoreResult<()> {
+        Ok(self.insert_upload(upload).await?)
+    }
+    async fn upload(&self, id: UploadId) -> StoreResult<Option<Upload>> {
+        Ok(self.get_upload(id).await?)
+    }
+
+    // ---- reactions ----
+    async fn add_reaction(
+        &self,
+        message_id: MessageId,
+        user_id: UserId,
+        emoji: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        Ok(self.react(message_id, user_id, emoji, at).await?)
+    }
+    async fn remove_reaction(
+        &self,
+        message_id: MessageId,
+        user_id: UserId,
+        emoji: &str,
+    ) -> StoreResult<bool> {
+        Ok(self.unreact(message_id, user_id, emoji).await?)
+    }
+
+    // ---- DMs ----
+    async fn open_dm(
+        &self,
+        a: UserId,
+        b: UserId,
+        new_id: ChannelId,
+        at: Timestamp,
+    ) -> StoreResult<(ChannelId, bool)> {
+        Ok(self.open_dm_channel(a, b, new_id, at).await?)
+    }
+    async fn dm_channels(&self, user_id: UserId) -> StoreResult<Vec<DmChannel>> {
+        Ok(self.dms_of(user_id).await?)
+    }
+    async fn dm_channel(&self, id: ChannelId, viewer: UserId) -> StoreResult<Option<DmChannel>> {
+        Ok(self.dm_of(id, viewer).await?)
+    }
+    async fn dm_participants(&self, id: ChannelId) -> StoreResult<Vec<UserId>> {
+        Ok(self.participants(id).await?)
+    }
+
+    // ---- invites ----
+    async fn create_invite(&self, invite: &NewInvite) -> StoreResult<Invite> {
+        Ok(self.insert_invite(invite).await?)
+    }
+    async fn invite(&self, code: &str) -> StoreResult<Option<Invite>> {
+        Ok(self.get_invite(code).await?)
+    }
+    async fn invites(&self, server_id: ServerId) -> StoreResult<Vec<Invite>> {
+        Ok(self.server_invites(server_id).await?)
+    }
+    async fn delete_invite(&self, code: &str) -> StoreResult<bool> {
+        Ok(self.drop_invite(code).await?)
+    }
+
+    // ---- read state ----
+    async fn ack(&self, user_id: UserId, channel_id: ChannelId, message_id: MessageId) -> StoreResult<()> {
+        Ok(self.ack_read(user_id, channel_id, message_id).await?)
+    }
+    async fn read_states(&self, user_id: UserId) -> StoreResult<Vec<ReadState>> {
+        Ok(self.read_positions(user_id).await?)
+    }
+
+    // ---- server audit log ----
+    async fn add_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()> {
+        Ok(self.append_audit(entry).await?)
+    }
+    async fn audit_log(
+        &self,
+        server_id: ServerId,
+        before: Option<AuditEntryId>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        Ok(self.audit_page(server_id, before, limit).await?)
+    }
+
+    // ---- bridges ----
+    async fn find_bridged(&self, kind: BridgedKind, bridge: &BridgeRef) -> StoreResult<Option<Uuid>> {
+        Ok(self.bridged_id(kind, bridge).await?)
+    }
+    async fn create_bridge_connection(&self, connection: &BridgeConnection) -> StoreResult<()> {
+        Ok(self.insert_connection(connection).await?)
+    }
+    async fn bridge_connection(&self, id: BridgeConnectionId) -> StoreResult<Option<BridgeConnection>> {
+        Ok(self.get_connection(id).await?)
+    }
+    async fn bridge_connections(&self, owner_id: Option<UserId>) -> StoreResult<Vec<BridgeConnection>> {
+        Ok(self.list_connections(owner_id).await?)
+    }
+    async fn set_bridge_status(
+        &self,
+        id: BridgeConnectionId,
+        status: BridgeStatus,
+        reason: Option<&str>,
+        remote_user_id: Option<&str>,
+    ) -> StoreResult<bool> {
+        Ok(self.put_status(id, status, reason, remote_user_id).await?)
+    }
+    async fn delete_bridge_connection(&self, id: BridgeConnectionId) -> StoreResult<bool> {
+        Ok(self.drop_connection(id).await?)
+    }
+    async fn set_bridge_cursor(&self, id: BridgeConnectionId, key: &str, value: &str) -> StoreResult<()> {
+        Ok(self.put_cursor(id, key, value).await?)
+    }
+    async fn bridge_cursor(&self, id: BridgeConnectionId, key: &str) -> StoreResult<Option<String>> {
+        Ok(self.get_cursor(id, key).await?)
+    }
+}

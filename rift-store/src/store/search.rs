@@ -1,0 +1,152 @@
+//! Search: turning user text into index terms that can never be query syntax, and the shared part
+//! of the search query. The index clause itself is per backend (`sqlite::search`, `postgres::search`).
+
+use rift::model::Message;
+use rift::store::SearchQuery;
+use sqlx::QueryBuilder;
+
+use crate::db::{Database, Res, Ts, limit, on_db};
+use crate::rows::{MESSAGE_COLS, MessageRow};
+
+/// What a search needs from the text index, already split by how each piece is matched.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Terms {
+    /// Words with at least one letter or digit: matched as index tokens.
+    pub(crate) words: Vec<String>,
+    /// Phrases with at least one letter or digit: matched as token sequences.
+    pub(crate) phrases: Vec<String>,
+    /// Words and phrases without any letter or digit (punctuation, emoji): the tokenizers drop
+    /// them, so they are matched as literal substrings of the content.
+    pub(crate) substrings: Vec<String>,
+}
+
+impl Terms {
+    pub(crate) fn of(query: &SearchQuery) -> Self {
+        let mut terms = Self::default();
+        for (text, is_phrase) in
+            query.words.iter().map(|w| (w, false)).chain(query.phrases.iter().map(|p| (p, true)))
+        {
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            if !text.chars().any(char::is_alphanumeric) {
+                terms.substrings.push(text.to_owned());
+            } else if is_phrase {
+                terms.phrases.push(text.to_owned());
+            } else {
+                terms.words.push(text.to_owned());
+            }
+        }
+        terms
+    }
+
+    pub(crate) fn has_index_terms(&self) -> bool {
+        !self.words.is_empty() || !self.phrases.is_empty()
+    }
+}
+
+/// A `LIKE` pattern matching `text` anywhere, with `\` escaping the wildcards.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The part of a search query each backend writes in its own dialect.
+pub(crate) trait SearchDialect: sqlx::Database {
+    /// Appends ` AND <match terms>` for [`Terms::words`] and [`Terms::phrases`] (non-empty).
+    fn push_index_match<'a>(qb: &mut QueryBuilder<'a, Self>, terms: &'a Terms);
+}
+
+impl Database {
+    pub(crate) async fn search_messages(&self, query: &SearchQuery) -> Res<Vec<Message>> {
+        if query.channel_ids.is_empty() || query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let terms = Terms::of(query);
+        let patterns: Vec<String> = terms.substrings.iter().map(|s| like_pattern(s)).collect();
+        let rows: Vec<MessageRow> = on_db!(self, read, |pool| {
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT {MESSAGE_COLS} FROM messages m WHERE m.deleted_at IS NULL AND m.channel_id IN ("
+            ));
+            let mut ids = qb.separated(", ");
+            for id in &query.channel_ids {
+                ids.push_bind(id.uuid());
+            }
+            qb.push(")");
+            if let Some(author) = query.author_id {
+                qb.push(" AND m.author_id = ").push_bind(author.uuid());
+            }
+            if let Some(before) = query.before {
+                qb.push(" AND m.created_at < ").push_bind(Ts::new(before));
+            }
+            if let Some(after) = query.after {
+                qb.push(" AND m.created_at > ").push_bind(Ts::new(after));
+            }
+            if query.has_attachment {
+                qb.push(" AND EXISTS (SELECT 1 FROM attachments a WHERE a.message_id = m.id)");
+            }
+            if terms.has_index_terms() {
+                SearchDialect::push_index_match(&mut qb, &terms);
+            }
+            for pattern in &patterns {
+                qb.push(" AND m.content LIKE ").push_bind(pattern.as_str()).push(" ESCAPE '\\'");
+            }
+            qb.push(" ORDER BY m.id DESC LIMIT ").push_bind(limit(query.limit));
+            qb.build_query_as::<MessageRow>().fetch_all(pool).await?
+        });
+        self.load_messages(rows, query.viewer, false).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(words: &[&str], phrases: &[&str], expected: Terms) {
+        let query = SearchQuery {
+            words: words.iter().map(|s| s.to_string()).collect(),
+            phrases: phrases.iter().map(|s| s.to_string()).collect(),
+            channel_ids: Vec::new(),
+            author_id: None,
+            before: None,
+            after: None,
+            has_attachment: false,
+            limit: 10,
+            viewer: None,
+        };
+        assert_eq!(Terms::of(&query), expected);
+    }
+
+    fn strings(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn words_without_letters_become_substrings() {
+        check(
+            &["hello", "🦀", "*", "", "  ", "c++"],
+            &["big deal", "?!"],
+            Terms {
+                words: strings(&["hello", "c++"]),
+                phrases: strings(&["big deal"]),
+                substrings: strings(&["🦀", "*", "?!"]),
+            },
+        );
+    }
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(like_pattern("🦀"), "%🦀%");
+    }
+}

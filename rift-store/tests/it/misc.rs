@@ -1,0 +1,203 @@
+//! Server audit log, read states, bridge lookups, connections and cursors, cascades.
+
+use rift::Store;
+use rift::StoreError;
+use rift::id::{AuditEntryId, BridgeConnectionId, ChannelId, MessageId, RoleId, ServerId, UserId};
+use rift::model::{BridgeStatus, Channel, ChannelKind, ReadState, Role};
+use rift::permissions::Permissions;
+use rift::store::{BridgedKind, NewInvite, NewServer, NewUser};
+use uuid::Uuid;
+
+use crate::fixtures::*;
+
+pub(crate) async fn audit_log_pages_newest_first(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let (server, _) = server(store, &owner).await;
+    let (other, _) = crate::fixtures::server(store, &owner).await;
+    let mut entries = Vec::new();
+    for i in 0..5 {
+        let mut entry = audit_entry(server.id, if i == 0 { None } else { Some(owner.id) }, "role_update", i);
+        entry.target_id = Some(Uuid::from(RoleId::new()));
+        store.add_audit_entry(&entry).await.unwrap();
+        entries.push(entry);
+    }
+    store.add_audit_entry(&audit_entry(other.id, None, "server_update", 9)).await.unwrap();
+    entries.reverse();
+    assert_eq!(store.audit_log(server.id, None, 100).await.unwrap(), entries);
+    assert_eq!(store.audit_log(server.id, None, 2).await.unwrap(), entries[..2]);
+    assert_eq!(store.audit_log(server.id, Some(entries[1].id), 2).await.unwrap(), entries[2..4]);
+    assert!(store.audit_log(server.id, Some(entries[4].id), 2).await.unwrap().is_empty());
+    assert!(store.audit_log(ServerId::new(), None, 10).await.unwrap().is_empty());
+    assert_eq!(entries[0].changes, serde_json::json!({"name": ["old", "new"], "n": 1}));
+    let _ = AuditEntryId::new();
+}
+
+pub(crate) async fn read_state_only_moves_forward(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let (_, general) = server(store, &owner).await;
+    let m1 = message(store, general.id, owner.id, "1").await;
+    let m2 = message(store, general.id, owner.id, "2").await;
+    assert!(store.read_states(owner.id).await.unwrap().is_empty());
+    store.ack(owner.id, general.id, m2.id).await.unwrap();
+    store.ack(owner.id, general.id, m1.id).await.unwrap();
+    assert_eq!(
+        store.read_states(owner.id).await.unwrap(),
+        [ReadState { channel_id: general.id, last_read_message_id: m2.id }]
+    );
+    let m3 = message(store, general.id, owner.id, "3").await;
+    store.ack(owner.id, general.id, m3.id).await.unwrap();
+    assert_eq!(store.read_states(owner.id).await.unwrap()[0].last_read_message_id, m3.id);
+    let unknown = store.ack(owner.id, ChannelId::new(), MessageId::new()).await;
+    assert!(matches!(unknown, Err(StoreError::Missing(_))), "{unknown:?}");
+}
+
+pub(crate) async fn bridged_objects_are_found_by_remote_id(store: &dyn Store) {
+    let mut puppet = new_user("puppet");
+    puppet.bridge = bridge("u1");
+    puppet.password_hash = None;
+    let puppet = store.create_user(&puppet).await.unwrap();
+    let mut guild = server_value(puppet.id, "mirrored");
+    guild.bridge = bridge("g1");
+    let mut channel = Channel::new(ChannelId::new(), guild.id, "c", ChannelKind::Text);
+    channel.bridge = bridge("c1");
+    store
+        .create_server(&NewServer {
+            server: guild.clone(),
+            everyone_permissions: Permissions::NONE,
+            channels: vec![channel.clone()],
+            owner_joined_at: at(1),
+        })
+        .await
+        .unwrap();
+    let mut role = Role::new(RoleId::new(), guild.id, "r", 0, 1, Permissions::NONE);
+    role.bridge = bridge("r1");
+    store.create_role(&role).await.unwrap();
+    let mut file = upload_value(None, "f.png");
+    file.bridge = bridge("a1");
+    store.create_upload(&file).await.unwrap();
+    let mut new = new_message(channel.id, puppet.id, "mirrored");
+    new.bridge = bridge("m1");
+    new.attachment_ids = vec![file.id];
+    store.create_message(&new, at(0)).await.unwrap();
+    store.delete_message(new.id, None, at(2), None).await.unwrap();
+    let cases = [
+        (BridgedKind::User, "u1", Uuid::from(puppet.id)),
+        (BridgedKind::Server, "g1", guild.id.into()),
+        (BridgedKind::Channel, "c1", channel.id.into()),
+        (BridgedKind::Role, "r1", role.id.into()),
+        (BridgedKind::Message, "m1", new.id.into()),
+        (BridgedKind::Upload, "a1", file.id.into()),
+    ];
+    for (kind, remote, id) in cases {
+        assert_eq!(store.find_bridged(kind, &bridge(remote).unwrap()).await.unwrap(), Some(id), "{kind:?}");
+        assert_eq!(store.find_bridged(kind, &bridge("nope").unwrap()).await.unwrap(), None, "{kind:?}");
+    }
+    // Same remote id from another bridge is another object.
+    let elsewhere = rift::model::BridgeRef::new("matrix", "u1");
+    assert_eq!(store.find_bridged(BridgedKind::User, &elsewhere).await.unwrap(), None);
+    let mut twin = server_value(puppet.id, "twin");
+    twin.bridge = bridge("g1");
+    let clash = store
+        .create_server(&NewServer {
+            server: twin,
+            everyone_permissions: Permissions::NONE,
+            channels: vec![],
+            owner_joined_at: at(1),
+        })
+        .await;
+    assert!(matches!(clash, Err(StoreError::Conflict("bridge_ref"))), "{clash:?}");
+    let mut twin_role = Role::new(RoleId::new(), guild.id, "r2", 0, 1, Permissions::NONE);
+    twin_role.bridge = bridge("r1");
+    assert!(matches!(store.create_role(&twin_role).await, Err(StoreError::Conflict("bridge_ref"))));
+    let mut twin_file = upload_value(None, "g.png");
+    twin_file.bridge = bridge("a1");
+    assert!(matches!(store.create_upload(&twin_file).await, Err(StoreError::Conflict("bridge_ref"))));
+    // The message was deleted: still found, so a bridge never re-imports it.
+    assert!(store.message(new.id, None).await.unwrap().unwrap().deleted_at.is_some());
+    let _: Option<NewUser> = None;
+}
+
+pub(crate) async fn bridge_connections_and_cursors(store: &dyn Store) {
+    let a = user(store, "a").await;
+    let b = user(store, "b").await;
+    let first = connection(a.id);
+    let mut second = connection(b.id);
+    second.created_at = at(4);
+    store.create_bridge_connection(&first).await.unwrap();
+    store.create_bridge_connection(&second).await.unwrap();
+    assert_eq!(store.bridge_connection(first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(store.bridge_connection(first.id).await.unwrap().unwrap().token, "tok");
+    assert_eq!(store.bridge_connection(BridgeConnectionId::new()).await.unwrap(), None);
+    assert_eq!(store.bridge_connections(None).await.unwrap(), [first.clone(), second.clone()]);
+    assert_eq!(store.bridge_connections(Some(b.id)).await.unwrap(), [second.clone()]);
+    assert!(store.bridge_connections(Some(UserId::new())).await.unwrap().is_empty());
+
+    assert!(store.set_bridge_status(first.id, BridgeStatus::Ready, None, Some("999")).await.unwrap());
+    assert!(
+        store.set_bridge_status(first.id, BridgeStatus::Stopped, Some("token revoked"), None).await.unwrap()
+    );
+    let stopped = store.bridge_connection(first.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stopped.status, stopped.status_reason.as_deref(), stopped.remote_user_id.as_deref()),
+        (BridgeStatus::Stopped, Some("token revoked"), Some("999"))
+    );
+    assert!(
+        !store.set_bridge_status(BridgeConnectionId::new(), BridgeStatus::Ready, None, None).await.unwrap()
+    );
+
+    assert_eq!(store.bridge_cursor(first.id, "backfill:1").await.unwrap(), None);
+    store.set_bridge_cursor(first.id, "backfill:1", "100").await.unwrap();
+    store.set_bridge_cursor(first.id, "backfill:1", "200").await.unwrap();
+    store.set_bridge_cursor(first.id, "backfill:2", "5").await.unwrap();
+    store.set_bridge_cursor(second.id, "backfill:1", "other").await.unwrap();
+    assert_eq!(store.bridge_cursor(first.id, "backfill:1").await.unwrap().as_deref(), Some("200"));
+    assert_eq!(store.bridge_cursor(second.id, "backfill:1").await.unwrap().as_deref(), Some("other"));
+    assert!(store.delete_bridge_connection(first.id).await.unwrap());
+    assert!(!store.delete_bridge_connection(first.id).await.unwrap());
+    assert_eq!(store.bridge_cursor(first.id, "backfill:1").await.unwrap(), None);
+    assert_eq!(store.bridge_cursor(second.id, "backfill:1").await.unwrap().as_deref(), Some("other"));
+}
+
+pub(crate) async fn deleting_a_server_takes_everything_in_it(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let member = user(store, "member").await;
+    let (server, general) = server(store, &owner).await;
+    let (kept, kept_channel) = crate::fixtures::server(store, &owner).await;
+    store.add_member(server.id, member.id, at(1)).await.unwrap();
+    let role =
+        store.create_role(&Role::new(RoleId::new(), server.id, "r", 0, 1, Permissions::NONE)).await.unwrap();
+    store.add_member_role(server.id, member.id, role.id).await.unwrap();
+    let m = message(store, general.id, owner.id, "doomed").await;
+    let survivor = message(store, kept_channel.id, owner.id, "survivor").await;
+    store.add_reaction(m.id, member.id, "x", at(1)).await.unwrap();
+    store.ack(member.id, general.id, m.id).await.unwrap();
+    let invite = NewInvite {
+        code: "gone".into(),
+        server_id: server.id,
+        channel_id: Some(general.id),
+        max_uses: 0,
+        expires_at: None,
+        creator_id: owner.id,
+        created_at: at(1),
+    };
+    store.create_invite(&invite).await.unwrap();
+    store.ban(server.id, UserId::from(Uuid::from(owner.id)), None, at(1)).await.ok();
+    store.add_audit_entry(&audit_entry(server.id, None, "x", 1)).await.unwrap();
+    assert!(store.delete_server(server.id).await.unwrap());
+    assert_eq!(store.channel(general.id).await.unwrap(), None);
+    assert_eq!(store.message(m.id, None).await.unwrap(), None);
+    assert_eq!(store.role(role.id).await.unwrap(), None);
+    assert!(store.member(server.id, member.id).await.unwrap().is_none());
+    assert_eq!(store.invite("gone").await.unwrap(), None);
+    assert!(store.audit_log(server.id, None, 10).await.unwrap().is_empty());
+    assert!(store.read_states(member.id).await.unwrap().is_empty());
+    assert!(store.bans(server.id, None, 10).await.unwrap().is_empty());
+    assert_eq!(store.servers_of_user(owner.id).await.unwrap(), vec![kept]);
+    assert!(store.message(survivor.id, None).await.unwrap().is_some());
+    assert_eq!(store.user(member.id).await.unwrap().map(|u| u.id), Some(member.id));
+}
+
+pub(crate) async fn ping_and_backend(store: &dyn Store) {
+    store.ping().await.unwrap();
+    assert!(matches!(store.backend().as_str(), "sqlite" | "postgres"));
+}

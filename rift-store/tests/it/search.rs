@@ -1,0 +1,246 @@
+//! Full-text search: words, phrases, filters, and user text that must never be query syntax.
+
+use rift::Store;
+use rift::id::{ChannelId, UserId};
+use rift::model::Message;
+use rift::store::{CreateMessageOutcome, SearchQuery};
+
+use crate::fixtures::*;
+
+fn query(words: &[&str], phrases: &[&str], channels: &[ChannelId]) -> SearchQuery {
+    SearchQuery {
+        words: words.iter().map(|s| s.to_string()).collect(),
+        phrases: phrases.iter().map(|s| s.to_string()).collect(),
+        channel_ids: channels.to_vec(),
+        author_id: None,
+        before: None,
+        after: None,
+        has_attachment: false,
+        limit: 100,
+        viewer: None,
+    }
+}
+
+async fn found(store: &dyn Store, q: &SearchQuery) -> Vec<String> {
+    store
+        .search(q)
+        .await
+        .unwrap_or_else(|e| panic!("{q:?} failed: {e}"))
+        .into_iter()
+        .map(|m| m.content)
+        .collect()
+}
+
+pub(crate) async fn search_matches_all_words_and_phrases_newest_first(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let (_, general) = server(store, &owner).await;
+    let ch = [general.id];
+    for text in
+        ["the quick brown fox", "a quick brown dog", "brown quick", "Quick, BROWN fox!", "nothing here"]
+    {
+        message(store, general.id, owner.id, text).await;
+    }
+    assert_eq!(
+        found(store, &query(&["quick", "brown"], &[], &ch)).await,
+        ["Quick, BROWN fox!", "brown quick", "a quick brown dog", "the quick brown fox"]
+    );
+    assert_eq!(
+        found(store, &query(&["fox"], &["quick brown"], &ch)).await,
+        ["Quick, BROWN fox!", "the quick brown fox"]
+    );
+    assert_eq!(found(store, &query(&[], &["brown quick"], &ch)).await, ["brown quick"]);
+    assert!(found(store, &query(&["cat"], &[], &ch)).await.is_empty());
+    // No words: every live message passes the index part (filters still apply).
+    assert_eq!(found(store, &query(&[], &[], &ch)).await.len(), 5);
+    let mut limited = query(&["brown"], &[], &ch);
+    limited.limit = 2;
+    assert_eq!(found(store, &limited).await, ["Quick, BROWN fox!", "brown quick"]);
+    // Only the given channels; none given, nothing found.
+    assert!(found(store, &query(&["quick"], &[], &[])).await.is_empty());
+    assert!(found(store, &query(&["quick"], &[], &[ChannelId::new()])).await.is_empty());
+}
+
+pub(crate) async fn search_filters_author_time_and_attachments(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let other = user(store, "other").await;
+    let (server, general) = server(store, &owner).await;
+    let (_, elsewhere) = crate::fixtures::server(store, &owner).await;
+    store.add_member(server.id, other.id, at(1)).await.unwrap();
+    let post = |author: UserId, channel: ChannelId, text: &'static str, secs: i64, files: bool| async move {
+        let mut new = new_message(channel, author, text);
+        new.created_at = at(secs);
+        if files {
+            new.attachment_ids = vec![upload(store, author, "f.txt").await.id];
+        }
+        match store.create_message(&new, at(0)).await.unwrap() {
+            CreateMessageOutcome::Created(m) => m,
+            other => panic!("{other:?}"),
+        }
+    };
+    post(owner.id, general.id, "report one", 10, false).await;
+    post(other.id, general.id, "report two", 20, true).await;
+    post(owner.id, general.id, "report three", 30, true).await;
+    post(owner.id, elsewhere.id, "report four", 40, false).await;
+    let base = query(&["report"], &[], &[general.id, elsewhere.id]);
+    assert_eq!(found(store, &base).await.len(), 4);
+    let q = SearchQuery { author_id: Some(other.id), ..base.clone() };
+    assert_eq!(found(store, &q).await, ["report two"]);
+    let q = SearchQuery { before: Some(at(30)), ..base.clone() };
+    assert_eq!(found(store, &q).await, ["report two", "report one"]);
+    let q = SearchQuery { after: Some(at(20)), ..base.clone() };
+    assert_eq!(found(store, &q).await, ["report four", "report three"]);
+    let q = SearchQuery { has_attachment: true, ..base.clone() };
+    assert_eq!(found(store, &q).await, ["report three", "report two"]);
+    let q = SearchQuery { channel_ids: vec![elsewhere.id], ..base.clone() };
+    assert_eq!(found(store, &q).await, ["report four"]);
+    let with_files: Vec<Message> = store.search(&SearchQuery { has_attachment: true, ..base }).await.unwrap();
+    assert_eq!(with_files[0].attachments.len(), 1, "results are full messages");
+}
+
+pub(crate) async fn deleted_and_edited_messages_leave_the_index(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let (_, general) = server(store, &owner).await;
+    let ch = [general.id];
+    let gone = message(store, general.id, owner.id, "secret plans").await;
+    let edited = message(store, general.id, owner.id, "draft wording").await;
+    message(store, general.id, owner.id, "public plans").await;
+    store.delete_message(gone.id, Some(owner.id), at(5), None).await.unwrap().unwrap();
+    assert_eq!(found(store, &query(&["plans"], &[], &ch)).await, ["public plans"]);
+    assert!(found(store, &query(&["secret"], &[], &ch)).await.is_empty());
+    store.edit_message(edited.id, "final text", Some(owner.id), at(6)).await.unwrap().unwrap();
+    assert!(found(store, &query(&["draft"], &[], &ch)).await.is_empty());
+    assert_eq!(found(store, &query(&["final"], &[], &ch)).await, ["final text"]);
+    // The deleted message is still readable by id and keeps its history.
+    assert!(store.message(gone.id, None).await.unwrap().unwrap().deleted_at.is_some());
+    assert_eq!(store.message_history(gone.id).await.unwrap().len(), 1);
+    // And leaves with its channel.
+    store.delete_channel(general.id).await.unwrap();
+    assert!(found(store, &query(&["public"], &[], &ch)).await.is_empty());
+}
+
+pub(crate) async fn search_metacharacters_are_literal_text(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let (_, general) = server(store, &owner).await;
+    let ch = [general.id];
+    let texts = [
+        r#"she said "hello" twice"#,
+        "wild*card and star * alone",
+        "minus -sign and dash - alone",
+        "key:value pairs : colon",
+        "NEAR the river OR the sea AND NOT here",
+        "(unbalanced parens",
+        "crab 🦀 emoji",
+        "100% real_deal \\ backslash",
+        "^caret $dollar {brace} [bracket] 'single' `tick`",
+    ];
+    for text in texts {
+        message(store, general.id, owner.id, text).await;
+    }
+    let sweep: &[&str] = &[
+        "\"",
+        "\"hello\"",
+        "\"hello",
+        "*",
+        "wild*",
+        "*card",
+        "-",
+        "-sign",
+        ":",
+        "key:value",
+        "NEAR",
+        "OR",
+        "AND",
+        "NOT",
+        "NEAR(",
+        "(",
+        ")",
+        "(unbalanced",
+        "parens)",
+        "🦀",
+        "%",
+        "_",
+        "\\",
+        "''",
+        "'",
+        "^",
+        "$",
+        "{",
+        "[",
+        "`",
+        "",
+        "   ",
+        "AND OR NOT",
+        "NEAR/2",
+        "col:*",
+        "\"\"\"",
+        "-(",
+        "+",
+        "~",
+        "&",
+        "|",
+        "!",
+        "<->",
+        "::",
+        "\u{301}",
+        "'single'",
+        "100%",
+        "real_deal",
+    ];
+    for word in sweep {
+        // Never an error, whatever the text; as a word and as a phrase.
+        found(store, &query(&[word], &[], &ch)).await;
+        found(store, &query(&[], &[word], &ch)).await;
+        found(store, &query(&[word, "river"], &[word], &ch)).await;
+    }
+    let one = |words: &'static [&'static str], expected: &'static str| {
+        let q = query(words, &[], &ch);
+        async move { assert_eq!(found(store, &q).await, [expected], "{words:?}") }
+    };
+    one(&["🦀"], "crab 🦀 emoji").await;
+    one(&["*", "alone"], "wild*card and star * alone").await;
+    one(&["-", "alone"], "minus -sign and dash - alone").await;
+    one(&[":"], "key:value pairs : colon").await;
+    one(&["key:value"], "key:value pairs : colon").await;
+    one(&["NEAR"], "NEAR the river OR the sea AND NOT here").await;
+    one(&["OR", "sea"], "NEAR the river OR the sea AND NOT here").await;
+    one(&["NOT"], "NEAR the river OR the sea AND NOT here").await;
+    one(&["(unbalanced"], "(unbalanced parens").await;
+    one(&["("], "(unbalanced parens").await;
+    one(&["%"], "100% real_deal \\ backslash").await;
+    one(&["\\"], "100% real_deal \\ backslash").await;
+    one(&["{"], "^caret $dollar {brace} [bracket] 'single' `tick`").await;
+    one(&["\"hello\""], r#"she said "hello" twice"#).await;
+    one(&["\""], r#"she said "hello" twice"#).await;
+    assert_eq!(
+        found(store, &query(&[], &["said \"hello\" twice"], &ch)).await,
+        [r#"she said "hello" twice"#]
+    );
+    // `_` and `%` are not LIKE wildcards here: no message contains "_%".
+    assert!(found(store, &query(&["_%"], &[], &ch)).await.is_empty());
+}
+
+pub(crate) async fn unicode_is_searchable(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let (_, general) = server(store, &owner).await;
+    let ch = [general.id];
+    for text in
+        ["日本語 テキスト", "שלום עולם", "مرحبا بالعالم", "café crème", "naïve e\u{301}cole", "ПРИВЕТ мир"]
+    {
+        message(store, general.id, owner.id, text).await;
+    }
+    let one = |word: &'static str, expected: &'static str| {
+        let q = query(&[word], &[], &ch);
+        async move { assert_eq!(found(store, &q).await, [expected], "{word}") }
+    };
+    one("日本語", "日本語 テキスト").await;
+    one("テキスト", "日本語 テキスト").await;
+    one("עולם", "שלום עולם").await;
+    one("بالعالم", "مرحبا بالعالم").await;
+    one("café", "café crème").await;
+    one("crème", "café crème").await;
+    one("e\u{301}cole", "naïve e\u{301}cole").await;
+    one("naïve", "naïve e\u{301}cole").await;
+    one("мир", "ПРИВЕТ мир").await;
+    // Case folding: ASCII everywhere.
+    one("CAFÉ", "café crème").await;
+}

@@ -1,0 +1,567 @@
+//! The service layer over real stores: domain rules, permissions and events, end to end. Each test
+//! runs on SQLite and on PostgreSQL (see `service_tests!` at the bottom).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rift::bridge::{Bridge, BridgeContext, BridgeHost};
+use rift::event::{Envelope, Event, Topic};
+use rift::model::{BridgeConnection, BridgeRef, BridgeStatus, ChannelKind, OverwriteKind, Status};
+use rift::router::Subscription;
+use rift::service::{
+    ChannelInput, Config, InviteInput, MessageQuery, OverwriteInput, RegisterInput, RemoteMessage, RemoteUser,
+    Rift, RoleInput, RoleUpdate, SearchParams, SendMessage, ServerUpdate,
+};
+use rift::{BridgeConnectionId, ChannelId, ErrorKind, Permissions, ServerId, Store, UserId};
+
+fn service(store: Arc<dyn Store>) -> Rift {
+    let mut config = Config::new(b"test secret, long enough to be a secret".to_vec());
+    config.rate_limits = false;
+    Rift::new(store, config)
+}
+
+async fn user(rift: &Rift, name: &str) -> UserId {
+    rift.register(RegisterInput::new(name, "password123")).await.expect("register").user.id
+}
+
+#[track_caller]
+fn assert_code<T: std::fmt::Debug>(result: rift::Result<T>, code: &str) {
+    match result {
+        Err(error) => assert_eq!(error.code(), code, "{error:?}"),
+        Ok(value) => panic!("expected {code}, got Ok({value:?})"),
+    }
+}
+
+#[track_caller]
+fn assert_kind<T: std::fmt::Debug>(result: rift::Result<T>, kind: ErrorKind) {
+    match result {
+        Err(error) => assert_eq!(error.kind(), kind, "{error:?}"),
+        Ok(value) => panic!("expected {kind:?}, got Ok({value:?})"),
+    }
+}
+
+/// A server owned by a new user, with a second user joined by invite.
+struct Fixture {
+    rift: Rift,
+    owner: UserId,
+    member: UserId,
+    server: ServerId,
+    general: ChannelId,
+}
+
+async fn fixture(store: Arc<dyn Store>) -> Fixture {
+    let rift = service(store);
+    let owner = user(&rift, "owner").await;
+    let member = user(&rift, "member").await;
+    let server = rift.create_server(owner, "Lab").await.unwrap().id;
+    let general = rift.channels(owner, server).await.unwrap()[0].id;
+    let invite = rift.create_invite(owner, server, InviteInput::default()).await.unwrap();
+    rift.join_server(member, server, &invite.code).await.unwrap();
+    Fixture { rift, owner, member, server, general }
+}
+
+async fn next_event(sub: &mut Subscription) -> Event {
+    tokio::time::timeout(Duration::from_secs(5), sub.recv()).await.expect("an event").expect("not lagged").event.clone()
+}
+
+fn no_event(sub: &mut Subscription) {
+    assert!(sub.try_recv().is_none(), "unexpected event");
+}
+
+pub(crate) async fn refresh_rotates_and_reuse_revokes_the_family(store: Arc<dyn Store>) {
+    let rift = service(store);
+    let session = rift.register(RegisterInput::new("ada", "password123")).await.unwrap();
+    assert_eq!(rift.authenticate(&session.access_token).unwrap(), session.user.id);
+
+    let second = rift.refresh(&session.refresh_token).await.unwrap();
+    assert_code(rift.refresh(&session.refresh_token).await, "invalid_refresh_token");
+    // The reuse revoked the family: the newer token is dead too.
+    assert_code(rift.refresh(&second.refresh_token).await, "invalid_refresh_token");
+
+    let login = rift.login("ADA", "password123").await.unwrap();
+    let next = rift.refresh(&login.refresh_token).await.unwrap();
+    rift.logout(login.user.id, &next.refresh_token).await.unwrap();
+    assert_code(rift.refresh(&next.refresh_token).await, "invalid_refresh_token");
+}
+
+pub(crate) async fn login_does_not_reveal_which_part_was_wrong(store: Arc<dyn Store>) {
+    let rift = service(store);
+    user(&rift, "grace").await;
+    assert_code(rift.login("grace", "wrong password").await, "invalid_credentials");
+    assert_code(rift.login("nobody", "password123").await, "invalid_credentials");
+    assert_code(rift.register(RegisterInput::new("Grace", "password123")).await, "username_taken");
+    assert_code(rift.register(RegisterInput::new("x", "password123")).await, "invalid_username");
+    assert_code(rift.register(RegisterInput::new("bad name", "password123")).await, "invalid_username");
+    assert_code(rift.register(RegisterInput::new("shortpw", "1234567")).await, "invalid_password");
+}
+
+pub(crate) async fn forged_and_foreign_tokens_are_rejected(store: Arc<dyn Store>) {
+    let rift = service(Arc::clone(&store));
+    let session = rift.register(RegisterInput::new("eve", "password123")).await.unwrap();
+    let other = Rift::new(store, Config::new(b"another secret entirely".to_vec()));
+    assert_code(other.authenticate(&session.access_token).map(|_| ()), "invalid_token");
+    // alg: none with the same claims.
+    let claims = session.access_token.split('.').nth(1).unwrap();
+    let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{claims}.");
+    assert_code(rift.authenticate(&none).map(|_| ()), "invalid_token");
+    assert_code(rift.authenticate("garbage").map(|_| ()), "invalid_token");
+    // Expired: a zero-lifetime token is expired as soon as it is made.
+    let mut config = Config::new(b"test secret, long enough to be a secret".to_vec());
+    config.access_token_ttl = Duration::ZERO;
+    let short = Rift::new(Arc::clone(rift.store()), config);
+    let login = short.login("eve", "password123").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_code(short.authenticate(&login.access_token).map(|_| ()), "invalid_token");
+}
+
+pub(crate) async fn change_password_revokes_other_sessions(store: Arc<dyn Store>) {
+    let rift = service(store);
+    let first = rift.register(RegisterInput::new("ann", "password123")).await.unwrap();
+    let id = first.user.id;
+    assert_code(rift.change_password(id, "wrong-current", "newpassword1").await, "invalid_credentials");
+    let pair = rift.change_password(id, "password123", "newpassword1").await.unwrap();
+    assert_code(rift.refresh(&first.refresh_token).await, "invalid_refresh_token");
+    rift.refresh(&pair.refresh_token).await.unwrap();
+    assert_code(rift.login("ann", "password123").await, "invalid_credentials");
+    rift.login("ann", "newpassword1").await.unwrap();
+}
+
+pub(crate) async fn a_new_server_has_owner_everyone_and_general(store: Arc<dyn Store>) {
+    let rift = service(store);
+    let owner = user(&rift, "owner").await;
+    let server = rift.create_server(owner, "  Lab  ").await.unwrap();
+    assert_eq!(server.name, "Lab");
+    assert_eq!(server.owner_id, owner);
+    let roles = rift.roles(owner, server.id).await.unwrap();
+    assert_eq!(roles.len(), 1);
+    assert_eq!(roles[0].id.uuid(), server.id.uuid());
+    assert_eq!(roles[0].permissions, Permissions::EVERYONE_DEFAULT);
+    let channels = rift.channels(owner, server.id).await.unwrap();
+    assert_eq!(channels.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["general"]);
+    assert_eq!(rift.servers(owner).await.unwrap(), vec![server.clone()]);
+    let stranger = user(&rift, "stranger").await;
+    assert_code(rift.server(stranger, server.id).await, "unknown_server");
+    assert_code(rift.create_server(owner, "   ").await, "invalid_name");
+}
+
+pub(crate) async fn a_hidden_channel_is_invisible_everywhere(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let secret = f.rift.create_channel(f.owner, f.server, ChannelInput::text("secret")).await.unwrap();
+    let hide = OverwriteInput::new(OverwriteKind::Role, Permissions::NONE, Permissions::VIEW_CHANNELS);
+    f.rift.put_overwrite(f.owner, secret.id, f.server.uuid(), hide).await.unwrap();
+    let sent = f.rift.send_message(f.owner, secret.id, SendMessage::text("classified plans")).await.unwrap();
+
+    let visible = f.rift.channels(f.member, f.server).await.unwrap();
+    assert!(visible.iter().all(|c| c.id != secret.id));
+    assert_code(f.rift.channel(f.member, secret.id).await, "unknown_channel");
+    assert_code(f.rift.messages(f.member, secret.id, MessageQuery::default()).await, "unknown_channel");
+    assert_code(f.rift.send_message(f.member, secret.id, SendMessage::text("hi")).await, "unknown_channel");
+    assert_code(f.rift.add_reaction(f.member, sent.message.id, "👍").await, "unknown_message");
+    assert_code(f.rift.start_typing(f.member, secret.id).await, "unknown_channel");
+    assert!(f.rift.search(f.member, SearchParams::text("classified")).await.unwrap().is_empty());
+    let mut scoped = SearchParams::text("classified");
+    scoped.channel_id = Some(secret.id);
+    assert_code(f.rift.search(f.member, scoped).await, "unknown_channel");
+    // The owner still finds it.
+    assert_eq!(f.rift.search(f.owner, SearchParams::text("classified")).await.unwrap().len(), 1);
+
+    // A member overwrite reveals it again.
+    let reveal = OverwriteInput::new(OverwriteKind::Member, Permissions::VIEW_CHANNELS, Permissions::NONE);
+    f.rift.put_overwrite(f.owner, secret.id, f.member.uuid(), reveal).await.unwrap();
+    assert_eq!(f.rift.messages(f.member, secret.id, MessageQuery::default()).await.unwrap().len(), 1);
+}
+
+pub(crate) async fn reading_history_needs_read_history(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let deny = OverwriteInput::new(OverwriteKind::Role, Permissions::NONE, Permissions::READ_HISTORY);
+    f.rift.put_overwrite(f.owner, f.general, f.server.uuid(), deny).await.unwrap();
+    f.rift.send_message(f.owner, f.general, SendMessage::text("needle")).await.unwrap();
+    assert_kind(f.rift.messages(f.member, f.general, MessageQuery::default()).await, ErrorKind::Forbidden);
+    assert!(f.rift.search(f.member, SearchParams::text("needle")).await.unwrap().is_empty());
+    // Sending still works.
+    f.rift.send_message(f.member, f.general, SendMessage::text("hello")).await.unwrap();
+}
+
+pub(crate) async fn the_role_hierarchy_limits_moderation(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let rift = &f.rift;
+    let third = user(rift, "third").await;
+    let code = rift.create_invite(f.owner, f.server, InviteInput::default()).await.unwrap().code;
+    rift.join_server(third, f.server, &code).await.unwrap();
+
+    let mods = rift
+        .create_role(f.owner, f.server, RoleInput::new("mods", Permissions::KICK_MEMBERS | Permissions::MANAGE_ROLES))
+        .await
+        .unwrap();
+    assert_eq!(mods.position, 1);
+    rift.set_member_role(f.owner, mods.id, f.member, true).await.unwrap();
+    // Without KICK_MEMBERS: 403; a moderator can kick a plain member but not the owner or a peer.
+    assert_code(rift.kick(third, f.server, f.member).await, "missing_permissions");
+    assert_code(rift.kick(f.member, f.server, f.owner).await, "role_hierarchy");
+    rift.set_member_role(f.owner, mods.id, third, true).await.unwrap();
+    assert_code(rift.kick(f.member, f.server, third).await, "role_hierarchy");
+    rift.set_member_role(f.owner, mods.id, third, false).await.unwrap();
+    // The moderator cannot edit, assign or delete a role at their own level.
+    assert_code(rift.update_role(f.member, mods.id, RoleUpdate::default()).await, "role_hierarchy");
+    assert_code(rift.set_member_role(f.member, mods.id, third, true).await, "role_hierarchy");
+    assert_code(rift.delete_role(f.member, mods.id).await, "role_hierarchy");
+    rift.kick(f.member, f.server, third).await.unwrap();
+    assert_code(rift.server(third, f.server).await, "unknown_server");
+    let log = rift.audit_log(f.owner, f.server, None, None).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "member_kick" && e.target_id == Some(third.uuid())));
+    assert_kind(rift.audit_log(f.member, f.server, None, None).await, ErrorKind::Forbidden);
+}
+
+pub(crate) async fn nobody_grants_what_they_lack(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let rift = &f.rift;
+    let managers = rift.create_role(f.owner, f.server, RoleInput::new("managers", Permissions::MANAGE_ROLES)).await.unwrap();
+    rift.set_member_role(f.owner, managers.id, f.member, true).await.unwrap();
+    let escalate = RoleInput::new("sneaky", Permissions::BAN_MEMBERS);
+    assert_code(rift.create_role(f.member, f.server, escalate).await, "missing_permissions");
+    let ok = rift.create_role(f.member, f.server, RoleInput::new("helpers", Permissions::SEND_MESSAGES)).await.unwrap();
+    let mut grant_admin = RoleUpdate::default();
+    grant_admin.permissions = Some(Permissions::ADMINISTRATOR);
+    assert_code(rift.update_role(f.member, ok.id, grant_admin).await, "missing_permissions");
+    let overwrite = OverwriteInput::new(OverwriteKind::Role, Permissions::MANAGE_MESSAGES, Permissions::NONE);
+    assert_code(rift.put_overwrite(f.member, f.general, ok.id.uuid(), overwrite).await, "missing_permissions");
+    // Moving a role to or above one's own highest role is refused; out of range is 400.
+    let mut up = RoleUpdate::default();
+    up.position = Some(managers.position + 1);
+    assert_kind(rift.update_role(f.member, ok.id, up).await, ErrorKind::Forbidden);
+    let mut far = RoleUpdate::default();
+    far.position = Some(99);
+    assert_code(rift.update_role(f.owner, ok.id, far).await, "invalid_position");
+    assert_code(rift.delete_role(f.owner, rift::RoleId::everyone(f.server)).await, "cannot_delete_everyone");
+}
+
+pub(crate) async fn administrators_bypass_overwrites(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let admin = f.rift.create_role(f.owner, f.server, RoleInput::new("admin", Permissions::ADMINISTRATOR)).await.unwrap();
+    let hide = OverwriteInput::new(OverwriteKind::Role, Permissions::NONE, Permissions::VIEW_CHANNELS);
+    f.rift.put_overwrite(f.owner, f.general, f.server.uuid(), hide).await.unwrap();
+    assert_code(f.rift.channel(f.member, f.general).await, "unknown_channel");
+    f.rift.set_member_role(f.owner, admin.id, f.member, true).await.unwrap();
+    f.rift.channel(f.member, f.general).await.unwrap();
+    f.rift.messages(f.member, f.general, MessageQuery::default()).await.unwrap();
+}
+
+pub(crate) async fn invites_bans_and_leaving(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let rift = &f.rift;
+    let late = user(rift, "late").await;
+    let mut input = InviteInput::default();
+    input.max_uses = Some(1);
+    let once = rift.create_invite(f.owner, f.server, input).await.unwrap();
+    assert_eq!(rift.invite(&once.code).await.unwrap().max_uses, 1);
+    // Already a member: 200 and no use counted.
+    rift.join_server(f.member, f.server, &once.code).await.unwrap();
+    rift.join_server(late, f.server, &once.code).await.unwrap();
+    assert_code(rift.invite(&once.code).await, "unknown_invite");
+    let outsider = user(rift, "outsider").await;
+    assert_code(rift.join_server(outsider, f.server, &once.code).await, "unknown_invite");
+    assert_code(rift.join_server(outsider, f.server, "nope").await, "unknown_invite");
+
+    // Bans remove the member at once and block rejoining; they can target non-members too.
+    rift.ban(f.owner, f.server, late, Some("spam".into())).await.unwrap();
+    assert_code(rift.server(late, f.server).await, "unknown_server");
+    let open = rift.create_invite(f.owner, f.server, InviteInput::default()).await.unwrap();
+    assert_code(rift.join_server(late, f.server, &open.code).await, "banned");
+    rift.ban(f.owner, f.server, outsider, None).await.unwrap();
+    let bans = rift.bans(f.owner, f.server, None, None).await.unwrap();
+    assert_eq!(bans.len(), 2);
+    rift.unban(f.owner, f.server, late).await.unwrap();
+    rift.join_server(late, f.server, &open.code).await.unwrap();
+    assert_kind(rift.bans(f.member, f.server, None, None).await, ErrorKind::Forbidden);
+
+    assert_code(rift.leave(f.owner, f.server).await, "owner_cannot_leave");
+    rift.leave(late, f.server).await.unwrap();
+    // Ownership moves only to a member, only by the owner.
+    let mut to_outsider = ServerUpdate::default();
+    to_outsider.owner_id = Some(outsider);
+    assert_code(rift.update_server(f.owner, f.server, to_outsider).await, "invalid_owner");
+    let mut to_member = ServerUpdate::default();
+    to_member.owner_id = Some(f.member);
+    assert_kind(rift.update_server(f.member, f.server, to_member.clone()).await, ErrorKind::Forbidden);
+    rift.update_server(f.owner, f.server, to_member).await.unwrap();
+    rift.leave(f.owner, f.server).await.unwrap();
+}
+
+pub(crate) async fn messages_follow_the_contract(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let rift = &f.rift;
+    let mut sub = rift.router().subscribe(64);
+    sub.add(Topic::Channel(f.general));
+
+    let mut first = SendMessage::text("hello");
+    first.nonce = Some("n-1".into());
+    let sent = rift.send_message(f.member, f.general, first.clone()).await.unwrap();
+    assert!(sent.created);
+    assert_eq!(sent.message.nonce.as_deref(), Some("n-1"));
+    match next_event(&mut sub).await {
+        Event::MessageCreate(m) => assert_eq!((m.id, m.nonce.as_deref()), (sent.message.id, Some("n-1"))),
+        other => panic!("{other:?}"),
+    }
+    // Same nonce again: the original, no duplicate, no event.
+    let again = rift.send_message(f.member, f.general, first).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.message.id, sent.message.id);
+    no_event(&mut sub);
+
+    assert_code(rift.send_message(f.member, f.general, SendMessage::text("  \n ")).await, "empty_message");
+    assert_code(rift.send_message(f.member, f.general, SendMessage::text("x".repeat(10_001))).await, "message_too_long");
+    rift.send_message(f.member, f.general, SendMessage::text("é".repeat(10_000))).await.unwrap();
+    let voice = rift
+        .create_channel(f.owner, f.server, {
+            let mut input = ChannelInput::text("voice");
+            input.kind = ChannelKind::Voice;
+            input
+        })
+        .await
+        .unwrap();
+    assert_code(rift.send_message(f.member, voice.id, SendMessage::text("hi")).await, "wrong_channel_kind");
+    let other = rift.create_channel(f.owner, f.server, ChannelInput::text("other")).await.unwrap();
+    let mut reply = SendMessage::text("re");
+    reply.reply_to = Some(sent.message.id);
+    assert_code(rift.send_message(f.member, other.id, reply.clone()).await, "invalid_reply");
+    let replied = rift.send_message(f.owner, f.general, reply).await.unwrap();
+    assert_eq!(replied.message.reply_to, Some(sent.message.id));
+    let mut long_nonce = SendMessage::text("n");
+    long_nonce.nonce = Some("x".repeat(65));
+    assert_code(rift.send_message(f.member, f.general, long_nonce).await, "invalid_nonce");
+
+    // Listing: newest first, never the nonce.
+    let listed = rift.messages(f.owner, f.general, MessageQuery::default()).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(listed.windows(2).all(|w| w[0].id > w[1].id));
+    assert!(listed.iter().all(|m| m.nonce.is_none()));
+    let mut bad = MessageQuery::default();
+    bad.limit = Some(101);
+    assert_code(rift.messages(f.owner, f.general, bad).await, "invalid_limit");
+}
+
+pub(crate) async fn edits_and_deletes_keep_their_history(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let rift = &f.rift;
+    let id = rift.send_message(f.member, f.general, SendMessage::text("first draft")).await.unwrap().message.id;
+    assert_code(rift.edit_message(f.owner, id, "not yours").await, "not_author");
+    let edited = rift.edit_message(f.member, id, "second draft").await.unwrap();
+    assert_eq!(edited.content, "second draft");
+    assert!(edited.edited_at.is_some());
+    let history = rift.message_history(f.owner, id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].old_content.as_deref(), Some("first draft"));
+    assert_eq!(history[0].new_content.as_deref(), Some("second draft"));
+
+    // Someone else's message: only with MANAGE_MESSAGES, and it is audited.
+    let third = user(rift, "third").await;
+    let code = rift.create_invite(f.owner, f.server, InviteInput::default()).await.unwrap().code;
+    rift.join_server(third, f.server, &code).await.unwrap();
+    assert_kind(rift.delete_message(third, id).await, ErrorKind::Forbidden);
+    rift.delete_message(f.owner, id).await.unwrap();
+    assert_code(rift.message(f.owner, id).await, "unknown_message");
+    assert_code(rift.delete_message(f.owner, id).await, "unknown_message");
+    assert!(rift.search(f.owner, SearchParams::text("draft")).await.unwrap().is_empty());
+    // A deleted message's history: the author and MANAGE_MESSAGES holders only.
+    let trail = rift.message_history(f.member, id).await.unwrap();
+    assert_eq!(trail.len(), 2);
+    assert_eq!(trail[1].old_content.as_deref(), Some("second draft"));
+    assert_eq!(rift.message_history(f.owner, id).await.unwrap().len(), 2);
+    assert_code(rift.message_history(third, id).await, "unknown_message");
+    let log = rift.audit_log(f.owner, f.server, None, None).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "message_delete" && e.target_id == Some(id.uuid())));
+    // Deleting one's own message is not audited.
+    let own = rift.send_message(f.member, f.general, SendMessage::text("oops")).await.unwrap().message.id;
+    rift.delete_message(f.member, own).await.unwrap();
+    let log = rift.audit_log(f.owner, f.server, None, None).await.unwrap();
+    assert!(!log.iter().any(|e| e.target_id == Some(own.uuid())));
+}
+
+pub(crate) async fn reactions_are_idempotent_and_evented(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let rift = &f.rift;
+    let id = rift.send_message(f.owner, f.general, SendMessage::text("react")).await.unwrap().message.id;
+    let mut sub = rift.router().subscribe(16);
+    sub.add(Topic::Channel(f.general));
+    rift.add_reaction(f.member, id, "👍").await.unwrap();
+    rift.add_reaction(f.member, id, "👍").await.unwrap();
+    assert!(matches!(next_event(&mut sub).await, Event::ReactionAdd { .. }));
+    no_event(&mut sub);
+    rift.add_reaction(f.owner, id, "👍").await.unwrap();
+    let message = rift.message(f.member, id).await.unwrap();
+    assert_eq!(message.reactions.len(), 1);
+    assert_eq!((message.reactions[0].count, message.reactions[0].me), (2, true));
+    assert_kind(rift.remove_reaction(f.member, id, "👍", Some(f.owner)).await, ErrorKind::Forbidden);
+    rift.remove_reaction(f.owner, id, "👍", Some(f.member)).await.unwrap();
+    rift.remove_reaction(f.owner, id, "👍", None).await.unwrap();
+    rift.remove_reaction(f.owner, id, "👍", None).await.unwrap();
+    assert!(rift.message(f.member, id).await.unwrap().reactions.is_empty());
+    assert_code(rift.add_reaction(f.member, id, "not an emoji").await, "invalid_emoji");
+}
+
+pub(crate) async fn direct_messages_need_a_mutual_server(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let rift = &f.rift;
+    let loner = user(rift, "loner").await;
+    assert_code(rift.open_dm(f.owner, loner).await, "no_mutual_server");
+    assert_code(rift.open_dm(f.owner, f.owner).await, "cannot_dm_self");
+    let mut sub = rift.router().subscribe(8);
+    sub.add(Topic::User(f.member));
+    let dm = rift.open_dm(f.owner, f.member).await.unwrap();
+    assert!(dm.created);
+    assert_eq!(dm.value.recipients.iter().map(|u| u.id).collect::<Vec<_>>(), [f.member]);
+    assert!(matches!(next_event(&mut sub).await, Event::DmChannelCreate(_)));
+    let again = rift.open_dm(f.member, f.owner).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.value.id, dm.value.id);
+
+    let sent = rift.send_message(f.member, dm.value.id, SendMessage::text("psst")).await.unwrap();
+    assert_eq!(sent.message.channel_id, dm.value.id);
+    assert_eq!(rift.messages(f.owner, dm.value.id, MessageQuery::default()).await.unwrap().len(), 1);
+    assert_code(rift.messages(loner, dm.value.id, MessageQuery::default()).await, "unknown_channel");
+    assert_eq!(rift.search(f.owner, SearchParams::text("psst")).await.unwrap().len(), 1);
+    assert!(rift.search(loner, SearchParams::text("psst")).await.unwrap().is_empty());
+    // Leaving the server does not close an existing DM.
+    rift.leave(f.member, f.server).await.unwrap();
+    assert!(!rift.open_dm(f.owner, f.member).await.unwrap().created);
+}
+
+pub(crate) async fn presence_reaches_those_who_share_a_server(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let rift = &f.rift;
+    let loner = user(rift, "loner").await;
+    let mut owner_sub = rift.router().subscribe(16);
+    owner_sub.add(Topic::User(f.owner));
+    let mut loner_sub = rift.router().subscribe(16);
+    loner_sub.add(Topic::User(loner));
+
+    assert_eq!(rift.user(f.owner, f.member).await.unwrap().status, Status::Offline);
+    rift.session_connected(f.member).await.unwrap();
+    assert_eq!(next_event(&mut owner_sub).await, Event::PresenceUpdate { user_id: f.member, status: Status::Online });
+    assert_eq!(rift.user(f.owner, f.member).await.unwrap().status, Status::Online);
+    let mut dnd = rift::service::ProfileUpdate::default();
+    dnd.status = Some(Status::Invisible);
+    rift.update_profile(f.member, dnd).await.unwrap();
+    assert_eq!(next_event(&mut owner_sub).await, Event::PresenceUpdate { user_id: f.member, status: Status::Offline });
+    assert_eq!(rift.me(f.member).await.unwrap().status, Status::Invisible);
+    rift.session_disconnected(f.member).await.unwrap();
+    no_event(&mut loner_sub);
+}
+
+/// A test bridge: a fake remote network that mirrors into Rift and relays native messages back.
+struct LoopbackBridge {
+    relayed: tokio::sync::Mutex<Vec<String>>,
+    channel: tokio::sync::Mutex<Option<ChannelId>>,
+}
+
+#[async_trait]
+impl Bridge for LoopbackBridge {
+    fn name(&self) -> &'static str {
+        "loopback"
+    }
+
+    async fn start(&self, ctx: BridgeContext) -> rift::Result<()> {
+        let rift = ctx.rift();
+        let server = rift.mirror_server(ctx.owner(), &ctx.remote("guild-1"), "Remote Guild").await?;
+        let channel = rift.mirror_channel(server.id, &ctx.remote("chan-1"), "remote-general", ChannelKind::Text).await?;
+        ctx.link_channel(channel.id);
+        *self.channel.lock().await = Some(channel.id);
+        ctx.set_status(BridgeStatus::Ready, None, Some("remote-self")).await
+    }
+
+    async fn on_event(&self, _ctx: &BridgeContext, event: &Envelope) -> rift::Result<()> {
+        if let Event::MessageCreate(message) = &event.event
+            && message.bridge.is_none()
+        {
+            self.relayed.lock().await.push(message.content.clone());
+        }
+        Ok(())
+    }
+
+    async fn stop(&self) -> rift::Result<()> {
+        Ok(())
+    }
+}
+
+pub(crate) async fn a_bridge_mirrors_idempotently_and_relays_native_messages(store: Arc<dyn Store>) {
+    let rift = service(Arc::clone(&store));
+    let owner = user(&rift, "owner").await;
+    let connection = BridgeConnection::new("loopback", owner, "secret", "bot", "relay", chrono::Utc::now());
+    store.create_bridge_connection(&connection).await.unwrap();
+    let bridge = Arc::new(LoopbackBridge { relayed: Default::default(), channel: Default::default() });
+    let host = BridgeHost::start(&rift, bridge.clone(), connection.id).await.unwrap();
+    let ctx = host.context().clone();
+    let channel = bridge.channel.lock().await.unwrap();
+    assert_eq!(store.bridge_connection(connection.id).await.unwrap().unwrap().status, BridgeStatus::Ready);
+
+    // Mirroring twice gives the same puppet and the same message.
+    let puppet = rift.mirror_user(&RemoteUser::new(ctx.remote("user-9"), "Remote Person")).await.unwrap();
+    assert_eq!(rift.mirror_user(&RemoteUser::new(ctx.remote("user-9"), "Remote Person")).await.unwrap().id, puppet.id);
+    assert_code(rift.login(&puppet.username, "").await, "invalid_credentials");
+    let server_id = rift.store().channel(channel).await.unwrap().unwrap().server_id.unwrap();
+    rift.mirror_member(server_id, puppet.id, chrono::Utc::now()).await.unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2020-01-02T03:04:05.678Z").unwrap().to_utc();
+    let remote = RemoteMessage::new(ctx.remote("msg-1"), channel, puppet.id, "from afar", at);
+    let first = rift.mirror_message(remote.clone()).await.unwrap();
+    assert!(first.created);
+    assert_eq!(first.value.created_at, at);
+    assert_eq!(first.value.id.created_at(), Some(at));
+    assert!(!rift.mirror_message(remote).await.unwrap().created);
+    assert_eq!(ctx.find(rift::store::BridgedKind::Message, "msg-1").await.unwrap(), Some(first.value.id.uuid()));
+    ctx.set_cursor("backfill:chan-1", "msg-1").await.unwrap();
+    assert_eq!(ctx.cursor("backfill:chan-1").await.unwrap().as_deref(), Some("msg-1"));
+
+    // A remote edit and delete keep the history; the delete is audited with no actor.
+    rift.mirror_edit(&ctx.remote("msg-1"), "from afar, edited", chrono::Utc::now()).await.unwrap().unwrap();
+    assert!(rift.mirror_delete(&ctx.remote("msg-1")).await.unwrap());
+    assert!(!rift.mirror_delete(&ctx.remote("msg-1")).await.unwrap());
+    assert_eq!(rift.message_history(owner, first.value.id).await.unwrap().len(), 2);
+    let log = rift.audit_log(owner, server_id, None, None).await.unwrap();
+    let entry = log.iter().find(|e| e.action == "message_delete").unwrap();
+    assert_eq!((entry.actor_id, entry.reason.as_deref()), (None, Some("loopback")));
+
+    // The owner's native message is relayed; the mirrored one was not (no echo).
+    rift.send_message(owner, channel, SendMessage::text("to the other side")).await.unwrap();
+    for _ in 0..100 {
+        if !bridge.relayed.lock().await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(*bridge.relayed.lock().await, vec!["to the other side".to_owned()]);
+    host.stop().await.unwrap();
+    assert_eq!(store.bridge_connection(connection.id).await.unwrap().unwrap().status, BridgeStatus::Stopped);
+}
+
+pub(crate) async fn typing_is_throttled_and_scoped(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let mut sub = f.rift.router().subscribe(8);
+    sub.add(Topic::Channel(f.general));
+    f.rift.start_typing(f.member, f.general).await.unwrap();
+    f.rift.start_typing(f.member, f.general).await.unwrap();
+    assert!(matches!(next_event(&mut sub).await, Event::TypingStart { .. }));
+    no_event(&mut sub);
+}
+
+pub(crate) async fn search_treats_operators_as_text(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let rift = &f.rift;
+    rift.send_message(f.member, f.general, SendMessage::text("rust is great 🦀 for C++ fans")).await.unwrap();
+    rift.send_message(f.member, f.general, SendMessage::text("python is great too")).await.unwrap();
+    for q in ["\"", "*", "-", ":", "NEAR(", "OR", "AND NOT", "(((", "\"unbalanced", "col:umn", "🦀", "C++"] {
+        rift.search(f.owner, SearchParams::text(q)).await.unwrap_or_else(|e| panic!("{q}: {e:?}"));
+    }
+    assert_eq!(rift.search(f.owner, SearchParams::text("great")).await.unwrap().len(), 2);
+    assert_eq!(rift.search(f.owner, SearchParams::text("\"is great too\"")).await.unwrap().len(), 1);
+    assert_eq!(rift.search(f.owner, SearchParams::text("🦀")).await.unwrap().len(), 1);
+    let mut by_author = SearchParams::text("great");
+    by_author.author_id = Some(f.owner);
+    assert!(rift.search(f.owner, by_author).await.unwrap().is_empty());
+    let mut bad = SearchParams::text("great");
+    bad.limit = Some(0);
+    assert_code(rift.search(f.owner, bad).await, "invalid_limit");
+    let mut foreign = SearchParams::text("great");
+    foreign.server_id = Some(ServerId::new());
+    assert_code(rift.search(f.owner, foreign).await, "unknown_server");
+}
