@@ -24,6 +24,12 @@ pub(crate) async fn open(path: &Path) -> Result<Database, StoreError> {
 
 /// Opens a `sqlite:` URL (its query parameters apply; ours override the pragmas we rely on).
 pub(crate) async fn open_url(url: &str) -> Result<Database, StoreError> {
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        // Each pooled connection would get its own empty in-memory database.
+        return Err(StoreError::Backend(
+            "in-memory SQLite is not supported: use a file (a temp file for tests)".into(),
+        ));
+    }
     let options = SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Backend(Box::new(e)))?;
     open_with(options).await
 }

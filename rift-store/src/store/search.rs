@@ -5,7 +5,7 @@ use rift::model::Message;
 use rift::store::SearchQuery;
 use sqlx::QueryBuilder;
 
-use crate::db::{Database, Res, Ts, limit, on_db};
+use crate::db::{Database, Dialect, Res, Ts, limit, on_db};
 use crate::rows::{MESSAGE_COLS, MessageRow};
 
 /// What a search needs from the text index, already split by how each piece is matched.
@@ -67,11 +67,38 @@ pub(crate) trait SearchDialect: sqlx::Database {
 }
 
 impl Database {
+    /// PostgreSQL's parser drops some characters FTS5 keeps as words (`½`, `²`, ...): a word or
+    /// phrase that yields no lexeme would match nothing, so it is matched as a substring instead.
+    async fn refine(&self, mut terms: Terms) -> Res<Terms> {
+        on_db!(self, read, |pool, dialect| {
+            if dialect == Dialect::Postgres {
+                for phrases in [false, true] {
+                    let list = if phrases { &mut terms.phrases } else { &mut terms.words };
+                    let mut kept = Vec::with_capacity(list.len());
+                    for text in list.drain(..) {
+                        let lexemes: i32 =
+                            sqlx::query_scalar("SELECT numnode(plainto_tsquery('simple', $1))")
+                                .bind(text.as_str())
+                                .fetch_one(pool)
+                                .await?;
+                        if lexemes == 0 {
+                            terms.substrings.push(text);
+                        } else {
+                            kept.push(text);
+                        }
+                    }
+                    *list = kept;
+                }
+            }
+        });
+        Ok(terms)
+    }
+
     pub(crate) async fn search_messages(&self, query: &SearchQuery) -> Res<Vec<Message>> {
         if query.channel_ids.is_empty() || query.limit == 0 {
             return Ok(Vec::new());
         }
-        let terms = Terms::of(query);
+        let terms = self.refine(Terms::of(query)).await?;
         let patterns: Vec<String> = terms.substrings.iter().map(|s| like_pattern(s)).collect();
         let rows: Vec<MessageRow> = on_db!(self, read, |pool| {
             let mut qb = QueryBuilder::new(format!(

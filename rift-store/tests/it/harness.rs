@@ -11,21 +11,46 @@ use rift_store::Database;
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
-/// A database for one test, and what keeps it alive.
+/// A database for one test, and what keeps it alive. A failed test's database is kept and named.
 pub(crate) struct TestDb {
     pub(crate) store: Database,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
+    name: String,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        match self.dir.take() {
+            Some(dir) => {
+                eprintln!("kept the failed test's database: {}", dir.keep().join("rift.db").display())
+            }
+            None => eprintln!(
+                "the failed test's database is {:?} in the throwaway cluster; run with RIFT_KEEP_PG=1 to keep the cluster",
+                self.name
+            ),
+        }
+    }
 }
 
 pub(crate) async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Database::open_sqlite(dir.path().join("rift.db")).await.expect("open sqlite");
-    TestDb { store, _dir: Some(dir) }
+    TestDb { store, dir: Some(dir), name: "rift.db".into() }
 }
 
 /// A fresh PostgreSQL database, or `None` (after a loud message) when PostgreSQL is not installed
 /// and `CI` is not `true`. Under `CI=true` a missing PostgreSQL fails the test.
 pub(crate) async fn postgres() -> Option<TestDb> {
+    let (url, name) = postgres_url().await?;
+    let store = Database::connect_postgres(&url).await.expect("connect test database");
+    Some(TestDb { store, dir: None, name })
+}
+
+/// The URL and name of a fresh, migrated PostgreSQL database (see [`postgres`]).
+pub(crate) async fn postgres_url() -> Option<(String, String)> {
     let cluster = match cluster() {
         Ok(cluster) => cluster,
         Err(Unavailable(reason)) => {
@@ -62,8 +87,7 @@ pub(crate) async fn postgres() -> Option<TestDb> {
             .expect("create test database");
         admin.close().await.ok();
     }
-    let store = Database::connect_postgres(&cluster.url(&name)).await.expect("connect test database");
-    Some(TestDb { store, _dir: None })
+    Some((cluster.url(&name), name))
 }
 
 static TEMPLATE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();

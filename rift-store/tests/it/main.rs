@@ -2,6 +2,7 @@
 //! PostgreSQL (a fresh database in a throwaway cluster this binary starts).
 
 mod channels;
+mod connect;
 mod dms;
 mod fixtures;
 mod harness;
