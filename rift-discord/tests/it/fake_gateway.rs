@@ -385,6 +385,7 @@ async fn serve(conn: &mut Connection, interval: u64, commands: &mut mpsc::Unboun
                     break;
                 };
                 if !conn.client_frame(frame).await {
+                    conn.seen(Seen::Gone);
                     break;
                 }
             }
@@ -400,6 +401,8 @@ async fn serve(conn: &mut Connection, interval: u64, commands: &mut mpsc::Unboun
                     Some(Command::Drop) | None => false,
                 };
                 if !ok {
+                    // A write failed or the script ended the connection: nothing more is read.
+                    conn.seen(Seen::Gone);
                     break;
                 }
             }
