@@ -56,3 +56,25 @@ async fn open_with(options: SqliteConnectOptions) -> Result<Database, StoreError
         SqlitePoolOptions::new().max_connections(READERS).connect_with(options).await.map_err(backend)?;
     Ok(Database { pools: Pools::Sqlite { write, read } })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::db::Pools;
+
+    #[tokio::test]
+    async fn every_connection_has_the_durability_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = super::open(&dir.path().join("rift.db")).await.unwrap();
+        let Pools::Sqlite { write, read } = &db.pools else { panic!("not sqlite") };
+        for pool in [write, read] {
+            let pragma = |name: &'static str| async move {
+                sqlx::query_scalar::<_, i64>(&format!("PRAGMA {name}")).fetch_one(pool).await.unwrap()
+            };
+            assert_eq!(pragma("foreign_keys").await, 1);
+            assert_eq!(pragma("synchronous").await, 2, "FULL");
+            assert_eq!(pragma("busy_timeout").await, 5000);
+        }
+        assert_eq!(write.options().get_max_connections(), 1, "one writer");
+        db.close().await;
+    }
+}

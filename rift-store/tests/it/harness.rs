@@ -18,6 +18,13 @@ pub(crate) struct TestDb {
     name: String,
 }
 
+impl TestDb {
+    /// The SQLite file, for tests that look at the schema directly.
+    pub(crate) fn path(&self) -> Option<std::path::PathBuf> {
+        self.dir.as_ref().map(|d| d.path().join("rift.db"))
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if !std::thread::panicking() {

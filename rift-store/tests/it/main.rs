@@ -9,6 +9,7 @@ mod harness;
 mod messages;
 mod misc;
 mod roles;
+mod schema;
 mod search;
 mod servers;
 mod users;
