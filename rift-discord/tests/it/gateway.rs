@@ -398,3 +398,25 @@ async fn long_session_through_every_fault_delivers_each_dispatch_once_in_order()
         assert_eq!(expected.len(), 30);
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn wss_urls_go_through_tls() {
+    // A server that accepts and hangs up: the TLS handshake fails, which proves the client took
+    // the TLS path with a working crypto provider instead of panicking.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            drop(stream);
+        }
+    });
+    let config = Config::builder("t").gateway_url(format!("wss://127.0.0.1:{port}")).seed(3).build();
+    let mut shard = Shard::new(config);
+    let event = shard.next_event().await.unwrap();
+    let ShardEvent::Reconnecting { resume: false, attempt: 1, reason, .. } = event else {
+        panic!("{event:?}")
+    };
+    assert!(reason.contains("connecting failed"), "{reason}");
+    assert!(!reason.contains("not compiled"), "{reason}");
+    server.abort();
+}
