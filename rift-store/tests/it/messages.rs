@@ -257,3 +257,29 @@ pub(crate) async fn unknown_channel_or_author_is_missing(store: &dyn Store) {
     let result = store.create_message(&again, at(0)).await;
     assert!(matches!(result, Err(StoreError::Conflict("bridge_ref"))), "{result:?}");
 }
+
+pub(crate) async fn concurrent_sends_with_one_nonce_store_one_message(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let (_, general) = server(store, &owner).await;
+    let send = |text: &'static str| {
+        let mut new = new_message(general.id, owner.id, text);
+        new.nonce = Some("same".into());
+        async move { store.create_message(&new, at(0)).await }
+    };
+    let (a, b, c, d) = tokio::join!(send("a"), send("b"), send("c"), send("d"));
+    let outcomes = [a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap()];
+    let created: Vec<&Message> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            CreateMessageOutcome::Created(m) => Some(m),
+            CreateMessageOutcome::Duplicate(_) => None,
+        })
+        .collect();
+    assert_eq!(created.len(), 1, "{outcomes:?}");
+    for outcome in &outcomes {
+        if let CreateMessageOutcome::Duplicate(original) = outcome {
+            assert_eq!(original, created[0]);
+        }
+    }
+    assert_eq!(store.messages(general.id, page(None, None, 10), None).await.unwrap().len(), 1);
+}

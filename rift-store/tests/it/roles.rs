@@ -109,3 +109,21 @@ pub(crate) async fn update_role_changes_fields_not_position(store: &dyn Store) {
     assert_eq!(store.role(a.id).await.unwrap(), Some(updated));
     assert_eq!(store.update_role(RoleId::new(), &patch).await.unwrap(), None);
 }
+
+pub(crate) async fn concurrent_role_changes_keep_positions_contiguous(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let (server, _) = server(store, &owner).await;
+    let seed = role(store, server.id, "seed", 1).await;
+    let make = |name: &'static str, position: i32| {
+        let role = Role::new(RoleId::new(), server.id, name, 0, position, Permissions::NONE);
+        async move { store.create_role(&role).await }
+    };
+    let (a, b, c, d, moved) =
+        tokio::join!(make("a", 1), make("b", 1), make("c", 2), make("d", 9), store.move_role(seed.id, 3));
+    for created in [a, b, c, d] {
+        created.unwrap();
+    }
+    moved.unwrap().unwrap();
+    let roles = names(store, server.id).await;
+    assert_eq!(roles.len(), 6, "{roles:?}");
+}
