@@ -420,3 +420,24 @@ async fn wss_urls_go_through_tls() {
     assert!(!reason.contains("not compiled"), "{reason}");
     server.abort();
 }
+
+#[tokio::test]
+async fn runs_on_the_real_clock_too() {
+    let mut fake = FakeGateway::start().await;
+    fake.set_heartbeat_interval(40);
+    let mut shard = Shard::new(config(&fake, Encoding::Etf, true));
+    assert_eq!(next_dispatch(&mut shard).await.name, "READY");
+    let beats = async {
+        for _ in 0..4 {
+            fake.frame(Opcode::Heartbeat).await;
+        }
+        fake.dispatch("MESSAGE_CREATE", message(77, "real time"));
+    };
+    tokio::select! {
+        () = beats => {}
+        event = shard.next_event() => panic!("unexpected {event:?}"),
+    }
+    let dispatch = next_dispatch(&mut shard).await;
+    assert_eq!(dispatch.seq, Some(2));
+    assert_eq!(shard.state(), ShardState::Active, "every beat was acked");
+}
