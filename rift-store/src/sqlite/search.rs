@@ -15,11 +15,15 @@ pub(crate) fn match_expression(terms: &Terms) -> String {
     terms.words.iter().chain(&terms.phrases).map(|t| fts5_string(t)).collect::<Vec<_>>().join(" ")
 }
 
+/// The index drives the search (a join, not `seq IN (subquery)`): SQLite then reads only the
+/// matching rows instead of every message of the searched channels.
 impl SearchDialect for Sqlite {
+    fn push_index_join(qb: &mut QueryBuilder<'_, Self>) {
+        qb.push(" JOIN messages_fts ON messages_fts.rowid = m.seq");
+    }
+
     fn push_index_match<'a>(qb: &mut QueryBuilder<'a, Self>, terms: &'a Terms) {
-        qb.push(" AND m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ")
-            .push_bind(match_expression(terms))
-            .push(")");
+        qb.push(" AND messages_fts MATCH ").push_bind(match_expression(terms));
     }
 }
 

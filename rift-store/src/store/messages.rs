@@ -129,9 +129,11 @@ impl Database {
                         .execute(&mut *tx)
                         .await?;
                 }
+                // Ordered by created_at, not id: ordering by id would lead SQLite to walk the whole
+                // channel in id order instead of using the nonce index.
                 let original: Option<Uuid> = sqlx::query_scalar(
                     "SELECT id FROM messages WHERE channel_id = $1 AND author_id = $2 AND nonce = $3 \
-                     AND created_at >= $4 ORDER BY id LIMIT 1",
+                     AND created_at >= $4 ORDER BY created_at, id LIMIT 1",
                 )
                 .bind(new.channel_id.uuid())
                 .bind(new.author_id.uuid())

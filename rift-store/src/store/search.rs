@@ -6,7 +6,7 @@ use rift::store::SearchQuery;
 use sqlx::QueryBuilder;
 
 use crate::db::{Database, Dialect, Res, Ts, limit, on_db};
-use crate::rows::{MESSAGE_COLS, MessageRow};
+use crate::rows::{MESSAGE_COLS, MessageRow, qualified};
 
 /// What a search needs from the text index, already split by how each piece is matched.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -62,6 +62,9 @@ pub(crate) fn like_pattern(text: &str) -> String {
 
 /// The part of a search query each backend writes in its own dialect.
 pub(crate) trait SearchDialect: sqlx::Database {
+    /// Appends a join the index match needs (after `FROM messages m`), if any.
+    fn push_index_join(_qb: &mut QueryBuilder<'_, Self>) {}
+
     /// Appends ` AND <match terms>` for [`Terms::words`] and [`Terms::phrases`] (non-empty).
     fn push_index_match<'a>(qb: &mut QueryBuilder<'a, Self>, terms: &'a Terms);
 }
@@ -101,9 +104,12 @@ impl Database {
         let terms = self.refine(Terms::of(query)).await?;
         let patterns: Vec<String> = terms.substrings.iter().map(|s| like_pattern(s)).collect();
         let rows: Vec<MessageRow> = on_db!(self, read, |pool| {
-            let mut qb = QueryBuilder::new(format!(
-                "SELECT {MESSAGE_COLS} FROM messages m WHERE m.deleted_at IS NULL AND m.channel_id IN ("
-            ));
+            let mut qb =
+                QueryBuilder::new(format!("SELECT {} FROM messages m", qualified(MESSAGE_COLS, "m")));
+            if terms.has_index_terms() {
+                SearchDialect::push_index_join(&mut qb);
+            }
+            qb.push(" WHERE m.deleted_at IS NULL AND m.channel_id IN (");
             let mut ids = qb.separated(", ");
             for id in &query.channel_ids {
                 ids.push_bind(id.uuid());
