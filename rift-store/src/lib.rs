@@ -1,34 +1,4 @@
-//! # Rift storage backends
-//!
-//! [`Database`] implements [`rift::Store`] on **SQLite** (a file in WAL mode; the default) or
-//! **PostgreSQL** 15+, chosen by URL. Migrations are embedded and applied when a database is
-//! opened; full-text search (SQLite FTS5, PostgreSQL `tsvector` + GIN) is kept in sync by the
-//! database itself.
-//!
-//! ```
-//! use rift::Store;
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let dir = tempfile::tempdir()?;
-//! let path = dir.path().join("rift.db");
-//! // `sqlite://<path>`, a plain path, or `postgres://…`.
-//! let store = rift_store::connect(&format!("sqlite://{}", path.display())).await?;
-//! assert_eq!(store.backend().as_str(), "sqlite");
-//! store.ping().await?;
-//! assert!(store.user_by_username("nobody").await?.is_none());
-//! store.close().await;
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! ## Design
-//! - Every query is written once: [`Database`] holds either SQLite pools or a PostgreSQL pool, and
-//!   a small macro expands each query body for both drivers. Only the schema, the text-index
-//!   clause and a few locks differ per dialect (`src/sqlite/`, `src/postgres/`).
-//! - SQLite uses one writer connection for all writes and transactions and a pool of readers,
-//!   with `synchronous=FULL`: an acknowledged write survives a crash.
-//! - Timestamps keep microseconds on both backends, so values read back equal everywhere.
+#![doc = include_str!("../README.md")]
 
 mod db;
 mod postgres;
