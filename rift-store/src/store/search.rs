@@ -26,7 +26,15 @@ impl Terms {
         for (text, is_phrase) in
             query.words.iter().map(|w| (w, false)).chain(query.phrases.iter().map(|p| (p, true)))
         {
-            let text = text.trim();
+            // No stored text can contain NUL (PostgreSQL rejects it in text values), so it can
+            // only fail the query; drop it.
+            let cleaned;
+            let text = if text.contains('\0') {
+                cleaned = text.replace('\0', "");
+                cleaned.trim()
+            } else {
+                text.trim()
+            };
             if text.is_empty() {
                 continue;
             }
@@ -167,10 +175,10 @@ mod tests {
     #[test]
     fn words_without_letters_become_substrings() {
         check(
-            &["hello", "🦀", "*", "", "  ", "c++"],
+            &["hello", "🦀", "*", "", "  ", "c++", "\0", "a\0b"],
             &["big deal", "?!"],
             Terms {
-                words: strings(&["hello", "c++"]),
+                words: strings(&["hello", "c++", "ab"]),
                 phrases: strings(&["big deal"]),
                 substrings: strings(&["🦀", "*", "?!"]),
             },

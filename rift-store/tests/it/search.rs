@@ -185,6 +185,14 @@ pub(crate) async fn search_metacharacters_are_literal_text(store: &dyn Store) {
         "'single'",
         "100%",
         "real_deal",
+        "\0",
+        "nul\0byte",
+        "½",
+        "²",
+        "a & b | c <-> d",
+        "!!!",
+        "foo:*",
+        "'quoted'",
     ];
     for word in sweep {
         // Never an error, whatever the text; as a word and as a phrase.
