@@ -1,18 +1,11 @@
 //! The storage conformance suite: every test body runs against SQLite (a temp file) and
 //! PostgreSQL (a fresh database in a throwaway cluster this binary starts).
 
-mod channels;
+mod conformance;
 mod connect;
-mod dms;
 mod fixtures;
 mod harness;
-mod messages;
-mod misc;
-mod roles;
 mod schema;
-mod search;
-mod servers;
-mod users;
 
 /// Emits `sqlite::<name>` and `postgres::<name>` tests for each `module::name` body.
 macro_rules! conformance {
@@ -22,7 +15,7 @@ macro_rules! conformance {
                 #[tokio::test]
                 async fn $name() {
                     let db = crate::harness::sqlite().await;
-                    crate::$module::$name(&db.store).await;
+                    crate::conformance::$module::$name(&db.store).await;
                     assert_eq!(rift::Store::backend(&db.store), rift::store::Backend::Sqlite);
                 }
             )*
@@ -32,7 +25,7 @@ macro_rules! conformance {
                 #[tokio::test]
                 async fn $name() {
                     let Some(db) = crate::harness::postgres().await else { return };
-                    crate::$module::$name(&db.store).await;
+                    crate::conformance::$module::$name(&db.store).await;
                     assert_eq!(rift::Store::backend(&db.store), rift::store::Backend::Postgres);
                     db.store.close().await;
                 }
