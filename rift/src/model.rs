@@ -1,4 +1,8 @@
 //! Domain objects. Their serde form is the wire form of the REST API and the gateway (SPEC §4, §11, §12).
+//!
+//! They are plain records with public fields and no `#[non_exhaustive]`: storage backends (ours and
+//! other crates') build them from rows, so they must be constructible outside this crate. New fields
+//! are therefore breaking changes, made deliberately.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -68,7 +72,6 @@ impl Status {
 
 /// A user, native or a bridge puppet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct User {
     /// The user's id.
     pub id: UserId,
@@ -92,7 +95,6 @@ pub struct User {
 
 /// A server (a guild).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Server {
     /// The server's id; also its `@everyone` role's id.
     pub id: ServerId,
@@ -195,7 +197,6 @@ pub struct PermissionOverwrite {
 
 /// A channel of a server, or (kind `dm`, no server) a DM channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Channel {
     /// The channel's id.
     pub id: ChannelId,
@@ -241,7 +242,6 @@ impl Channel {
 
 /// A role of a server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Role {
     /// The role's id (`@everyone`'s is the server id).
     pub id: RoleId,
@@ -281,7 +281,6 @@ impl Role {
 
 /// A user's membership of a server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Member {
     /// The user.
     pub user: User,
@@ -297,7 +296,6 @@ pub struct Member {
 
 /// A ban of a user from a server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Ban {
     /// The banned user.
     pub user: User,
@@ -309,7 +307,6 @@ pub struct Ban {
 
 /// An uploaded file. Attached to at most one message; served at [`Upload::url`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Upload {
     /// The upload's id.
     pub id: UploadId,
@@ -364,7 +361,6 @@ pub struct ReactionSummary {
 
 /// A message in a server channel or a DM channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Message {
     /// The message's id (its creation time, and the pagination cursor).
     pub id: MessageId,
@@ -397,7 +393,6 @@ pub struct Message {
 
 /// One entry of a message's edit/delete trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct MessageHistoryEntry {
     /// The entry's id.
     pub id: HistoryEntryId,
@@ -446,7 +441,6 @@ impl HistoryAction {
 
 /// An entry of a server's audit log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct AuditEntry {
     /// The entry's id.
     pub id: AuditEntryId,
@@ -479,7 +473,6 @@ pub struct InviteServer {
 
 /// An invite code to a server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Invite {
     /// The code.
     pub code: String,
@@ -501,7 +494,6 @@ pub struct Invite {
 
 /// A DM channel as one of its participants sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct DmChannel {
     /// The channel's id (messages carry it as `channel_id`).
     pub id: ChannelId,
@@ -565,7 +557,6 @@ impl BridgeStatus {
 
 /// A configured bridge from one Rift user to a remote network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct BridgeConnection {
     /// The connection's id.
     pub id: BridgeConnectionId,
@@ -588,6 +579,31 @@ pub struct BridgeConnection {
     pub remote_user_id: Option<String>,
     /// When it was made.
     pub created_at: Timestamp,
+}
+
+impl BridgeConnection {
+    /// A new connection of `owner_id` to `source`, not yet connected.
+    pub fn new(
+        source: impl Into<String>,
+        owner_id: UserId,
+        token: impl Into<String>,
+        token_kind: impl Into<String>,
+        mode: impl Into<String>,
+        created_at: Timestamp,
+    ) -> Self {
+        Self {
+            id: BridgeConnectionId::new(),
+            source: source.into(),
+            owner_id,
+            token: token.into(),
+            token_kind: token_kind.into(),
+            mode: mode.into(),
+            status: BridgeStatus::Connecting,
+            status_reason: None,
+            remote_user_id: None,
+            created_at,
+        }
+    }
 }
 
 /// Serialises an optional [`BridgeRef`] as the flat `bridge_source` / `bridge_remote_id` fields.

@@ -1,1 +1,41 @@
-//! HTTP tests.
+//! HTTP tests over real sockets on 127.0.0.1, each on SQLite and on PostgreSQL.
+
+mod auth;
+mod common;
+mod hostile;
+mod messages;
+mod servers;
+mod uploads;
+
+common::http_tests! {
+    server: [
+        auth::register_login_and_profile,
+        auth::bad_credentials_are_one_answer,
+        auth::refresh_rotates_and_reuse_revokes,
+        auth::password_change_revokes_other_sessions,
+        auth::bearer_tokens_are_checked,
+        servers::server_lifecycle,
+        servers::invites_count_uses_and_expire,
+        servers::bans_and_kicks_follow_the_hierarchy,
+        servers::roles_keep_order_and_hierarchy,
+        messages::channels_and_the_permission_matrix,
+        messages::messages_pages_and_nonces,
+        messages::edits_deletes_and_history,
+        messages::reactions_and_read_state,
+        messages::search_filters_and_visibility,
+        messages::direct_messages,
+        uploads::uploads_round_trip_with_safe_headers,
+        uploads::upload_limits_and_errors,
+        uploads::attachments_and_avatars_belong_to_their_uploader,
+        hostile::malformed_bodies_never_break_anything,
+        hostile::oversized_bodies_are_413,
+        hostile::bad_and_foreign_ids_are_400_and_404,
+        hostile::unauthenticated_calls_are_401,
+        hostile::metacharacters_and_unicode_are_plain_text,
+        hostile::unknown_routes_and_methods_answer_in_shape,
+    ],
+    database: [
+        auth::expired_tokens_are_rejected,
+        auth::auth_routes_are_rate_limited_per_address,
+    ],
+}

@@ -177,7 +177,11 @@ impl Rift {
     /// # Errors
     /// 401 `invalid_credentials` for an unknown user, a puppet, or a wrong password alike.
     pub async fn login(&self, username: &str, password: &str) -> Result<AuthSession> {
-        let user = self.inner.store.user_by_username(username).await?;
+        // A name outside the username rule cannot exist; still spend the hashing time.
+        let user = match super::users::check_username(username) {
+            Ok(()) => self.inner.store.user_by_username(username).await?,
+            Err(_) => None,
+        };
         let hash = match &user {
             Some(user) if !user.is_puppet => self.inner.store.password_hash(user.id).await?,
             _ => None,

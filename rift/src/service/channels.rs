@@ -88,7 +88,10 @@ fn check_topic(topic: Option<&str>) -> Result<Option<String>> {
         Some(topic) if topic.chars().count() > 1024 => {
             Err(Error::invalid("invalid_topic", "topic must be at most 1024 characters"))
         }
-        Some(topic) => Ok(Some(topic.to_owned())),
+        Some(topic) => {
+            super::check_text("topic", "invalid_topic", topic)?;
+            Ok(Some(topic.to_owned()))
+        }
         None => Ok(None),
     }
 }

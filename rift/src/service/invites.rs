@@ -31,6 +31,12 @@ pub struct InviteInput {
 /// Longest allowed `max_age_secs`: ten years.
 const MAX_AGE_LIMIT: i64 = 10 * 365 * 24 * 3600;
 
+/// Whether `code` could be an invite code at all (so hostile text never reaches the database).
+pub(super) fn plausible_code(code: &str) -> bool {
+    (1..=64).contains(&code.len())
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 fn new_code() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
@@ -102,6 +108,9 @@ impl Rift {
 
     /// An invite's public details (no sign-in needed); 404 when unknown, expired or used up.
     pub async fn invite(&self, code: &str) -> Result<Invite> {
+        if !plausible_code(code) {
+            return Err(Error::NotFound(Resource::Invite));
+        }
         match self.inner.store.invite(code).await? {
             Some(invite) if self.is_live(&invite) => Ok(invite),
             _ => Err(Error::NotFound(Resource::Invite)),
@@ -117,6 +126,9 @@ impl Rift {
 
     /// Revokes an invite: its creator, or a MANAGE_INVITES holder.
     pub async fn revoke_invite(&self, user_id: UserId, code: &str) -> Result<()> {
+        if !plausible_code(code) {
+            return Err(Error::NotFound(Resource::Invite));
+        }
         let invite = self.inner.store.invite(code).await?.ok_or(Error::NotFound(Resource::Invite))?;
         let server_id = invite.server.id;
         let access = match self.server_access(user_id, server_id).await {

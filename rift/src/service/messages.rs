@@ -88,6 +88,7 @@ fn check_emoji(emoji: &str) -> Result<()> {
 
 impl Rift {
     fn check_content(&self, content: &str, has_attachments: bool) -> Result<()> {
+        super::check_text("content", "invalid_content", content)?;
         let max = self.inner.config.max_message_chars;
         if content.chars().count() > max {
             return Err(Error::too_large(

@@ -207,6 +207,7 @@ impl Rift {
             return Ok(Created { value: message, created: false });
         }
         let max = self.inner.config.max_message_chars;
+        super::check_text("content", "invalid_content", &remote.content)?;
         if remote.content.chars().count() > max {
             return Err(Error::too_large(
                 "message_too_long",
@@ -253,6 +254,7 @@ impl Rift {
         content: &str,
         edited_at: Timestamp,
     ) -> Result<Option<Message>> {
+        super::check_text("content", "invalid_content", content)?;
         let Some(id) = self.find(BridgedKind::Message, bridge).await? else { return Ok(None) };
         let id = MessageId::from_uuid(id);
         match self.inner.store.message(id, None).await? {

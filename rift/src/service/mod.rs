@@ -222,6 +222,14 @@ pub fn check_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32> {
     }
 }
 
+/// Rejects text with NUL characters, which no database text column can hold.
+fn check_text(field: &'static str, code: &'static str, value: &str) -> Result<()> {
+    if value.contains('\0') {
+        return Err(Error::invalid(code, format!("{field} must not contain NUL characters")));
+    }
+    Ok(())
+}
+
 /// Checks a display name-like field: trimmed length within `1..=max` chars, no control characters.
 fn check_name(field: &'static str, code: &'static str, value: &str, max: usize) -> Result<String> {
     let trimmed = value.trim();

@@ -73,6 +73,7 @@ impl Rift {
     /// 404 for a server or channel filter the caller cannot see; 400 `invalid_limit`, `invalid_query`.
     pub async fn search(&self, user_id: UserId, params: SearchParams) -> Result<Vec<Message>> {
         let limit = super::check_limit(params.limit, 25, 100)?;
+        super::check_text("search text", "invalid_query", &params.q)?;
         if params.q.chars().count() > 1024 {
             return Err(Error::invalid("invalid_query", "search text must be at most 1024 characters"));
         }

@@ -141,6 +141,9 @@ impl Rift {
     /// # Errors
     /// 404 `unknown_invite` (unknown, expired, used up, revoked or another server's); 403 `banned`.
     pub async fn join_server(&self, user_id: UserId, server_id: ServerId, code: &str) -> Result<Server> {
+        if !super::invites::plausible_code(code) {
+            return Err(Error::NotFound(Resource::Invite));
+        }
         let outcome = self.inner.store.join_with_invite(code, server_id, user_id, self.now()).await?;
         match outcome {
             JoinOutcome::UnknownInvite => Err(Error::NotFound(Resource::Invite)),
@@ -218,7 +221,7 @@ impl Rift {
         if self.inner.store.user(target).await?.is_none() {
             return Err(Error::NotFound(Resource::User));
         }
-        let reason = reason.map(|r| r.chars().take(512).collect::<String>());
+        let reason = reason.map(|r| r.chars().filter(|c| *c != '\0').take(512).collect::<String>());
         let was_member = self.inner.store.member(server_id, target).await?.is_some();
         self.inner.store.ban(server_id, target, reason.as_deref(), self.now()).await?;
         self.audit(server_id, Some(user_id), "member_ban", Some(target.uuid()), json!({}), reason).await?;
