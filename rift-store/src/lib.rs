@@ -2,7 +2,6 @@
 
 mod db;
 mod postgres;
-mod proto;
 mod rows;
 mod sqlite;
 mod store;

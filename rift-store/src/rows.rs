@@ -14,7 +14,6 @@ use rift::permissions::Permissions;
 use uuid::Uuid;
 
 use crate::db::{Ts, bits_from_db};
-use crate::proto;
 
 /// `cols` (a comma-separated column list) with every column qualified by `alias`.
 pub(crate) fn qualified(cols: &str, alias: &str) -> String {
@@ -50,16 +49,17 @@ pub(crate) struct UserRow {
 
 impl UserRow {
     pub(crate) fn into_user(self) -> Result<User, StoreError> {
-        let mut user = proto::user()?;
-        user.id = UserId::from_uuid(self.id);
-        user.status = Status::parse(&self.status).ok_or_else(|| corrupt("status", &self.status))?;
-        user.username = self.username;
-        user.display_name = self.display_name;
-        user.avatar_url = self.avatar_url;
-        user.bridge = bridge(self.bridge_source, self.bridge_remote_id);
-        user.is_puppet = user.bridge.is_some();
-        user.created_at = self.created_at.0;
-        Ok(user)
+        let bridge = bridge(self.bridge_source, self.bridge_remote_id);
+        Ok(User {
+            id: UserId::from_uuid(self.id),
+            status: Status::parse(&self.status).ok_or_else(|| corrupt("status", &self.status))?,
+            username: self.username,
+            display_name: self.display_name,
+            avatar_url: self.avatar_url,
+            is_puppet: bridge.is_some(),
+            bridge,
+            created_at: self.created_at.0,
+        })
     }
 }
 
@@ -78,15 +78,15 @@ pub(crate) struct ServerRow {
 }
 
 impl ServerRow {
-    pub(crate) fn into_server(self) -> Result<Server, StoreError> {
-        let mut server = proto::server()?;
-        server.id = ServerId::from_uuid(self.id);
-        server.name = self.name;
-        server.icon_url = self.icon_url;
-        server.owner_id = UserId::from_uuid(self.owner_id);
-        server.bridge = bridge(self.bridge_source, self.bridge_remote_id);
-        server.created_at = self.created_at.0;
-        Ok(server)
+    pub(crate) fn into_server(self) -> Server {
+        Server {
+            id: ServerId::from_uuid(self.id),
+            name: self.name,
+            icon_url: self.icon_url,
+            owner_id: UserId::from_uuid(self.owner_id),
+            bridge: bridge(self.bridge_source, self.bridge_remote_id),
+            created_at: self.created_at.0,
+        }
     }
 }
 
@@ -199,19 +199,21 @@ pub(crate) struct MessageRow {
 impl MessageRow {
     /// The message with its author; attachments and reactions are filled in by the caller.
     pub(crate) fn into_message(self, author: User) -> Result<Message, StoreError> {
-        let mut message = proto::message()?;
-        message.id = MessageId::from_uuid(self.id);
-        message.channel_id = ChannelId::from_uuid(self.channel_id);
-        message.author = author;
-        message.content = self.content;
-        message.created_at = self.created_at.0;
-        message.edited_at = self.edited_at.map(|t| t.0);
-        message.reply_to = self.reply_to.map(MessageId::from_uuid);
-        // GET never returns the nonce; the create path sets it explicitly.
-        message.nonce = None;
-        message.bridge = bridge(self.bridge_source, self.bridge_remote_id);
-        message.deleted_at = self.deleted_at.map(|t| t.0);
-        Ok(message)
+        Ok(Message {
+            id: MessageId::from_uuid(self.id),
+            channel_id: ChannelId::from_uuid(self.channel_id),
+            author,
+            content: self.content,
+            created_at: self.created_at.0,
+            edited_at: self.edited_at.map(|t| t.0),
+            attachments: Vec::new(),
+            reactions: Vec::new(),
+            reply_to: self.reply_to.map(MessageId::from_uuid),
+            // GET never returns the nonce; the create path sets it explicitly.
+            nonce: None,
+            bridge: bridge(self.bridge_source, self.bridge_remote_id),
+            deleted_at: self.deleted_at.map(|t| t.0),
+        })
     }
 }
 
@@ -237,20 +239,20 @@ pub(crate) struct UploadRow {
 
 impl UploadRow {
     pub(crate) fn into_upload(self) -> Result<Upload, StoreError> {
-        let mut upload = proto::upload()?;
-        upload.id = UploadId::from_uuid(self.id);
-        upload.filename = self.filename;
-        upload.content_type = self.content_type;
-        upload.size = self.size;
-        upload.url = self.url;
-        upload.width = self.width;
-        upload.height = self.height;
-        upload.uploader_id = self.uploader_id.map(UserId::from_uuid);
-        upload.secret = self.secret;
-        upload.message_id = self.message_id.map(MessageId::from_uuid);
-        upload.bridge = bridge(self.bridge_source, self.bridge_remote_id);
-        upload.created_at = Some(self.created_at.0);
-        Ok(upload)
+        Ok(Upload {
+            id: UploadId::from_uuid(self.id),
+            filename: self.filename,
+            content_type: self.content_type,
+            size: self.size,
+            url: self.url,
+            width: self.width,
+            height: self.height,
+            uploader_id: self.uploader_id.map(UserId::from_uuid),
+            secret: self.secret,
+            message_id: self.message_id.map(MessageId::from_uuid),
+            bridge: bridge(self.bridge_source, self.bridge_remote_id),
+            created_at: Some(self.created_at.0),
+        })
     }
 }
 
@@ -267,16 +269,16 @@ pub(crate) struct HistoryRow {
 
 impl HistoryRow {
     pub(crate) fn into_entry(self) -> Result<MessageHistoryEntry, StoreError> {
-        let mut entry = proto::history_entry()?;
-        entry.id = HistoryEntryId::from_uuid(self.id);
-        entry.message_id = MessageId::from_uuid(self.message_id);
-        entry.action =
-            HistoryAction::parse(&self.action).ok_or_else(|| corrupt("history action", &self.action))?;
-        entry.old_content = self.old_content;
-        entry.new_content = self.new_content;
-        entry.actor_id = self.actor_id.map(UserId::from_uuid);
-        entry.created_at = self.created_at.0;
-        Ok(entry)
+        Ok(MessageHistoryEntry {
+            id: HistoryEntryId::from_uuid(self.id),
+            message_id: MessageId::from_uuid(self.message_id),
+            action: HistoryAction::parse(&self.action)
+                .ok_or_else(|| corrupt("history action", &self.action))?,
+            old_content: self.old_content,
+            new_content: self.new_content,
+            actor_id: self.actor_id.map(UserId::from_uuid),
+            created_at: self.created_at.0,
+        })
     }
 }
 
@@ -293,17 +295,17 @@ pub(crate) struct AuditRow {
 }
 
 impl AuditRow {
-    pub(crate) fn into_entry(self) -> Result<AuditEntry, StoreError> {
-        let mut entry = proto::audit_entry()?;
-        entry.id = AuditEntryId::from_uuid(self.id);
-        entry.server_id = ServerId::from_uuid(self.server_id);
-        entry.actor_id = self.actor_id.map(UserId::from_uuid);
-        entry.action = self.action;
-        entry.target_id = self.target_id;
-        entry.changes = self.changes.0;
-        entry.reason = self.reason;
-        entry.created_at = self.created_at.0;
-        Ok(entry)
+    pub(crate) fn into_entry(self) -> AuditEntry {
+        AuditEntry {
+            id: AuditEntryId::from_uuid(self.id),
+            server_id: ServerId::from_uuid(self.server_id),
+            actor_id: self.actor_id.map(UserId::from_uuid),
+            action: self.action,
+            target_id: self.target_id,
+            changes: self.changes.0,
+            reason: self.reason,
+            created_at: self.created_at.0,
+        }
     }
 }
 
@@ -323,18 +325,19 @@ pub(crate) struct BridgeConnectionRow {
 
 impl BridgeConnectionRow {
     pub(crate) fn into_connection(self) -> Result<BridgeConnection, StoreError> {
-        let mut c = proto::bridge_connection()?;
-        c.id = BridgeConnectionId::from_uuid(self.id);
-        c.status = BridgeStatus::parse(&self.status).ok_or_else(|| corrupt("bridge status", &self.status))?;
-        c.source = self.source;
-        c.owner_id = UserId::from_uuid(self.owner_id);
-        c.token = self.token;
-        c.token_kind = self.token_kind;
-        c.mode = self.mode;
-        c.status_reason = self.status_reason;
-        c.remote_user_id = self.remote_user_id;
-        c.created_at = self.created_at.0;
-        Ok(c)
+        Ok(BridgeConnection {
+            id: BridgeConnectionId::from_uuid(self.id),
+            status: BridgeStatus::parse(&self.status)
+                .ok_or_else(|| corrupt("bridge status", &self.status))?,
+            source: self.source,
+            owner_id: UserId::from_uuid(self.owner_id),
+            token: self.token,
+            token_kind: self.token_kind,
+            mode: self.mode,
+            status_reason: self.status_reason,
+            remote_user_id: self.remote_user_id,
+            created_at: self.created_at.0,
+        })
     }
 }
 

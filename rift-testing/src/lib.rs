@@ -27,6 +27,13 @@ pub struct TestDb {
     name: String,
 }
 
+impl TestDb {
+    /// The SQLite file, for tests that look at the schema directly; `None` on PostgreSQL.
+    pub fn path(&self) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.path().join(&self.name))
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if !std::thread::panicking() {

@@ -57,7 +57,7 @@ impl Database {
             .fetch_all(pool)
             .await?
         });
-        Ok(rows.into_iter().map(AuditRow::into_entry).collect::<Result<_, _>>()?)
+        Ok(rows.into_iter().map(AuditRow::into_entry).collect())
     }
 
     // ---- read states ----

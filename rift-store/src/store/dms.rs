@@ -10,7 +10,6 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::db::{Database, Res, Ts, on_db, on_insert};
-use crate::proto;
 
 /// A DM channel id with its newest live message.
 type DmRow = (Uuid, Option<Uuid>);
@@ -121,17 +120,15 @@ impl Database {
                 recipients.entry(channel).or_default().push(user.clone());
             }
         }
-        let mut dms = rows
+        let mut dms: Vec<DmChannel> = rows
             .into_iter()
-            .map(|(id, last)| {
-                let mut dm = proto::dm_channel()?;
-                dm.id = ChannelId::from_uuid(id);
-                dm.kind = ChannelKind::Dm;
-                dm.recipients = recipients.remove(&id).unwrap_or_default();
-                dm.last_message_id = last.map(MessageId::from_uuid);
-                Ok(dm)
+            .map(|(id, last)| DmChannel {
+                id: ChannelId::from_uuid(id),
+                kind: ChannelKind::Dm,
+                recipients: recipients.remove(&id).unwrap_or_default(),
+                last_message_id: last.map(MessageId::from_uuid),
             })
-            .collect::<Res<Vec<_>>>()?;
+            .collect();
         // Newest activity first: the last message, or the channel's creation for an empty one
         // (both are UUIDv7, so they compare by time).
         dms.sort_by_key(|dm| {

@@ -1,12 +1,11 @@
 //! Invites (joining by invite is in `members`).
 
 use rift::id::{ChannelId, ServerId, UserId};
-use rift::model::Invite;
+use rift::model::{Invite, InviteServer};
 use rift::store::NewInvite;
 use uuid::Uuid;
 
 use crate::db::{Database, Res, Ts, on_db, on_insert};
-use crate::proto;
 
 #[derive(sqlx::FromRow)]
 struct InviteRow {
@@ -23,19 +22,21 @@ struct InviteRow {
 }
 
 impl InviteRow {
-    fn into_invite(self) -> Res<Invite> {
-        let mut invite = proto::invite()?;
-        invite.code = self.code;
-        invite.server.id = ServerId::from_uuid(self.server_id);
-        invite.server.name = self.server_name;
-        invite.server.icon_url = self.server_icon_url;
-        invite.channel_id = self.channel_id.map(ChannelId::from_uuid);
-        invite.uses = self.uses;
-        invite.max_uses = self.max_uses;
-        invite.expires_at = self.expires_at.map(|t| t.0);
-        invite.creator_id = UserId::from_uuid(self.creator_id);
-        invite.created_at = self.created_at.0;
-        Ok(invite)
+    fn into_invite(self) -> Invite {
+        Invite {
+            code: self.code,
+            server: InviteServer {
+                id: ServerId::from_uuid(self.server_id),
+                name: self.server_name,
+                icon_url: self.server_icon_url,
+            },
+            channel_id: self.channel_id.map(ChannelId::from_uuid),
+            uses: self.uses,
+            max_uses: self.max_uses,
+            expires_at: self.expires_at.map(|t| t.0),
+            creator_id: UserId::from_uuid(self.creator_id),
+            created_at: self.created_at.0,
+        }
     }
 }
 
@@ -69,7 +70,7 @@ impl Database {
         let row = on_db!(self, read, |pool| {
             sqlx::query_as::<_, InviteRow>(&sql).bind(code).fetch_optional(pool).await?
         });
-        row.map(InviteRow::into_invite).transpose()
+        Ok(row.map(InviteRow::into_invite))
     }
 
     pub(crate) async fn server_invites(&self, server_id: ServerId) -> Res<Vec<Invite>> {
@@ -77,7 +78,7 @@ impl Database {
         let rows = on_db!(self, read, |pool| {
             sqlx::query_as::<_, InviteRow>(&sql).bind(server_id.uuid()).fetch_all(pool).await?
         });
-        rows.into_iter().map(InviteRow::into_invite).collect()
+        Ok(rows.into_iter().map(InviteRow::into_invite).collect())
     }
 
     pub(crate) async fn drop_invite(&self, code: &str) -> Res<bool> {

@@ -10,7 +10,6 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::db::{Database, Res, Ts, limit, on_db, on_insert};
-use crate::proto;
 use crate::rows::{USER_COLS, UserRow, qualified};
 
 #[derive(sqlx::FromRow)]
@@ -61,13 +60,13 @@ impl Database {
         }
         rows.into_iter()
             .map(|row| {
-                let mut member = proto::member()?;
-                member.roles = roles.remove(&row.user.id).unwrap_or_default();
-                member.user = row.user.into_user()?;
-                member.server_id = server_id;
-                member.nickname = row.nickname;
-                member.joined_at = row.joined_at.0;
-                Ok(member)
+                Ok(Member {
+                    roles: roles.remove(&row.user.id).unwrap_or_default(),
+                    user: row.user.into_user()?,
+                    server_id,
+                    nickname: row.nickname,
+                    joined_at: row.joined_at.0,
+                })
             })
             .collect()
     }
@@ -318,11 +317,7 @@ impl Database {
         });
         rows.into_iter()
             .map(|row| {
-                let mut ban = proto::ban()?;
-                ban.user = row.user.into_user()?;
-                ban.reason = row.reason;
-                ban.created_at = row.banned_at.0;
-                Ok(ban)
+                Ok(Ban { user: row.user.into_user()?, reason: row.reason, created_at: row.banned_at.0 })
             })
             .collect()
     }

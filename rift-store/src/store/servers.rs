@@ -56,7 +56,7 @@ impl Database {
             tx.commit().await?;
             row
         });
-        Ok(row.into_server()?)
+        Ok(row.into_server())
     }
 
     pub(crate) async fn get_server(&self, id: ServerId) -> Res<Option<Server>> {
@@ -64,7 +64,7 @@ impl Database {
         let row = on_db!(self, read, |pool| {
             sqlx::query_as::<_, ServerRow>(&sql).bind(id.uuid()).fetch_optional(pool).await?
         });
-        Ok(row.map(ServerRow::into_server).transpose()?)
+        Ok(row.map(ServerRow::into_server))
     }
 
     pub(crate) async fn servers_of(&self, user_id: UserId) -> Res<Vec<Server>> {
@@ -76,7 +76,7 @@ impl Database {
         let rows = on_db!(self, read, |pool| {
             sqlx::query_as::<_, ServerRow>(&sql).bind(user_id.uuid()).fetch_all(pool).await?
         });
-        Ok(rows.into_iter().map(ServerRow::into_server).collect::<Result<_, _>>()?)
+        Ok(rows.into_iter().map(ServerRow::into_server).collect())
     }
 
     pub(crate) async fn patch_server(&self, id: ServerId, patch: &ServerPatch) -> Res<Option<Server>> {
@@ -102,7 +102,7 @@ impl Database {
                 .await
                 .map_err(|e| on_insert(e, "server", "user"))?
         });
-        Ok(row.map(ServerRow::into_server).transpose()?)
+        Ok(row.map(ServerRow::into_server))
     }
 
     pub(crate) async fn drop_server(&self, id: ServerId) -> Res<bool> {

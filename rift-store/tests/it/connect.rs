@@ -30,7 +30,7 @@ async fn connect_picks_sqlite_for_paths_and_sqlite_urls() {
 
 #[tokio::test]
 async fn connect_picks_postgres_for_postgres_urls() {
-    let Some((url, _)) = crate::harness::postgres_url().await else { return };
+    let Some((url, _)) = rift_testing::postgres_url().await else { return };
     for url in [url.clone(), url.replacen("postgres://", "postgresql://", 1)] {
         let store = rift_store::connect(&url).await.unwrap();
         assert_eq!(store.backend(), Backend::Postgres);

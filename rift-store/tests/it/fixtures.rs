@@ -1,12 +1,10 @@
-//! Small builders for the conformance tests. `rift`'s models are `#[non_exhaustive]`, so objects
-//! the tests hand to the store are deserialised from JSON and then filled in.
+//! Small builders for the conformance tests.
 
 use chrono::{DateTime, TimeZone, Utc};
 use rift::Store;
-use rift::id::{AuditEntryId, BridgeConnectionId, ChannelId, MessageId, ServerId, UploadId, UserId};
+use rift::id::{AuditEntryId, ChannelId, MessageId, ServerId, UploadId, UserId};
 use rift::model::{
-    AuditEntry, BridgeConnection, BridgeRef, BridgeStatus, Channel, ChannelKind, Message, Server, Upload,
-    User,
+    AuditEntry, BridgeConnection, BridgeRef, Channel, ChannelKind, Message, Server, Upload, User,
 };
 use rift::permissions::Permissions;
 use rift::store::{CreateMessageOutcome, NewMessage, NewServer, NewUser};
@@ -34,11 +32,14 @@ pub(crate) async fn user(store: &dyn Store, name: &str) -> User {
 }
 
 pub(crate) fn server_value(owner: UserId, name: &str) -> Server {
-    let id = ServerId::new();
-    serde_json::from_value(json!({
-        "id": id, "name": name, "icon_url": null, "owner_id": owner, "created_at": at(1),
-    }))
-    .expect("server json")
+    Server {
+        id: ServerId::new(),
+        name: name.to_owned(),
+        icon_url: None,
+        owner_id: owner,
+        bridge: None,
+        created_at: at(1),
+    }
 }
 
 /// A server owned by `owner` with a `general` text channel; returns it and the channel.
@@ -80,15 +81,20 @@ pub(crate) async fn message(store: &dyn Store, channel: ChannelId, author: UserI
 
 pub(crate) fn upload_value(uploader: Option<UserId>, name: &str) -> Upload {
     let id = UploadId::new();
-    let mut upload: Upload = serde_json::from_value(json!({
-        "id": id, "filename": name, "content_type": "text/plain", "size": 5,
-        "url": Upload::url_for(id, "s3cret", name), "width": 10, "height": 20,
-    }))
-    .expect("upload json");
-    upload.uploader_id = uploader;
-    upload.secret = "s3cret".into();
-    upload.created_at = Some(at(2));
-    upload
+    Upload {
+        id,
+        filename: name.to_owned(),
+        content_type: "text/plain".into(),
+        size: 5,
+        url: Upload::url_for(id, "s3cret", name),
+        width: Some(10),
+        height: Some(20),
+        uploader_id: uploader,
+        secret: "s3cret".into(),
+        message_id: None,
+        bridge: None,
+        created_at: Some(at(2)),
+    }
 }
 
 pub(crate) async fn upload(store: &dyn Store, uploader: UserId, name: &str) -> Upload {
@@ -98,23 +104,20 @@ pub(crate) async fn upload(store: &dyn Store, uploader: UserId, name: &str) -> U
 }
 
 pub(crate) fn audit_entry(server: ServerId, actor: Option<UserId>, action: &str, secs: i64) -> AuditEntry {
-    serde_json::from_value(json!({
-        "id": AuditEntryId::new(), "server_id": server, "actor_id": actor, "action": action,
-        "target_id": null, "changes": {"name": ["old", "new"], "n": 1}, "reason": "because",
-        "created_at": at(secs),
-    }))
-    .expect("audit json")
+    AuditEntry {
+        id: AuditEntryId::new(),
+        server_id: server,
+        actor_id: actor,
+        action: action.to_owned(),
+        target_id: None,
+        changes: json!({"name": ["old", "new"], "n": 1}),
+        reason: Some("because".into()),
+        created_at: at(secs),
+    }
 }
 
 pub(crate) fn connection(owner: UserId) -> BridgeConnection {
-    let mut c: BridgeConnection = serde_json::from_value(json!({
-        "id": BridgeConnectionId::new(), "source": "discord", "owner_id": owner, "token_kind": "bot",
-        "mode": "relay", "status": BridgeStatus::Connecting, "status_reason": null, "remote_user_id": null,
-        "created_at": at(3),
-    }))
-    .expect("connection json");
-    c.token = "tok".into();
-    c
+    BridgeConnection::new("discord", owner, "tok", "bot", "relay", at(3))
 }
 
 pub(crate) fn bridge(remote: &str) -> Option<BridgeRef> {

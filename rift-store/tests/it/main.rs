@@ -4,7 +4,6 @@
 mod conformance;
 mod connect;
 mod fixtures;
-mod harness;
 mod schema;
 
 /// Emits `sqlite::<name>` and `postgres::<name>` tests for each `module::name` body.
@@ -14,9 +13,9 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let db = crate::harness::sqlite().await;
-                    crate::conformance::$module::$name(&db.store).await;
-                    assert_eq!(rift::Store::backend(&db.store), rift::store::Backend::Sqlite);
+                    let db = rift_testing::sqlite().await;
+                    crate::conformance::$module::$name(&db.database).await;
+                    assert_eq!(rift::Store::backend(&db.database), rift::store::Backend::Sqlite);
                 }
             )*
         }
@@ -24,10 +23,10 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let Some(db) = crate::harness::postgres().await else { return };
-                    crate::conformance::$module::$name(&db.store).await;
-                    assert_eq!(rift::Store::backend(&db.store), rift::store::Backend::Postgres);
-                    db.store.close().await;
+                    let Some(db) = rift_testing::postgres().await else { return };
+                    crate::conformance::$module::$name(&db.database).await;
+                    assert_eq!(rift::Store::backend(&db.database), rift::store::Backend::Postgres);
+                    db.database.close().await;
                 }
             )*
         }

@@ -42,8 +42,8 @@ async fn seed(store: &dyn Store) {
 
 #[tokio::test]
 async fn sqlite_schema_has_the_seed_tables_and_dm_view() {
-    let db = crate::harness::sqlite().await;
-    seed(&db.store).await;
+    let db = rift_testing::sqlite().await;
+    seed(&db.database).await;
     let path = db.path().expect("sqlite file");
     let mut conn = SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
     for table in TABLES {
@@ -73,7 +73,7 @@ async fn sqlite_schema_has_the_seed_tables_and_dm_view() {
 
 #[tokio::test]
 async fn postgres_schema_has_the_seed_tables_and_dm_view() {
-    let Some((url, _)) = crate::harness::postgres_url().await else { return };
+    let Some((url, _)) = rift_testing::postgres_url().await else { return };
     let store = rift_store::Database::connect_postgres(&url).await.unwrap();
     seed(&store).await;
     store.close().await;
