@@ -11,20 +11,26 @@ use serde_json::{Value, json};
 /// A GUILD_CREATE of a mid-sized guild: 60 channels, 40 roles, 1000 members.
 fn guild_create() -> Value {
     let channels: Vec<Value> = (0..60u64)
-        .map(|i| json!({"id": 1_100_000_000_000_000_000u64 + i, "type": 0, "name": format!("channel-{i}"),
+        .map(|i| {
+            json!({"id": 1_100_000_000_000_000_000u64 + i, "type": 0, "name": format!("channel-{i}"),
                          "position": i, "topic": "a topic that is not very long", "nsfw": false,
                          "permission_overwrites": [{"id": 1_100_000_000_000_000_900u64, "type": 0,
-                                                    "allow": "0", "deny": "1024"}]}))
+                                                    "allow": "0", "deny": "1024"}]})
+        })
         .collect();
     let roles: Vec<Value> = (0..40u64)
-        .map(|i| json!({"id": 1_100_000_000_000_001_000u64 + i, "name": format!("role-{i}"),
-                         "permissions": "1071698660929", "position": i, "color": 3_447_003}))
+        .map(|i| {
+            json!({"id": 1_100_000_000_000_001_000u64 + i, "name": format!("role-{i}"),
+                         "permissions": "1071698660929", "position": i, "color": 3_447_003})
+        })
         .collect();
     let members: Vec<Value> = (0..1000u64)
-        .map(|i| json!({"user": {"id": 1_100_000_000_000_100_000u64 + i, "username": format!("user{i}"),
+        .map(|i| {
+            json!({"user": {"id": 1_100_000_000_000_100_000u64 + i, "username": format!("user{i}"),
                                  "global_name": null, "avatar": "8342729096ea3675442027381ff50dfe"},
                          "roles": [1_100_000_000_000_001_001u64, 1_100_000_000_000_001_002u64],
-                         "joined_at": "2023-01-01T00:00:00.000000+00:00", "nick": null}))
+                         "joined_at": "2023-01-01T00:00:00.000000+00:00", "nick": null})
+        })
         .collect();
     json!({"op": 0, "s": 2, "t": "GUILD_CREATE",
            "d": {"id": 1_100_000_000_000_000_003u64, "name": "Rift", "channels": channels, "roles": roles,
@@ -37,7 +43,9 @@ fn decode(c: &mut Criterion) {
     let json_bytes = serde_json::to_vec(&value).unwrap();
     let mut group = c.benchmark_group("decode_guild_create");
     group.throughput(Throughput::Bytes(etf_bytes.len() as u64));
-    group.bench_function(BenchmarkId::new("etf", etf_bytes.len()), |b| b.iter(|| etf::decode(&etf_bytes).unwrap()));
+    group.bench_function(BenchmarkId::new("etf", etf_bytes.len()), |b| {
+        b.iter(|| etf::decode(&etf_bytes).unwrap())
+    });
     group.throughput(Throughput::Bytes(json_bytes.len() as u64));
     group.bench_function(BenchmarkId::new("json", json_bytes.len()), |b| {
         b.iter(|| serde_json::from_slice::<Value>(&json_bytes).unwrap())

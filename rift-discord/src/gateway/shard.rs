@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -56,6 +56,7 @@ pub struct Shard {
     heartbeat_at: Option<Instant>,
     identify_at: Option<Instant>,
     inputs: VecDeque<Input>,
+    actions: VecDeque<Action>,
     events: VecDeque<ShardEvent>,
     fatal: Option<Error>,
     closed: bool,
@@ -78,6 +79,7 @@ impl Shard {
             heartbeat_at: None,
             identify_at: None,
             inputs: VecDeque::new(),
+            actions: VecDeque::new(),
             events: VecDeque::new(),
             fatal: None,
             closed: false,
@@ -117,6 +119,11 @@ impl Shard {
     /// handled by reconnecting and reported as [`ShardEvent::Reconnecting`].
     pub async fn next_event(&mut self) -> Result<ShardEvent, Error> {
         loop {
+            // Actions wait in a queue, so a cancelled call loses at most the one in progress.
+            if let Some(action) = self.actions.pop_front() {
+                self.execute(action).await;
+                continue;
+            }
             if let Some(event) = self.events.pop_front() {
                 return Ok(event);
             }
@@ -127,12 +134,16 @@ impl Shard {
             if self.closed {
                 return Err(Error::Closed);
             }
-            let input = match self.inputs.pop_front() {
-                Some(input) => input,
-                None => self.wait().await,
-            };
-            let actions = self.machine.process(input, Instant::now());
-            self.execute(actions).await;
+            if self.inputs.is_empty() {
+                self.wait().await;
+                continue;
+            }
+            if matches!(self.inputs.front(), Some(Input::HeartbeatDue | Input::IdentifyDue)) {
+                self.settle().await;
+            }
+            if let Some(input) = self.inputs.pop_front() {
+                self.actions.extend(self.machine.process(input, Instant::now()));
+            }
         }
     }
 
@@ -157,39 +168,37 @@ impl Shard {
         }
     }
 
-    async fn execute(&mut self, actions: Vec<Action>) {
-        for action in actions {
-            match action {
-                Action::Connect { url, delay } => self.connect = Some((url, Instant::now() + delay)),
-                Action::Send(payload) => self.write(&payload).await,
-                Action::ScheduleHeartbeat(after) => self.heartbeat_at = Some(Instant::now() + after),
-                Action::ScheduleIdentify(after) => self.identify_at = Some(Instant::now() + after),
-                Action::CancelTimers => {
-                    self.heartbeat_at = None;
-                    self.identify_at = None;
-                    // Inputs that belonged to the old connection are void.
-                    self.inputs.retain(|input| !matches!(input, Input::HeartbeatDue | Input::IdentifyDue));
+    async fn execute(&mut self, action: Action) {
+        match action {
+            Action::Connect { url, delay } => self.connect = Some((url, Instant::now() + delay)),
+            Action::Send(payload) => self.write(&payload).await,
+            Action::ScheduleHeartbeat(after) => self.heartbeat_at = Some(Instant::now() + after),
+            Action::ScheduleIdentify(after) => self.identify_at = Some(Instant::now() + after),
+            Action::CancelTimers => {
+                self.heartbeat_at = None;
+                self.identify_at = None;
+                // Inputs that belonged to the old connection are void.
+                self.inputs.retain(|input| !matches!(input, Input::HeartbeatDue | Input::IdentifyDue));
+            }
+            Action::Close(code) => {
+                if let Some(mut socket) = self.socket.take() {
+                    let _ = socket.close(Some(close_frame(code))).await;
                 }
-                Action::Close(code) => {
-                    if let Some(mut socket) = self.socket.take() {
-                        let _ = socket.close(Some(close_frame(code))).await;
-                    }
-                    self.inputs.clear();
+                self.inputs.clear();
+            }
+            Action::Emit(event) => {
+                if let ShardEvent::Reconnecting { reason, .. } = &event {
+                    tracing::info!(reason, "gateway reconnecting");
                 }
-                Action::Emit(event) => {
-                    if let ShardEvent::Reconnecting { reason, .. } = &event {
-                        tracing::info!(reason, "gateway reconnecting");
-                    }
-                    self.events.push_back(event);
+                self.events.push_back(event);
+            }
+            Action::Fatal { code, reason } => {
+                tracing::error!(code, reason, "gateway closed fatally");
+                if let Some(mut socket) = self.socket.take() {
+                    let _ = socket.close(Some(close_frame(1000))).await;
                 }
-                Action::Fatal { code, reason } => {
-                    tracing::error!(code, reason, "gateway closed fatally");
-                    if let Some(mut socket) = self.socket.take() {
-                        let _ = socket.close(Some(close_frame(1000))).await;
-                    }
-                    self.connect = None;
-                    self.fatal = Some(Error::FatalClose { code, reason });
-                }
+                self.connect = None;
+                self.fatal = Some(Error::FatalClose { code, reason });
             }
         }
     }
@@ -213,11 +222,13 @@ impl Shard {
         self.inputs.retain(|input| !matches!(input, Input::Payload(_)));
     }
 
-    /// Waits for the next input: a connection, a frame or a timer.
-    async fn wait(&mut self) -> Input {
-        loop {
+    /// Waits for the next input (a connection, a frame or a timer) and queues it.
+    async fn wait(&mut self) {
+        while self.inputs.is_empty() {
             let Some(socket) = self.socket.as_mut() else {
-                return self.open().await;
+                let input = self.open().await;
+                self.inputs.push_back(input);
+                return;
             };
             let heartbeat_at = self.heartbeat_at;
             let identify_at = self.identify_at;
@@ -230,7 +241,7 @@ impl Shard {
             match woke {
                 Woke::Frame(message) => {
                     if let Some(input) = self.frame(message).await {
-                        return input;
+                        self.inputs.push_back(input);
                     }
                 }
                 Woke::Timer(timer) => {
@@ -238,26 +249,30 @@ impl Shard {
                         Input::HeartbeatDue => self.heartbeat_at = None,
                         _ => self.identify_at = None,
                     }
-                    // Frames that arrived before the timer go first (see SETTLE_YIELDS).
-                    for _ in 0..SETTLE_YIELDS {
-                        tokio::task::yield_now().await;
-                    }
-                    while let Some(socket) = self.socket.as_mut() {
-                        let Some(message) = socket.next().now_or_never() else { break };
-                        if let Some(input) = self.frame(message).await {
-                            let closed = matches!(input, Input::Closed { .. });
-                            self.inputs.push_back(input);
-                            if closed {
-                                break;
-                            }
-                        }
-                    }
-                    if self.socket.is_some() {
-                        self.inputs.push_back(timer);
-                    }
-                    if let Some(input) = self.inputs.pop_front() {
-                        return input;
-                    }
+                    self.inputs.push_back(timer);
+                }
+            }
+        }
+    }
+
+    /// Before a timer is acted on, reads the frames that arrived before it (a heartbeat ack
+    /// above all) and queues them ahead of it; see [`SETTLE_YIELDS`]. A cancelled call leaves the
+    /// timer queued, and the next call settles again.
+    async fn settle(&mut self) {
+        for _ in 0..SETTLE_YIELDS {
+            tokio::task::yield_now().await;
+        }
+        let mut ahead = 0;
+        while let Some(socket) = self.socket.as_mut() {
+            let Some(message) = socket.next().now_or_never() else { break };
+            if let Some(input) = self.frame(message).await {
+                let closed = matches!(input, Input::Closed { .. });
+                self.inputs.insert(ahead.min(self.inputs.len()), input);
+                ahead += 1;
+                if closed {
+                    // The timer belonged to the connection that just ended.
+                    self.inputs.retain(|i| !matches!(i, Input::HeartbeatDue | Input::IdentifyDue));
+                    break;
                 }
             }
         }
@@ -266,14 +281,17 @@ impl Shard {
     /// Connects to the planned URL once its delay is over.
     async fn open(&mut self) -> Input {
         let Some((base, at)) = self.connect.clone() else {
-            // Nothing planned: only after a fatal close or `close`, which `next_event` reports.
-            self.closed = true;
-            return Input::ConnectFailed("shard is closed".into());
+            // No socket and no plan (a cancelled call lost one): the machine plans anew.
+            return Input::Closed { code: None, reason: "no connection".into() };
         };
         sleep_until(at).await;
         let url = self.config.connect_url(&base);
         tracing::debug!(url, "gateway connecting");
-        let mut connecting = Box::pin(tokio_tungstenite::connect_async(url));
+        let limits = WebSocketConfig::default()
+            .max_message_size(Some(self.config.max_payload))
+            .max_frame_size(Some(self.config.max_payload));
+        // No Nagle: heartbeats and small commands go out at once.
+        let mut connecting = Box::pin(tokio_tungstenite::connect_async_with_config(url, Some(limits), true));
         let result = tokio::select! {
             biased;
             result = &mut connecting => Some(result),

@@ -335,6 +335,9 @@ impl Connection {
 
 #[allow(clippy::result_large_err)] // the handshake callback's signature is tungstenite's
 async fn connection(stream: TcpStream, shared: Arc<Mutex<Shared>>) {
+    // Without it, Nagle holds small frames for an ACK that the kernel delays by real
+    // milliseconds, while the paused clock races ahead.
+    let _ = stream.set_nodelay(true);
     let mut uri = None;
     let callback = |request: &Request, response: Response| {
         uri = Some(request.uri().clone());

@@ -441,3 +441,38 @@ async fn runs_on_the_real_clock_too() {
     assert_eq!(dispatch.seq, Some(2));
     assert_eq!(shard.state(), ShardState::Active, "every beat was acked");
 }
+
+#[tokio::test(start_paused = true)]
+async fn cancelled_calls_lose_nothing() {
+    let (fake, mut shard) = ready(Encoding::Etf, true).await;
+    let (mut expected, mut delivered, mut cancelled) = (Vec::new(), Vec::new(), 0);
+    for round in 0..20u64 {
+        for i in 0..3 {
+            let id = 1000 + round * 10 + i;
+            fake.dispatch("MESSAGE_CREATE", message(id, "m"));
+            expected.push(id);
+        }
+        // Each call is cut off after a few virtual seconds: across 20 rounds that spans several
+        // heartbeat intervals, so heartbeats, acks and frames are all interrupted at some point.
+        while delivered.len() < expected.len() {
+            match tokio::time::timeout(Duration::from_secs(3), shard.next_event()).await {
+                Err(_) => cancelled += 1,
+                Ok(Ok(ShardEvent::Dispatch(d))) => {
+                    let Event::MessageCreate(m) = d.event().unwrap() else { panic!("{d:?}") };
+                    delivered.push(m.id.get());
+                }
+                Ok(other) => panic!("the session stays up: {other:?}"),
+            }
+        }
+        for _ in 0..5 {
+            if tokio::time::timeout(Duration::from_secs(3), shard.next_event()).await.is_err() {
+                cancelled += 1;
+            } else {
+                panic!("nothing else was sent");
+            }
+        }
+    }
+    assert_eq!(delivered, expected);
+    assert!(cancelled >= 100, "{cancelled}");
+    assert_eq!(shard.state(), ShardState::Active);
+}
