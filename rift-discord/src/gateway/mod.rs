@@ -17,4 +17,4 @@ pub use payload::{
     Encoding, FATAL_CLOSE_CODES, GatewayPayload, Hello, Identify, IdentifyProperties, Opcode, Resume,
     describe_close, is_fatal_close,
 };
-pub use shard::Shard;
+pub use shard::{COMMANDS_PER_MINUTE, Shard};

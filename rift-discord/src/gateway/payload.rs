@@ -2,8 +2,9 @@
 //! the two encodings.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::model::Snowflake;
 use crate::{Error, etf};
 
 /// Gateway opcodes (Discord Gateway v10).
@@ -102,6 +103,20 @@ impl GatewayPayload {
     /// The opcode, if known.
     pub fn opcode(&self) -> Option<Opcode> {
         Opcode::from_u8(self.op)
+    }
+
+    /// Opcode 8: asks for a guild's members, answered by GUILD_MEMBERS_CHUNK events. An empty
+    /// `query` with `limit` 0 asks for all of them (the GUILD_MEMBERS intent is needed).
+    pub fn request_guild_members(guild_id: Snowflake, query: &str, limit: u32) -> Self {
+        Self::new(Opcode::RequestGuildMembers, json!({"guild_id": guild_id, "query": query, "limit": limit}))
+    }
+
+    /// Opcode 3: sets the client's status (`online`, `idle`, `dnd`, `invisible`).
+    pub fn presence_update(status: &str, afk: bool) -> Self {
+        Self::new(
+            Opcode::PresenceUpdate,
+            json!({"since": null, "activities": [], "status": status, "afk": afk}),
+        )
     }
 
     /// A heartbeat carrying the last sequence number received.
@@ -289,8 +304,6 @@ impl Encoding {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
@@ -329,6 +342,18 @@ mod tests {
                 assert_eq!(&encoding.decode(&bytes).unwrap(), frame, "{encoding:?}");
             }
         }
+    }
+
+    #[test]
+    fn command_frames_have_the_documented_shape() {
+        let request = GatewayPayload::request_guild_members(Snowflake::new(5), "", 0);
+        assert_eq!(
+            serde_json::to_value(&request).unwrap(),
+            json!({"op": 8, "d": {"guild_id": "5", "query": "", "limit": 0}})
+        );
+        let presence = GatewayPayload::presence_update("idle", true);
+        assert_eq!(presence.op, 3);
+        assert_eq!(presence.d["status"], "idle");
     }
 
     #[test]

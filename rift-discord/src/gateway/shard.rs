@@ -1,6 +1,7 @@
 //! The shard: the [`Machine`] with a WebSocket, a zlib-stream inflater and two timers around it.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -57,6 +58,7 @@ pub struct Shard {
     identify_at: Option<Instant>,
     inputs: VecDeque<Input>,
     actions: VecDeque<Action>,
+    commands: CommandLimit,
     events: VecDeque<ShardEvent>,
     fatal: Option<Error>,
     closed: bool,
@@ -80,6 +82,7 @@ impl Shard {
             identify_at: None,
             inputs: VecDeque::new(),
             actions: VecDeque::new(),
+            commands: CommandLimit::default(),
             events: VecDeque::new(),
             fatal: None,
             closed: false,
@@ -152,10 +155,17 @@ impl Shard {
     /// # Errors
     ///
     /// [`Error::NotConnected`] when there is no connection, or the encoding or write error.
+    ///
+    /// Discord closes a connection that sends more than 120 frames a minute; commands are held
+    /// back to [`COMMANDS_PER_MINUTE`] so heartbeats always fit.
     pub async fn send(&mut self, payload: &GatewayPayload) -> Result<(), Error> {
         let message = encode(self.config.encoding, payload)?;
+        while let Some(at) = self.commands.wait(Instant::now()) {
+            sleep_until(at).await;
+        }
         let socket = self.socket.as_mut().ok_or(Error::NotConnected)?;
         socket.send(message).await?;
+        self.commands.record(Instant::now());
         Ok(())
     }
 
@@ -317,6 +327,7 @@ impl Shard {
             Some(Ok((socket, _response))) => {
                 self.socket = Some(socket);
                 self.inflater.reset();
+                self.commands = CommandLimit::default();
                 self.inputs.clear();
                 Input::Connected
             }
@@ -369,6 +380,35 @@ impl Shard {
     }
 }
 
+/// Commands the owner may send per minute on one connection: Discord allows 120 frames, and
+/// heartbeats (at most a few a minute) need their share.
+pub const COMMANDS_PER_MINUTE: usize = 110;
+
+/// A sliding one-minute window over the commands sent on a connection.
+#[derive(Debug, Default)]
+struct CommandLimit {
+    sent: VecDeque<Instant>,
+}
+
+impl CommandLimit {
+    const WINDOW: Duration = Duration::from_secs(60);
+
+    /// `None` when a command may go now, or when the next one may.
+    fn wait(&mut self, now: Instant) -> Option<Instant> {
+        while self.sent.front().is_some_and(|at| *at + Self::WINDOW <= now) {
+            self.sent.pop_front();
+        }
+        match self.sent.len() < COMMANDS_PER_MINUTE {
+            true => None,
+            false => self.sent.front().map(|at| *at + Self::WINDOW),
+        }
+    }
+
+    fn record(&mut self, now: Instant) {
+        self.sent.push_back(now);
+    }
+}
+
 enum Woke {
     Frame(Option<Result<Message, tungstenite::Error>>),
     Timer(Input),
@@ -393,4 +433,26 @@ fn encode(encoding: Encoding, payload: &GatewayPayload) -> Result<Message, Error
         }
         _ => Message::Binary(bytes.into()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_held_to_the_per_minute_budget() {
+        let start = Instant::now();
+        let mut limit = CommandLimit::default();
+        for i in 0..COMMANDS_PER_MINUTE {
+            let now = start + Duration::from_millis(i as u64 * 10);
+            assert_eq!(limit.wait(now), None);
+            limit.record(now);
+        }
+        let later = start + Duration::from_secs(2);
+        assert_eq!(limit.wait(later), Some(start + Duration::from_secs(60)));
+        // The oldest command leaves the window after a minute, making room for one more.
+        assert_eq!(limit.wait(start + Duration::from_secs(60)), None);
+        limit.record(start + Duration::from_secs(60));
+        assert_eq!(limit.wait(start + Duration::from_secs(60)), Some(start + Duration::from_millis(60_010)));
+    }
 }

@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use rift_discord::Error;
-use rift_discord::gateway::{Config, Dispatch, Encoding, Event, Opcode, Shard, ShardEvent, ShardState};
+use rift_discord::gateway::{
+    Config, Dispatch, Encoding, Event, GatewayPayload, Opcode, Shard, ShardEvent, ShardState,
+};
+use rift_discord::model::Snowflake;
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -342,10 +345,7 @@ async fn closed_shard_stops() {
     let (mut fake, mut shard) = ready(Encoding::Json, false).await;
     shard.close().await;
     assert!(matches!(shard.next_event().await, Err(Error::Closed)));
-    assert!(matches!(
-        shard.send(&rift_discord::gateway::GatewayPayload::heartbeat(None)).await,
-        Err(Error::NotConnected)
-    ));
+    assert!(matches!(shard.send(&GatewayPayload::heartbeat(None)).await, Err(Error::NotConnected)));
     loop {
         if let Seen::ClosedByClient(code) = fake.seen().await {
             assert_eq!(code, Some(1000));
@@ -475,4 +475,17 @@ async fn cancelled_calls_lose_nothing() {
     assert_eq!(delivered, expected);
     assert!(cancelled >= 100, "{cancelled}");
     assert_eq!(shard.state(), ShardState::Active);
+}
+
+#[tokio::test(start_paused = true)]
+async fn commands_reach_the_gateway_in_either_encoding() {
+    for encoding in [Encoding::Json, Encoding::Etf] {
+        let (mut fake, mut shard) = ready(encoding, true).await;
+        let request = GatewayPayload::request_guild_members(Snowflake::new(1_100_000_000_000_000_003), "", 0);
+        shard.send(&request).await.unwrap();
+        shard.send(&GatewayPayload::presence_update("dnd", false)).await.unwrap();
+        let got = fake.frame(Opcode::RequestGuildMembers).await;
+        assert_eq!(got.d["guild_id"], json!("1100000000000000003"));
+        assert_eq!(fake.frame(Opcode::PresenceUpdate).await.d["status"], json!("dnd"));
+    }
 }
