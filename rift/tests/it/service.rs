@@ -1,5 +1,5 @@
-//! The service layer over real stores: domain rules, permissions and events, end to end. Each test
-//! runs on SQLite and on PostgreSQL (see `service_tests!` at the bottom).
+//! The service layer over real stores: domain rules, permissions and events, end to end. Each body
+//! runs on SQLite and on PostgreSQL (see `service_tests!` in `main.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,13 +7,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rift::bridge::{Bridge, BridgeContext, BridgeHost};
 use rift::event::{Envelope, Event, Topic};
-use rift::model::{BridgeConnection, BridgeRef, BridgeStatus, ChannelKind, OverwriteKind, Status};
+use rift::model::{BridgeConnection, BridgeStatus, ChannelKind, OverwriteKind, Status};
 use rift::router::Subscription;
 use rift::service::{
-    ChannelInput, Config, InviteInput, MessageQuery, OverwriteInput, RegisterInput, RemoteMessage, RemoteUser,
-    Rift, RoleInput, RoleUpdate, SearchParams, SendMessage, ServerUpdate,
+    ChannelInput, Config, InviteInput, MessageQuery, OverwriteInput, RegisterInput, RemoteMessage,
+    RemoteUser, Rift, RoleInput, RoleUpdate, SearchParams, SendMessage, ServerUpdate,
 };
-use rift::{BridgeConnectionId, ChannelId, ErrorKind, Permissions, ServerId, Store, UserId};
+use rift::{ChannelId, ErrorKind, Permissions, ServerId, Store, UserId};
 
 fn service(store: Arc<dyn Store>) -> Rift {
     let mut config = Config::new(b"test secret, long enough to be a secret".to_vec());
@@ -62,7 +62,12 @@ async fn fixture(store: Arc<dyn Store>) -> Fixture {
 }
 
 async fn next_event(sub: &mut Subscription) -> Event {
-    tokio::time::timeout(Duration::from_secs(5), sub.recv()).await.expect("an event").expect("not lagged").event.clone()
+    tokio::time::timeout(Duration::from_secs(5), sub.recv())
+        .await
+        .expect("an event")
+        .expect("not lagged")
+        .event
+        .clone()
 }
 
 fn no_event(sub: &mut Subscription) {
@@ -191,7 +196,11 @@ pub(crate) async fn the_role_hierarchy_limits_moderation(store: Arc<dyn Store>) 
     rift.join_server(third, f.server, &code).await.unwrap();
 
     let mods = rift
-        .create_role(f.owner, f.server, RoleInput::new("mods", Permissions::KICK_MEMBERS | Permissions::MANAGE_ROLES))
+        .create_role(
+            f.owner,
+            f.server,
+            RoleInput::new("mods", Permissions::KICK_MEMBERS | Permissions::MANAGE_ROLES),
+        )
         .await
         .unwrap();
     assert_eq!(mods.position, 1);
@@ -216,16 +225,25 @@ pub(crate) async fn the_role_hierarchy_limits_moderation(store: Arc<dyn Store>) 
 pub(crate) async fn nobody_grants_what_they_lack(store: Arc<dyn Store>) {
     let f = fixture(store).await;
     let rift = &f.rift;
-    let managers = rift.create_role(f.owner, f.server, RoleInput::new("managers", Permissions::MANAGE_ROLES)).await.unwrap();
+    let managers = rift
+        .create_role(f.owner, f.server, RoleInput::new("managers", Permissions::MANAGE_ROLES))
+        .await
+        .unwrap();
     rift.set_member_role(f.owner, managers.id, f.member, true).await.unwrap();
     let escalate = RoleInput::new("sneaky", Permissions::BAN_MEMBERS);
     assert_code(rift.create_role(f.member, f.server, escalate).await, "missing_permissions");
-    let ok = rift.create_role(f.member, f.server, RoleInput::new("helpers", Permissions::SEND_MESSAGES)).await.unwrap();
+    let ok = rift
+        .create_role(f.member, f.server, RoleInput::new("helpers", Permissions::SEND_MESSAGES))
+        .await
+        .unwrap();
     let mut grant_admin = RoleUpdate::default();
     grant_admin.permissions = Some(Permissions::ADMINISTRATOR);
     assert_code(rift.update_role(f.member, ok.id, grant_admin).await, "missing_permissions");
     let overwrite = OverwriteInput::new(OverwriteKind::Role, Permissions::MANAGE_MESSAGES, Permissions::NONE);
-    assert_code(rift.put_overwrite(f.member, f.general, ok.id.uuid(), overwrite).await, "missing_permissions");
+    assert_code(
+        rift.put_overwrite(f.member, f.general, ok.id.uuid(), overwrite).await,
+        "missing_permissions",
+    );
     // Moving a role to or above one's own highest role is refused; out of range is 400.
     let mut up = RoleUpdate::default();
     up.position = Some(managers.position + 1);
@@ -238,7 +256,11 @@ pub(crate) async fn nobody_grants_what_they_lack(store: Arc<dyn Store>) {
 
 pub(crate) async fn administrators_bypass_overwrites(store: Arc<dyn Store>) {
     let f = fixture(store).await;
-    let admin = f.rift.create_role(f.owner, f.server, RoleInput::new("admin", Permissions::ADMINISTRATOR)).await.unwrap();
+    let admin = f
+        .rift
+        .create_role(f.owner, f.server, RoleInput::new("admin", Permissions::ADMINISTRATOR))
+        .await
+        .unwrap();
     let hide = OverwriteInput::new(OverwriteKind::Role, Permissions::NONE, Permissions::VIEW_CHANNELS);
     f.rift.put_overwrite(f.owner, f.general, f.server.uuid(), hide).await.unwrap();
     assert_code(f.rift.channel(f.member, f.general).await, "unknown_channel");
@@ -310,7 +332,10 @@ pub(crate) async fn messages_follow_the_contract(store: Arc<dyn Store>) {
     no_event(&mut sub);
 
     assert_code(rift.send_message(f.member, f.general, SendMessage::text("  \n ")).await, "empty_message");
-    assert_code(rift.send_message(f.member, f.general, SendMessage::text("x".repeat(10_001))).await, "message_too_long");
+    assert_code(
+        rift.send_message(f.member, f.general, SendMessage::text("x".repeat(10_001))).await,
+        "message_too_long",
+    );
     rift.send_message(f.member, f.general, SendMessage::text("é".repeat(10_000))).await.unwrap();
     let voice = rift
         .create_channel(f.owner, f.server, {
@@ -344,7 +369,8 @@ pub(crate) async fn messages_follow_the_contract(store: Arc<dyn Store>) {
 pub(crate) async fn edits_and_deletes_keep_their_history(store: Arc<dyn Store>) {
     let f = fixture(store).await;
     let rift = &f.rift;
-    let id = rift.send_message(f.member, f.general, SendMessage::text("first draft")).await.unwrap().message.id;
+    let id =
+        rift.send_message(f.member, f.general, SendMessage::text("first draft")).await.unwrap().message.id;
     assert_code(rift.edit_message(f.owner, id, "not yours").await, "not_author");
     let edited = rift.edit_message(f.member, id, "second draft").await.unwrap();
     assert_eq!(edited.content, "second draft");
@@ -438,12 +464,18 @@ pub(crate) async fn presence_reaches_those_who_share_a_server(store: Arc<dyn Sto
 
     assert_eq!(rift.user(f.owner, f.member).await.unwrap().status, Status::Offline);
     rift.session_connected(f.member).await.unwrap();
-    assert_eq!(next_event(&mut owner_sub).await, Event::PresenceUpdate { user_id: f.member, status: Status::Online });
+    assert_eq!(
+        next_event(&mut owner_sub).await,
+        Event::PresenceUpdate { user_id: f.member, status: Status::Online }
+    );
     assert_eq!(rift.user(f.owner, f.member).await.unwrap().status, Status::Online);
     let mut dnd = rift::service::ProfileUpdate::default();
     dnd.status = Some(Status::Invisible);
     rift.update_profile(f.member, dnd).await.unwrap();
-    assert_eq!(next_event(&mut owner_sub).await, Event::PresenceUpdate { user_id: f.member, status: Status::Offline });
+    assert_eq!(
+        next_event(&mut owner_sub).await,
+        Event::PresenceUpdate { user_id: f.member, status: Status::Offline }
+    );
     assert_eq!(rift.me(f.member).await.unwrap().status, Status::Invisible);
     rift.session_disconnected(f.member).await.unwrap();
     no_event(&mut loner_sub);
@@ -464,7 +496,9 @@ impl Bridge for LoopbackBridge {
     async fn start(&self, ctx: BridgeContext) -> rift::Result<()> {
         let rift = ctx.rift();
         let server = rift.mirror_server(ctx.owner(), &ctx.remote("guild-1"), "Remote Guild").await?;
-        let channel = rift.mirror_channel(server.id, &ctx.remote("chan-1"), "remote-general", ChannelKind::Text).await?;
+        let channel = rift
+            .mirror_channel(server.id, &ctx.remote("chan-1"), "remote-general", ChannelKind::Text)
+            .await?;
         ctx.link_channel(channel.id);
         *self.channel.lock().await = Some(channel.id);
         ctx.set_status(BridgeStatus::Ready, None, Some("remote-self")).await
@@ -497,7 +531,10 @@ pub(crate) async fn a_bridge_mirrors_idempotently_and_relays_native_messages(sto
 
     // Mirroring twice gives the same puppet and the same message.
     let puppet = rift.mirror_user(&RemoteUser::new(ctx.remote("user-9"), "Remote Person")).await.unwrap();
-    assert_eq!(rift.mirror_user(&RemoteUser::new(ctx.remote("user-9"), "Remote Person")).await.unwrap().id, puppet.id);
+    assert_eq!(
+        rift.mirror_user(&RemoteUser::new(ctx.remote("user-9"), "Remote Person")).await.unwrap().id,
+        puppet.id
+    );
     assert_code(rift.login(&puppet.username, "").await, "invalid_credentials");
     let server_id = rift.store().channel(channel).await.unwrap().unwrap().server_id.unwrap();
     rift.mirror_member(server_id, puppet.id, chrono::Utc::now()).await.unwrap();
@@ -508,7 +545,10 @@ pub(crate) async fn a_bridge_mirrors_idempotently_and_relays_native_messages(sto
     assert_eq!(first.value.created_at, at);
     assert_eq!(first.value.id.created_at(), Some(at));
     assert!(!rift.mirror_message(remote).await.unwrap().created);
-    assert_eq!(ctx.find(rift::store::BridgedKind::Message, "msg-1").await.unwrap(), Some(first.value.id.uuid()));
+    assert_eq!(
+        ctx.find(rift::store::BridgedKind::Message, "msg-1").await.unwrap(),
+        Some(first.value.id.uuid())
+    );
     ctx.set_cursor("backfill:chan-1", "msg-1").await.unwrap();
     assert_eq!(ctx.cursor("backfill:chan-1").await.unwrap().as_deref(), Some("msg-1"));
 
@@ -549,7 +589,8 @@ pub(crate) async fn search_treats_operators_as_text(store: Arc<dyn Store>) {
     let rift = &f.rift;
     rift.send_message(f.member, f.general, SendMessage::text("rust is great 🦀 for C++ fans")).await.unwrap();
     rift.send_message(f.member, f.general, SendMessage::text("python is great too")).await.unwrap();
-    for q in ["\"", "*", "-", ":", "NEAR(", "OR", "AND NOT", "(((", "\"unbalanced", "col:umn", "🦀", "C++"] {
+    for q in ["\"", "*", "-", ":", "NEAR(", "OR", "AND NOT", "(((", "\"unbalanced", "col:umn", "🦀", "C++"]
+    {
         rift.search(f.owner, SearchParams::text(q)).await.unwrap_or_else(|e| panic!("{q}: {e:?}"));
     }
     assert_eq!(rift.search(f.owner, SearchParams::text("great")).await.unwrap().len(), 2);
