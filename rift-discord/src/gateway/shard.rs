@@ -111,8 +111,9 @@ impl Shard {
 
     /// Runs the connection until it has something to report.
     ///
-    /// Cancel safe between frames: dropping the future loses no dispatch, except while a frame
-    /// is being written.
+    /// Cancel safe: inputs, actions and events wait in queues on the shard, so dropping the
+    /// future (in a `select!` or `timeout`) loses nothing but a frame being written at that
+    /// moment, and a lost heartbeat only costs a resume.
     ///
     /// # Errors
     ///
@@ -152,12 +153,12 @@ impl Shard {
 
     /// Sends a command (presence update, member request, ...) on the current connection.
     ///
+    /// Discord closes a connection that sends more than 120 frames a minute; commands are held
+    /// back to [`COMMANDS_PER_MINUTE`] so heartbeats always fit.
+    ///
     /// # Errors
     ///
     /// [`Error::NotConnected`] when there is no connection, or the encoding or write error.
-    ///
-    /// Discord closes a connection that sends more than 120 frames a minute; commands are held
-    /// back to [`COMMANDS_PER_MINUTE`] so heartbeats always fit.
     pub async fn send(&mut self, payload: &GatewayPayload) -> Result<(), Error> {
         let message = encode(self.config.encoding, payload)?;
         while let Some(at) = self.commands.wait(Instant::now()) {
