@@ -110,7 +110,8 @@ impl Inflater {
                 .decompress
                 .decompress_vec(&self.compressed[consumed..], &mut self.inflated, FlushDecompress::Sync)
                 .map_err(|e| Error::Inflate(e.to_string()))?;
-            consumed += usize::try_from(self.decompress.total_in() - before_in).unwrap_or(usize::MAX);
+            let used = usize::try_from(self.decompress.total_in() - before_in).unwrap_or(usize::MAX);
+            consumed = consumed.saturating_add(used).min(self.compressed.len());
             let produced = self.decompress.total_out() - before_out;
             if self.inflated.len() > self.max_payload {
                 return Err(Error::PayloadTooLarge { size: self.inflated.len(), limit: self.max_payload });
@@ -122,7 +123,7 @@ impl Inflater {
                 }
                 _ if consumed >= self.compressed.len() && !out_full => return Ok(()),
                 _ if consumed >= self.compressed.len() && produced == 0 => return Ok(()),
-                Status::BufError if produced == 0 && !out_full => {
+                _ if used == 0 && produced == 0 && !out_full => {
                     return Err(Error::Inflate("stream stalled before the payload ended".into()));
                 }
                 _ => {}
@@ -237,6 +238,37 @@ mod tests {
                 Ok(None) => unreachable!("the buffer ends with the suffix"),
                 Err(_) => {}
             }
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic_or_hang() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let valid = Deflater::new().payload(&payloads().concat());
+        for round in 0..3000 {
+            let mut inflater = Inflater::with_limit(1 << 20);
+            let mut frame = match round % 2 {
+                // Pure noise, or a valid stream with a few bytes flipped.
+                0 => (0..(next() % 200)).map(|_| next() as u8).collect::<Vec<u8>>(),
+                _ => {
+                    let mut frame = valid.clone();
+                    for _ in 0..3 {
+                        let at = (next() as usize) % frame.len();
+                        frame[at] = next() as u8;
+                    }
+                    frame
+                }
+            };
+            frame.extend_from_slice(&SYNC_FLUSH);
+            let _ = inflater.push(&frame);
+            // The context may be broken now, but it still answers.
+            let _ = inflater.push(&SYNC_FLUSH);
         }
     }
 
