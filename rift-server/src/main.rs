@@ -94,6 +94,7 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     let store = rift_store::connect(&database_url)
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot open the database: {e}")))?;
+    let database = store.clone();
     let store: Arc<dyn rift::Store> = Arc::new(store);
 
     let mut config = Config::new(jwt_secret(&args)?);
@@ -119,7 +120,8 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| ConfigError(format!("server error: {e}")))?;
-    tracing::info!("rift-server stopped: in-flight requests finished");
+    database.close().await;
+    tracing::info!("rift-server stopped: in-flight requests finished, database closed");
     Ok(())
 }
 

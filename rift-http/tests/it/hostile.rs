@@ -334,3 +334,43 @@ pub(crate) async fn unknown_routes_and_methods_answer_in_shape(s: TestServer) {
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("Rift"));
 }
+
+pub(crate) async fn message_sends_are_rate_limited_per_user(db: rift_testing::TestDb) {
+    let s = TestServer::start_with(db, |config, _| config.rate_limits = true).await;
+    let w = world(&s).await;
+    let path = format!("/api/channels/{}/messages", w.channel);
+    // The burst is 20 (one message was sent while building the world).
+    let mut statuses = Vec::new();
+    for i in 0..25 {
+        let reply = s.post(&path, &w.owner, json!({ "content": format!("flood {i}") })).await;
+        if reply.status.as_u16() == 429 {
+            assert!(reply.headers.contains_key("retry-after"), "429 without Retry-After");
+            reply.expect_error(429, "rate_limited");
+            statuses.push(429);
+        } else {
+            reply.expect(201);
+            statuses.push(201);
+        }
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    // Another user is not limited by the flood.
+    let other = s.register("calm").await;
+    let (_, channel) = s.server(&other, "Calm").await;
+    s.send(&other, &channel, "hello").await;
+}
+
+pub(crate) async fn health_is_503_when_the_database_is_gone(db: rift_testing::TestDb) {
+    let database = db.database.clone();
+    let s = TestServer::start(db).await;
+    s.call(Method::GET, "/api/health", None, None).await.expect(200);
+    database.close().await;
+    let reply = s.call(Method::GET, "/api/health", None, None).await;
+    assert_eq!(reply.status.as_u16(), 503, "{}", reply.body);
+    assert_eq!(reply.body["status"], "unavailable");
+    assert!(reply.body["version"].is_string() && reply.body["database"].is_string());
+    // Other routes answer a generic 500 in the error shape, never a hang or a dropped connection.
+    let login = json!({ "username": "ada", "password": "password123" });
+    let reply = s.call(Method::POST, "/api/auth/login", None, Some(login)).await;
+    assert_eq!(reply.status.as_u16(), 500);
+    assert_eq!(reply.body["error"]["message"], "internal error");
+}

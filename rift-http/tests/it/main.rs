@@ -37,5 +37,7 @@ common::http_tests! {
     database: [
         auth::expired_tokens_are_rejected,
         auth::auth_routes_are_rate_limited_per_address,
+        hostile::message_sends_are_rate_limited_per_user,
+        hostile::health_is_503_when_the_database_is_gone,
     ],
 }
