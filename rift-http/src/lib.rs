@@ -1,7 +1,7 @@
 //! # rift-http
 //!
-//! Rift's HTTP face: the REST API under `/api`, file downloads under `/files`, and the built web
-//! client at `/`. [`router`] builds it all from the service layer, so an application can serve it
+//! Rift's HTTP face: the REST API under `/api`, the real-time gateway at `/ws`, file downloads
+//! under `/files`, and the built web client at `/`. [`router`] builds it all from the service layer, so an application can serve it
 //! as is or `nest` it inside its own axum app. Handlers only translate HTTP to service calls and
 //! service errors to responses (in [`error`]); every rule lives in `rift::service`.
 //!
@@ -16,6 +16,7 @@
 
 pub mod error;
 pub mod extract;
+mod gateway;
 mod routes;
 mod uploads;
 
@@ -32,6 +33,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 pub use error::{ApiError, ApiResult};
+pub use gateway::GatewayConfig;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -47,8 +49,11 @@ pub struct HttpConfig {
     pub client_dir: Option<PathBuf>,
     /// Origins allowed by CORS (none: same origin only).
     pub cors_allowed_origins: Vec<String>,
-    /// Per-address limit on register/login/refresh (10 per minute) when true.
+    /// Per-address limit on register/login/refresh (10 per minute) and the gateway's per-session
+    /// frame limit when true.
     pub rate_limits: bool,
+    /// The gateway's settings.
+    pub gateway: GatewayConfig,
 }
 
 impl HttpConfig {
@@ -61,6 +66,7 @@ impl HttpConfig {
             client_dir: None,
             cors_allowed_origins: Vec::new(),
             rate_limits: true,
+            gateway: GatewayConfig::default(),
         }
     }
 }
@@ -72,6 +78,7 @@ pub struct AppState {
     pub rift: Rift,
     config: Arc<HttpConfig>,
     auth_limiter: Arc<RateLimiter<IpAddr>>,
+    gateway: Arc<gateway::Gateway>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -82,8 +89,15 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// State over a service layer.
-    pub fn new(rift: Rift, config: HttpConfig) -> Self {
-        Self { rift, config: Arc::new(config), auth_limiter: Arc::new(RateLimiter::new(10.0 / 60.0, 10.0)) }
+    pub fn new(rift: Rift, mut config: HttpConfig) -> Self {
+        config.gateway.rate_limits = config.gateway.rate_limits && config.rate_limits;
+        let gateway = Arc::new(gateway::Gateway::new(config.gateway.clone()));
+        Self {
+            rift,
+            config: Arc::new(config),
+            auth_limiter: Arc::new(RateLimiter::new(10.0 / 60.0, 10.0)),
+            gateway,
+        }
     }
 
     /// The HTTP settings.

@@ -74,6 +74,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .nest("/api", api)
         .route("/files/{upload_id}/{secret}/{filename}", get(uploads::download))
+        .route("/ws", get(crate::gateway::upgrade))
         .merge(client::routes(state.config.client_dir.as_deref()))
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -2,6 +2,7 @@
 
 mod auth;
 mod common;
+mod gateway;
 mod hostile;
 mod messages;
 mod servers;
@@ -33,11 +34,21 @@ common::http_tests! {
         hostile::unauthenticated_calls_are_401,
         hostile::metacharacters_and_unicode_are_plain_text,
         hostile::unknown_routes_and_methods_answer_in_shape,
+        gateway::two_clients_chat_live,
+        gateway::a_kicked_member_stops_receiving_at_once,
+        gateway::losing_view_channels_hides_the_channel,
+        gateway::resume_replays_exactly_what_was_missed,
+        gateway::bad_frames_get_their_answers_while_others_chat,
+        gateway::typing_and_presence_reach_only_those_who_share,
+        gateway::dms_and_new_servers_arrive_live,
     ],
     database: [
         auth::expired_tokens_are_rejected,
         auth::auth_routes_are_rate_limited_per_address,
         hostile::message_sends_are_rate_limited_per_user,
         hostile::health_is_503_when_the_database_is_gone,
+        gateway::frame_floods_close_4008,
+        gateway::silent_sessions_time_out,
+        gateway::a_reader_that_never_reads_is_dropped_without_slowing_others,
     ],
 }

@@ -56,7 +56,12 @@ impl Rift {
             channels: vec![general],
             owner_joined_at: now,
         };
-        Ok(self.inner.store.create_server(&new).await?)
+        let server = self.inner.store.create_server(&new).await?;
+        // The owner's sessions start following the new server.
+        if let Some(member) = self.inner.store.member(server.id, user_id).await? {
+            self.publish(Topic::User(user_id), Event::MemberAdd(member));
+        }
+        Ok(server)
     }
 
     /// The servers the caller is a member of.
@@ -151,6 +156,8 @@ impl Rift {
             JoinOutcome::AlreadyMember(_) => self.server(user_id, server_id).await,
             JoinOutcome::Joined(member) => {
                 let member = self.public_member(member);
+                // Members hear of it on the server's topic; the joiner's sessions on its own.
+                self.publish(Topic::User(user_id), Event::MemberAdd(member.clone()));
                 self.publish(Topic::Server(server_id), Event::MemberAdd(member));
                 self.server(user_id, server_id).await
             }

@@ -1,0 +1,203 @@
+//! Gateway frames: what clients send (`{"type": ..., ...}`) and what the server answers
+//! (`{"type": ..., "data": ..., "seq"?}`), with the close codes of SPEC §11.
+
+use rift::model::Status;
+use rift::service::SendMessage;
+use rift::{ChannelId, ServerId, SessionId};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Close codes (Discord's gateway numbering).
+pub(crate) mod close {
+    /// Normal closure by the client: the session ends.
+    pub(crate) const NORMAL: u16 = 1000;
+    /// A frame larger than 64 KiB.
+    pub(crate) const TOO_BIG: u16 = 1009;
+    /// Unknown error (also: this session was resumed elsewhere, or fell too far behind).
+    pub(crate) const UNKNOWN: u16 = 4000;
+    /// A frame of an unknown type.
+    pub(crate) const UNKNOWN_TYPE: u16 = 4001;
+    /// Binary frame, invalid JSON, or not an object with a string `type`.
+    pub(crate) const DECODE: u16 = 4002;
+    /// Anything but Identify or Resume first.
+    pub(crate) const NOT_AUTHENTICATED: u16 = 4003;
+    /// Bad token.
+    pub(crate) const AUTHENTICATION_FAILED: u16 = 4004;
+    /// A second Identify.
+    pub(crate) const ALREADY_AUTHENTICATED: u16 = 4005;
+    /// Too many frames.
+    pub(crate) const RATE_LIMITED: u16 = 4008;
+    /// Silent for two heartbeat intervals.
+    pub(crate) const SESSION_TIMED_OUT: u16 = 4009;
+}
+
+/// A client frame, after the `type` has been recognised.
+#[derive(Debug)]
+pub(crate) enum ClientFrame {
+    Identify { token: String },
+    Resume { token: String, session_id: SessionId, seq: u64 },
+    Heartbeat,
+    SendMessage { channel_id: ChannelId, message: SendMessage },
+    StartTyping { channel_id: ChannelId },
+    UpdatePresence { status: Status },
+    SubscribeChannel { channel_id: ChannelId },
+    SubscribeServer { server_id: ServerId },
+}
+
+/// Why a text frame could not be used.
+#[derive(Debug)]
+pub(crate) enum FrameError {
+    /// Not a JSON object with a string `type`: close 4002.
+    Decode,
+    /// A `type` we do not know: close 4001.
+    UnknownType,
+    /// A known type with missing or ill-typed fields: an `invalid_frame` Error, connection stays.
+    Invalid { message: String, nonce: Option<Value> },
+}
+
+#[derive(Deserialize)]
+struct IdentifyFields {
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct ResumeFields {
+    token: String,
+    session_id: SessionId,
+    seq: u64,
+}
+
+#[derive(Deserialize)]
+struct SendFields {
+    channel_id: ChannelId,
+    #[serde(flatten)]
+    message: SendMessage,
+}
+
+#[derive(Deserialize)]
+struct ChannelFields {
+    channel_id: ChannelId,
+}
+
+#[derive(Deserialize)]
+struct ServerFields {
+    server_id: ServerId,
+}
+
+#[derive(Deserialize)]
+struct PresenceFields {
+    status: Status,
+}
+
+fn fields<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, FrameError> {
+    let nonce = value.get("nonce").cloned();
+    serde_json::from_value(value).map_err(|e| FrameError::Invalid { message: e.to_string(), nonce })
+}
+
+/// Parses a text frame.
+pub(crate) fn parse(text: &str) -> Result<ClientFrame, FrameError> {
+    let value: Value = serde_json::from_str(text).map_err(|_| FrameError::Decode)?;
+    let kind = match value.get("type") {
+        Some(Value::String(kind)) if value.is_object() => kind.clone(),
+        _ => return Err(FrameError::Decode),
+    };
+    Ok(match kind.as_str() {
+        "Identify" => {
+            let f: IdentifyFields = fields(value)?;
+            ClientFrame::Identify { token: f.token }
+        }
+        "Resume" => {
+            let f: ResumeFields = fields(value)?;
+            ClientFrame::Resume { token: f.token, session_id: f.session_id, seq: f.seq }
+        }
+        "Heartbeat" => ClientFrame::Heartbeat,
+        "SendMessage" => {
+            let f: SendFields = fields(value)?;
+            ClientFrame::SendMessage { channel_id: f.channel_id, message: f.message }
+        }
+        "StartTyping" => ClientFrame::StartTyping { channel_id: fields::<ChannelFields>(value)?.channel_id },
+        "UpdatePresence" => ClientFrame::UpdatePresence { status: fields::<PresenceFields>(value)?.status },
+        "SubscribeChannel" => {
+            ClientFrame::SubscribeChannel { channel_id: fields::<ChannelFields>(value)?.channel_id }
+        }
+        "SubscribeServer" => {
+            ClientFrame::SubscribeServer { server_id: fields::<ServerFields>(value)?.server_id }
+        }
+        _ => return Err(FrameError::UnknownType),
+    })
+}
+
+/// A server frame without a sequence number.
+pub(crate) fn frame(kind: &str, data: Value) -> String {
+    json!({ "type": kind, "data": data }).to_string()
+}
+
+/// An `Error` frame, echoing the nonce of the frame that failed.
+pub(crate) fn error_frame(code: &str, message: &str, nonce: Option<Value>) -> String {
+    let mut data = json!({ "code": code, "message": message });
+    if let Some(nonce) = nonce.filter(|n| !n.is_null()) {
+        data["nonce"] = nonce;
+    }
+    frame("Error", data)
+}
+
+/// A dispatched event with its sequence number: `{"type", "data", "seq"}`.
+pub(crate) fn sequenced(event: &rift::event::Event, seq: u64) -> Option<String> {
+    let mut value = serde_json::to_value(event).ok()?;
+    value.as_object_mut()?.insert("seq".into(), seq.into());
+    Some(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_every_client_frame() {
+        let channel = ChannelId::new();
+        let cases = [
+            json!({ "type": "Identify", "token": "t" }),
+            json!({ "type": "Resume", "token": "t", "session_id": SessionId::new(), "seq": 3 }),
+            json!({ "type": "Heartbeat", "seq": null }),
+            json!({ "type": "SendMessage", "channel_id": channel, "content": "hi", "nonce": 5 }),
+            json!({ "type": "StartTyping", "channel_id": channel }),
+            json!({ "type": "UpdatePresence", "status": "idle" }),
+            json!({ "type": "SubscribeChannel", "channel_id": channel }),
+            json!({ "type": "SubscribeServer", "server_id": ServerId::new() }),
+        ];
+        for case in cases {
+            assert!(parse(&case.to_string()).is_ok(), "{case}");
+        }
+        match parse(
+            &json!({ "type": "SendMessage", "channel_id": channel, "content": "hi", "nonce": 5 }).to_string(),
+        ) {
+            Ok(ClientFrame::SendMessage { message, .. }) => assert_eq!(message.nonce.as_deref(), Some("5")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sorts_bad_frames_by_their_answer() {
+        for decode in ["", "nope", "[]", "42", r#"{"type": 5}"#, r#"{"no_type": 1}"#] {
+            assert!(matches!(parse(decode), Err(FrameError::Decode)), "{decode}");
+        }
+        assert!(matches!(parse(r#"{"type": "Dance"}"#), Err(FrameError::UnknownType)));
+        match parse(r#"{"type": "SendMessage", "content": "x", "nonce": "n1"}"#) {
+            Err(FrameError::Invalid { nonce, .. }) => assert_eq!(nonce, Some(json!("n1"))),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(r#"{"type": "UpdatePresence", "status": "asleep"}"#),
+            Err(FrameError::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn error_frames_carry_the_nonce_only_when_given() {
+        let with: Value = serde_json::from_str(&error_frame("x", "y", Some(json!("n")))).unwrap();
+        assert_eq!(with["data"]["nonce"], "n");
+        let without: Value = serde_json::from_str(&error_frame("x", "y", None)).unwrap();
+        assert!(without["data"].get("nonce").is_none());
+        assert!(without.get("seq").is_none());
+    }
+}

@@ -1,0 +1,402 @@
+//! The real-time gateway at `/ws` (SPEC §5, §11): JSON frames over WebSocket, sessions that follow
+//! what their user may see, sequence numbers, heartbeats and resume.
+//!
+//! Per connection one task reads client frames and writes server frames (`select!` over the
+//! socket, the session's bounded outbound queue, a close signal and the heartbeat deadline). Per
+//! session one pump task turns router deliveries into numbered frames (see [`session`]). Every
+//! write a client asks for goes through the same service calls as REST.
+
+mod frames;
+mod session;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use rift::event::Topic;
+use rift::ratelimit::RateLimiter;
+use rift::service::Rift;
+use rift::{Error, SessionId, UserId};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use self::frames::{ClientFrame, FrameError, close};
+use self::session::{CloseSignal, ResumeOutcome, Session, View};
+use crate::AppState;
+
+/// Settings of the gateway.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GatewayConfig {
+    /// How often clients should heartbeat; silent for two intervals closes 4009 (default 30 s).
+    pub heartbeat_interval: Duration,
+    /// How long a dropped session can be resumed (default 60 s).
+    pub resume_window: Duration,
+    /// Frames kept per session for resuming (default 1024).
+    pub replay_capacity: usize,
+    /// Frames queued for a connection before it counts as too slow and is closed (default 256).
+    pub outbound_capacity: usize,
+    /// Router deliveries queued for a session before it falls behind and ends (default 1024).
+    pub subscription_capacity: usize,
+    /// Whether client frames are limited to 50/s with bursts of 100 (close 4008).
+    pub rate_limits: bool,
+    /// How long one write may take before the client counts as not reading (default 10 s).
+    pub write_timeout: Duration,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval: Duration::from_secs(30),
+            resume_window: Duration::from_secs(60),
+            replay_capacity: 1024,
+            outbound_capacity: 256,
+            subscription_capacity: 1024,
+            rate_limits: true,
+            write_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Largest client frame: 64 KiB (close 1009 beyond).
+const MAX_FRAME: usize = 64 * 1024;
+
+/// The live sessions of this process.
+pub(crate) struct Gateway {
+    config: GatewayConfig,
+    sessions: Mutex<HashMap<SessionId, Arc<Session>>>,
+    next_connection: AtomicU64,
+}
+
+impl Gateway {
+    pub(crate) fn new(config: GatewayConfig) -> Self {
+        Self { config, sessions: Mutex::default(), next_connection: AtomicU64::new(1) }
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Arc<Session>>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// GET /ws
+pub(crate) async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    ws.read_buffer_size(4096)
+        .write_buffer_size(4096)
+        .max_frame_size(MAX_FRAME)
+        .max_message_size(MAX_FRAME)
+        .on_upgrade(move |socket| Connection::new(state, socket).run())
+}
+
+/// Whether a read error was a frame over the size limit.
+fn is_too_big(error: axum::Error) -> bool {
+    matches!(
+        error.into_inner().downcast_ref::<tokio_tungstenite::tungstenite::Error>(),
+        Some(tokio_tungstenite::tungstenite::Error::Capacity(_))
+    )
+}
+
+/// How a connection ended.
+enum Ending {
+    /// Close with this code; the session (if any) stays resumable unless told otherwise.
+    Close(u16),
+    /// The client closed with 1000: the session ends.
+    ClientDone,
+    /// The socket went away without a close.
+    Gone,
+}
+
+struct Connection {
+    state: AppState,
+    socket: WebSocket,
+    id: u64,
+    session: Option<Arc<Session>>,
+    outbound: Option<mpsc::Receiver<Arc<str>>>,
+    close: Arc<CloseSignal>,
+    limiter: RateLimiter<()>,
+    deadline: Instant,
+}
+
+impl Connection {
+    fn new(state: AppState, socket: WebSocket) -> Self {
+        let id = state.gateway.next_connection.fetch_add(1, Ordering::Relaxed);
+        let deadline = Instant::now() + state.gateway.config.heartbeat_interval * 2;
+        Self {
+            state,
+            socket,
+            id,
+            session: None,
+            outbound: None,
+            close: Arc::default(),
+            limiter: RateLimiter::new(50.0, 100.0),
+            deadline,
+        }
+    }
+
+    fn rift(&self) -> &Rift {
+        &self.state.rift
+    }
+
+    fn config(&self) -> &GatewayConfig {
+        &self.state.gateway.config
+    }
+
+    async fn send(&mut self, text: &str) -> bool {
+        let timeout = self.config().write_timeout;
+        matches!(tokio::time::timeout(timeout, self.socket.send(Message::text(text))).await, Ok(Ok(())))
+    }
+
+    async fn run(mut self) {
+        let ending = self.serve().await;
+        let code = match ending {
+            Ending::Close(code) => Some(code),
+            Ending::ClientDone | Ending::Gone => None,
+        };
+        if let Some(code) = code {
+            let frame = CloseFrame { code, reason: "".into() };
+            // The closing handshake: send our close, then read (and drop) until the client's close or
+            // EOF, so unread client frames do not turn our close into a connection reset.
+            let closing = async {
+                self.socket.send(Message::Close(Some(frame))).await.ok()?;
+                while let Some(Ok(message)) = self.socket.recv().await {
+                    if matches!(message, Message::Close(_)) {
+                        break;
+                    }
+                }
+                Some(())
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(2), closing).await;
+        }
+        let Some(session) = self.session.take() else { return };
+        match ending {
+            Ending::ClientDone => end_session(&self.state, &session).await,
+            _ => {
+                if session.detach(self.id) {
+                    self.expire_later(session);
+                }
+            }
+        }
+    }
+
+    /// Ends a detached session when the resume window passes without a resume.
+    fn expire_later(&self, session: Arc<Session>) {
+        let state = self.state.clone();
+        let window = self.config().resume_window;
+        tokio::spawn(async move {
+            tokio::time::sleep(window).await;
+            if session.expired(window) {
+                end_session(&state, &session).await;
+            }
+        });
+    }
+
+    async fn serve(&mut self) -> Ending {
+        loop {
+            let deadline = tokio::time::Instant::from_std(self.deadline);
+            tokio::select! {
+                message = self.socket.recv() => match message {
+                    None => return Ending::Gone,
+                    Some(Err(error)) => return if is_too_big(error) { Ending::Close(close::TOO_BIG) } else { Ending::Gone },
+                    Some(Ok(Message::Text(text))) => {
+                        self.deadline = Instant::now() + self.config().heartbeat_interval * 2;
+                        if self.config().rate_limits && self.limiter.check(&()).is_err() {
+                            return Ending::Close(close::RATE_LIMITED);
+                        }
+                        if let Some(ending) = self.handle(text.as_str()).await {
+                            return ending;
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => return Ending::Close(close::DECODE),
+                    Some(Ok(Message::Close(frame))) => {
+                        return match frame {
+                            Some(frame) if frame.code == close::NORMAL => Ending::ClientDone,
+                            _ => Ending::Gone,
+                        };
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                },
+                Some(frame) = recv_outbound(&mut self.outbound) => {
+                    if !self.send(&frame).await {
+                        return Ending::Gone;
+                    }
+                }
+                code = self.close.wait() => return Ending::Close(code),
+                () = tokio::time::sleep_until(deadline) => return Ending::Close(close::SESSION_TIMED_OUT),
+            }
+        }
+    }
+
+    /// Handles one text frame; `Some` ends the connection.
+    async fn handle(&mut self, text: &str) -> Option<Ending> {
+        let frame = match frames::parse(text) {
+            Ok(frame) => frame,
+            Err(FrameError::Decode) => return Some(Ending::Close(close::DECODE)),
+            Err(FrameError::UnknownType) => return Some(Ending::Close(close::UNKNOWN_TYPE)),
+            Err(FrameError::Invalid { message, nonce }) => {
+                if self.session.is_none() {
+                    return Some(Ending::Close(close::NOT_AUTHENTICATED));
+                }
+                let frame = frames::error_frame("invalid_frame", &message, nonce);
+                return (!self.send(&frame).await).then_some(Ending::Gone);
+            }
+        };
+        let Some(session) = self.session.clone() else {
+            return match frame {
+                ClientFrame::Identify { token } => self.identify(&token).await,
+                ClientFrame::Resume { token, session_id, seq } => self.resume(&token, session_id, seq).await,
+                _ => Some(Ending::Close(close::NOT_AUTHENTICATED)),
+            };
+        };
+        let user = session.user_id;
+        let (result, nonce) = match frame {
+            ClientFrame::Identify { .. } | ClientFrame::Resume { .. } => {
+                return Some(Ending::Close(close::ALREADY_AUTHENTICATED));
+            }
+            ClientFrame::Heartbeat => {
+                let ack = frames::frame("HeartbeatAck", Value::Null);
+                return (!self.send(&ack).await).then_some(Ending::Gone);
+            }
+            ClientFrame::SendMessage { channel_id, message } => {
+                let nonce = message.nonce.clone().map(Value::String);
+                (self.rift().send_message(user, channel_id, message).await.map(|_| ()), nonce)
+            }
+            ClientFrame::StartTyping { channel_id } => {
+                (self.rift().start_typing(user, channel_id).await, None)
+            }
+            ClientFrame::UpdatePresence { status } => {
+                let mut update = rift::service::ProfileUpdate::default();
+                update.status = Some(status);
+                (self.rift().update_profile(user, update).await.map(|_| ()), None)
+            }
+            ClientFrame::SubscribeChannel { channel_id } => {
+                (self.rift().channel(user, channel_id).await.map(|_| ()), None)
+            }
+            ClientFrame::SubscribeServer { server_id } => {
+                (self.rift().server(user, server_id).await.map(|_| ()), None)
+            }
+        };
+        if let Err(error) = result {
+            let frame = error_frame(&error, nonce);
+            return (!self.send(&frame).await).then_some(Ending::Gone);
+        }
+        None
+    }
+
+    /// A new session: subscribe to everything the user may see, then send `Ready`.
+    async fn identify(&mut self, token: &str) -> Option<Ending> {
+        let Ok(user_id) = self.rift().authenticate(token) else {
+            return Some(Ending::Close(close::AUTHENTICATION_FAILED));
+        };
+        match self.start_session(user_id).await {
+            Ok(()) => None,
+            Err(error) => {
+                tracing::error!(%error, "gateway identify failed");
+                Some(Ending::Close(close::UNKNOWN))
+            }
+        }
+    }
+
+    async fn start_session(&mut self, user_id: UserId) -> rift::Result<()> {
+        let config = self.config().clone();
+        let rift = self.rift().clone();
+        // Subscribe before loading what the user sees, so nothing published meanwhile is missed.
+        let subscription = rift.router().subscribe(config.subscription_capacity);
+        subscription.add(Topic::User(user_id));
+        let user = rift.me(user_id).await?;
+        let (servers, dms, read_state) = rift.ready_state(user_id).await?;
+        let mut view = View { servers: HashMap::new(), dms: HashSet::new() };
+        for server in &servers {
+            subscription.add(Topic::Server(server.server.id));
+            let channels = view.servers.entry(server.server.id).or_default();
+            for channel in &server.channels {
+                subscription.add(Topic::Channel(channel.id));
+                channels.insert(channel.id);
+            }
+        }
+        for dm in &dms {
+            subscription.add(Topic::Channel(dm.id));
+            view.dms.insert(dm.id);
+        }
+        let session = Arc::new(Session::new(SessionId::new(), user_id, config.replay_capacity));
+        let ready = frames::frame(
+            "Ready",
+            json!({
+                "user_id": user_id,
+                "username": user.username,
+                "session_id": session.id,
+                "heartbeat_interval_ms": u64::try_from(config.heartbeat_interval.as_millis()).unwrap_or(u64::MAX),
+                "user": user,
+                "servers": servers,
+                "dm_channels": dms,
+                "read_state": read_state,
+            }),
+        );
+        if !self.send(&ready).await {
+            return Err(Error::Internal("could not send Ready".into()));
+        }
+        let (tx, rx) = mpsc::channel(config.outbound_capacity);
+        session.attach(self.id, tx, Arc::clone(&self.close));
+        session.set_pump(tokio::spawn(session::pump(rift.clone(), Arc::clone(&session), subscription, view)));
+        self.state.gateway.sessions().insert(session.id, Arc::clone(&session));
+        self.session = Some(session);
+        self.outbound = Some(rx);
+        rift.session_connected(user_id).await?;
+        Ok(())
+    }
+
+    /// Re-attaches to a session: replays what it missed, then `Resumed`; or `InvalidSession`.
+    async fn resume(&mut self, token: &str, session_id: SessionId, seq: u64) -> Option<Ending> {
+        let Ok(user_id) = self.rift().authenticate(token) else {
+            return Some(Ending::Close(close::AUTHENTICATION_FAILED));
+        };
+        let session = self.state.gateway.sessions().get(&session_id).cloned();
+        let (tx, rx) = mpsc::channel(self.config().outbound_capacity);
+        let outcome = match &session {
+            Some(session) if session.user_id == user_id => {
+                session.resume(seq, self.id, tx, Arc::clone(&self.close))
+            }
+            _ => ResumeOutcome::Invalid,
+        };
+        match (outcome, session) {
+            (ResumeOutcome::Resumed(missed), Some(session)) => {
+                self.session = Some(session);
+                self.outbound = Some(rx);
+                for frame in missed {
+                    if !self.send(&frame).await {
+                        return Some(Ending::Gone);
+                    }
+                }
+                let resumed = frames::frame("Resumed", Value::Null);
+                (!self.send(&resumed).await).then_some(Ending::Gone)
+            }
+            _ => {
+                let invalid = frames::frame("InvalidSession", json!({ "resumable": false }));
+                (!self.send(&invalid).await).then_some(Ending::Gone)
+            }
+        }
+    }
+}
+
+/// Ends a session for good: no resume; the user goes offline if it was their last.
+async fn end_session(state: &AppState, session: &Arc<Session>) {
+    state.gateway.sessions().remove(&session.id);
+    if session.end()
+        && let Err(error) = state.rift.session_disconnected(session.user_id).await
+    {
+        tracing::warn!(%error, "presence update failed");
+    }
+}
+
+async fn recv_outbound(outbound: &mut Option<mpsc::Receiver<Arc<str>>>) -> Option<Arc<str>> {
+    match outbound {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn error_frame(error: &Error, nonce: Option<Value>) -> String {
+    frames::error_frame(error.code(), &error.public_message(), nonce)
+}

@@ -1,0 +1,348 @@
+//! Gateway sessions. A session outlives its connection: its pump keeps turning router deliveries
+//! into numbered frames (kept in a replay buffer) while the client is away, so a resume within the
+//! window gets exactly what it missed. The pump also keeps the session's subscriptions equal to what
+//! its user may see: joining, leaving, kicks, bans, role and overwrite changes all re-subscribe.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use rift::event::{Event, Topic};
+use rift::router::{RecvError, Subscription};
+use rift::service::Rift;
+use rift::{ChannelId, ServerId, SessionId, UserId};
+use tokio::sync::{Notify, mpsc};
+
+use super::frames::{self, close};
+
+/// Tells a connection to close with a code (from the pump or a newer connection).
+#[derive(Default)]
+pub(crate) struct CloseSignal {
+    code: AtomicU16,
+    notify: Notify,
+}
+
+impl CloseSignal {
+    pub(crate) fn close(&self, code: u16) {
+        self.code.store(code, Ordering::Relaxed);
+        self.notify.notify_one();
+    }
+
+    pub(crate) async fn wait(&self) -> u16 {
+        self.notify.notified().await;
+        self.code.load(Ordering::Relaxed)
+    }
+}
+
+/// The connection a session is currently attached to.
+struct Attachment {
+    id: u64,
+    tx: mpsc::Sender<Arc<str>>,
+    close: Arc<CloseSignal>,
+}
+
+struct SessionState {
+    seq: u64,
+    /// The newest frames with their sequence numbers, for resuming.
+    replay: VecDeque<(u64, Arc<str>)>,
+    attached: Option<Attachment>,
+    detached_at: Option<Instant>,
+    ended: bool,
+}
+
+/// One gateway session of a user.
+pub(crate) struct Session {
+    pub(crate) id: SessionId,
+    pub(crate) user_id: UserId,
+    state: Mutex<SessionState>,
+    replay_capacity: usize,
+    pump: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// What a resume found.
+pub(crate) enum ResumeOutcome {
+    /// Attached: send these frames, then `Resumed`.
+    Resumed(Vec<Arc<str>>),
+    /// Too old, unknown, ended or someone else's.
+    Invalid,
+}
+
+impl Session {
+    pub(crate) fn new(id: SessionId, user_id: UserId, replay_capacity: usize) -> Self {
+        Self {
+            id,
+            user_id,
+            state: Mutex::new(SessionState {
+                seq: 0,
+                replay: VecDeque::new(),
+                attached: None,
+                detached_at: None,
+                ended: false,
+            }),
+            replay_capacity,
+            pump: Mutex::new(None),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SessionState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Attaches a fresh connection (after Identify).
+    pub(crate) fn attach(&self, id: u64, tx: mpsc::Sender<Arc<str>>, close: Arc<CloseSignal>) {
+        let mut state = self.state();
+        state.attached = Some(Attachment { id, tx, close });
+        state.detached_at = None;
+    }
+
+    /// Attaches a resuming connection: the frames after `seq`, or `Invalid` when some are gone.
+    /// An older connection of the session is closed (4000).
+    pub(crate) fn resume(
+        &self,
+        seq: u64,
+        id: u64,
+        tx: mpsc::Sender<Arc<str>>,
+        close: Arc<CloseSignal>,
+    ) -> ResumeOutcome {
+        let mut state = self.state();
+        let oldest = state.replay.front().map_or(state.seq + 1, |(s, _)| *s);
+        if state.ended || seq > state.seq || seq + 1 < oldest {
+            return ResumeOutcome::Invalid;
+        }
+        let missed = state.replay.iter().filter(|(s, _)| *s > seq).map(|(_, f)| Arc::clone(f)).collect();
+        if let Some(old) = state.attached.replace(Attachment { id, tx, close }) {
+            old.close.close(close::UNKNOWN);
+        }
+        state.detached_at = None;
+        ResumeOutcome::Resumed(missed)
+    }
+
+    /// Detaches connection `id` if it is still the attached one; the session waits for a resume.
+    pub(crate) fn detach(&self, id: u64) -> bool {
+        let mut state = self.state();
+        if state.attached.as_ref().is_some_and(|a| a.id == id) {
+            state.attached = None;
+            state.detached_at = Some(Instant::now());
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether the session has waited longer than `window` without a connection.
+    pub(crate) fn expired(&self, window: std::time::Duration) -> bool {
+        let state = self.state();
+        state.ended || state.detached_at.is_some_and(|at| at.elapsed() >= window)
+    }
+
+    /// Ends the session: no resume is possible; the pump stops. Returns whether this call ended it.
+    pub(crate) fn end(&self) -> bool {
+        let mut state = self.state();
+        if state.ended {
+            return false;
+        }
+        state.ended = true;
+        if let Some(attached) = state.attached.take() {
+            attached.close.close(close::UNKNOWN);
+        }
+        drop(state);
+        if let Some(pump) = self.pump.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            pump.abort();
+        }
+        true
+    }
+
+    pub(crate) fn set_pump(&self, pump: tokio::task::JoinHandle<()>) {
+        *self.pump.lock().unwrap_or_else(|p| p.into_inner()) = Some(pump);
+    }
+
+    /// Numbers an event, keeps it for resuming and hands it to the connection. A connection whose
+    /// queue is full is told to close (4000); the session stays resumable.
+    fn dispatch(&self, event: &Event) {
+        let mut state = self.state();
+        let seq = state.seq + 1;
+        let Some(frame) = frames::sequenced(event, seq) else { return };
+        let frame: Arc<str> = Arc::from(frame);
+        state.seq = seq;
+        state.replay.push_back((seq, Arc::clone(&frame)));
+        while state.replay.len() > self.replay_capacity {
+            state.replay.pop_front();
+        }
+        let full = match &state.attached {
+            Some(attached) => attached.tx.try_send(frame).is_err(),
+            None => false,
+        };
+        if full && let Some(attached) = state.attached.take() {
+            attached.close.close(close::UNKNOWN);
+            state.detached_at = Some(Instant::now());
+        }
+    }
+}
+
+/// What the session can see, kept by its pump.
+pub(crate) struct View {
+    /// Servers the user is in, with the channels they can view.
+    pub(crate) servers: HashMap<ServerId, HashSet<ChannelId>>,
+    /// DM channels.
+    pub(crate) dms: HashSet<ChannelId>,
+}
+
+impl View {
+    fn can_see(&self, channel: ChannelId) -> bool {
+        self.dms.contains(&channel) || self.servers.values().any(|channels| channels.contains(&channel))
+    }
+}
+
+/// Feeds router deliveries into the session until it ends or falls behind.
+pub(crate) async fn pump(rift: Rift, session: Arc<Session>, mut subscription: Subscription, mut view: View) {
+    loop {
+        let delivery = match subscription.recv().await {
+            Ok(delivery) => delivery,
+            Err(RecvError::Lagged) => {
+                tracing::warn!(session = %session.id, "gateway session fell behind its events; ending it");
+                // The pump must not abort itself mid-cleanup: take its handle out first.
+                drop(session.pump.lock().unwrap_or_else(|p| p.into_inner()).take());
+                if session.end() {
+                    let _ = rift.session_disconnected(session.user_id).await;
+                }
+                return;
+            }
+        };
+        for event in route(&rift, &session, &subscription, &mut view, delivery.topic, &delivery.event).await {
+            session.dispatch(&event);
+        }
+    }
+}
+
+/// Decides what one delivery means for this session: the events to send, and subscription changes.
+async fn route(
+    rift: &Rift,
+    session: &Session,
+    subscription: &Subscription,
+    view: &mut View,
+    topic: Topic,
+    event: &Event,
+) -> Vec<Event> {
+    let me = session.user_id;
+    match (topic, event) {
+        // Queued before an unsubscribe: the session may no longer see it.
+        (Topic::Channel(channel), _) => {
+            if view.can_see(channel) {
+                vec![event.clone()]
+            } else {
+                vec![]
+            }
+        }
+        (Topic::User(_), Event::MemberAdd(member)) if member.user.id == me => {
+            let mut out = vec![event.clone()];
+            out.extend(join(rift, me, subscription, view, member.server_id).await);
+            out
+        }
+        (Topic::User(_), Event::DmChannelCreate(dm)) => {
+            view.dms.insert(dm.id);
+            subscription.add(Topic::Channel(dm.id));
+            vec![event.clone()]
+        }
+        (Topic::User(_), _) => vec![event.clone()],
+        (Topic::Server(server), _) if !view.servers.contains_key(&server) => vec![],
+        (Topic::Server(server), event) => match event {
+            // The joiner hears of its own join on its user topic.
+            Event::MemberAdd(member) if member.user.id == me => vec![],
+            Event::MemberRemove { user_id, .. } if *user_id == me => {
+                leave(subscription, view, server);
+                vec![event.clone()]
+            }
+            Event::ServerDelete { .. } => {
+                leave(subscription, view, server);
+                vec![event.clone()]
+            }
+            Event::ChannelCreate(channel) | Event::ChannelUpdate(channel) => {
+                let visible = rift.channel(me, channel.id).await.is_ok();
+                let channels = view.servers.entry(server).or_default();
+                let was_visible = channels.contains(&channel.id);
+                if visible {
+                    channels.insert(channel.id);
+                    subscription.add(Topic::Channel(channel.id));
+                    vec![event.clone()]
+                } else if was_visible {
+                    channels.remove(&channel.id);
+                    subscription.remove(Topic::Channel(channel.id));
+                    vec![Event::ChannelDelete { id: channel.id, server_id: server }]
+                } else {
+                    vec![]
+                }
+            }
+            Event::ChannelDelete { id, .. } => {
+                let was_visible = view.servers.get_mut(&server).is_some_and(|c| c.remove(id));
+                subscription.remove(Topic::Channel(*id));
+                if was_visible { vec![event.clone()] } else { vec![] }
+            }
+            Event::RoleCreate(_) | Event::RoleUpdate(_) | Event::RoleDelete { .. } => {
+                let mut out = refresh(rift, me, subscription, view, server).await;
+                out.insert(0, event.clone());
+                out
+            }
+            Event::MemberUpdate(member) if member.user.id == me => {
+                let mut out = refresh(rift, me, subscription, view, server).await;
+                out.insert(0, event.clone());
+                out
+            }
+            _ => vec![event.clone()],
+        },
+    }
+}
+
+/// Subscribes to a server the user just joined and the channels they can see in it (announced as
+/// `ChannelCreate`s).
+async fn join(
+    rift: &Rift,
+    me: UserId,
+    subscription: &Subscription,
+    view: &mut View,
+    server: ServerId,
+) -> Vec<Event> {
+    subscription.add(Topic::Server(server));
+    view.servers.entry(server).or_default();
+    refresh(rift, me, subscription, view, server).await
+}
+
+/// Forgets a server: no more of its events or its channels'.
+fn leave(subscription: &Subscription, view: &mut View, server: ServerId) {
+    subscription.remove(Topic::Server(server));
+    for channel in view.servers.remove(&server).unwrap_or_default() {
+        subscription.remove(Topic::Channel(channel));
+    }
+}
+
+/// Re-computes which channels of a server the user can see; returns `ChannelCreate` for channels
+/// that appeared and `ChannelDelete` for channels that disappeared.
+async fn refresh(
+    rift: &Rift,
+    me: UserId,
+    subscription: &Subscription,
+    view: &mut View,
+    server: ServerId,
+) -> Vec<Event> {
+    let channels = match rift.channels(me, server).await {
+        Ok(channels) => channels,
+        Err(_) => {
+            leave(subscription, view, server);
+            return vec![];
+        }
+    };
+    let now: HashSet<ChannelId> = channels.iter().map(|c| c.id).collect();
+    let before = view.servers.insert(server, now.clone()).unwrap_or_default();
+    let mut out = Vec::new();
+    for channel in channels {
+        if !before.contains(&channel.id) {
+            subscription.add(Topic::Channel(channel.id));
+            out.push(Event::ChannelCreate(channel));
+        }
+    }
+    for gone in before.difference(&now) {
+        subscription.remove(Topic::Channel(*gone));
+        out.push(Event::ChannelDelete { id: *gone, server_id: server });
+    }
+    out
+}

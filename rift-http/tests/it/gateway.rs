@@ -1,0 +1,383 @@
+//! The gateway over real WebSockets: live chat, visibility, resume, bad frames, slow readers,
+//! typing and presence.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::common::{Account, TestServer};
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A gateway client.
+struct Client {
+    socket: Socket,
+    last_seq: Option<u64>,
+}
+
+/// What the server sent, or how it closed.
+#[derive(Debug)]
+enum Got {
+    Frame(Value),
+    Closed(Option<u16>),
+}
+
+impl Client {
+    async fn connect(s: &TestServer) -> Self {
+        let url = s.base.replacen("http://", "ws://", 1) + "/ws";
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("ws connect");
+        Self { socket, last_seq: None }
+    }
+
+    /// Connects and identifies; returns the client and the Ready data.
+    async fn identify(s: &TestServer, who: &Account) -> (Self, Value) {
+        let mut client = Self::connect(s).await;
+        client.send(json!({ "type": "Identify", "token": who.token })).await;
+        let ready = client.expect("Ready").await;
+        (client, ready)
+    }
+
+    async fn send(&mut self, frame: Value) {
+        self.socket.send(Message::text(frame.to_string())).await.expect("send");
+    }
+
+    async fn send_raw(&mut self, message: Message) {
+        let _ = self.socket.send(message).await;
+    }
+
+    /// The next frame or close, within 5 s.
+    async fn next(&mut self) -> Got {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(5), self.socket.next())
+                .await
+                .expect("a frame within 5 s");
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    let value: Value = serde_json::from_str(text.as_str()).expect("server frames are JSON");
+                    if let Some(seq) = value["seq"].as_u64() {
+                        assert_eq!(
+                            seq,
+                            self.last_seq.map_or(1, |s| s + 1),
+                            "seq must be contiguous: {value}"
+                        );
+                        self.last_seq = Some(seq);
+                    }
+                    return Got::Frame(value);
+                }
+                Some(Ok(Message::Close(frame))) => return Got::Closed(frame.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Got::Closed(None),
+            }
+        }
+    }
+
+    /// Skips frames until one of `kind` arrives.
+    async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            match self.next().await {
+                Got::Frame(frame) if frame["type"] == kind => return frame["data"].clone(),
+                Got::Frame(_) => continue,
+                Got::Closed(code) => panic!("closed ({code:?}) while waiting for {kind}"),
+            }
+        }
+    }
+
+    async fn expect_close(&mut self, code: u16) {
+        loop {
+            match self.next().await {
+                Got::Closed(got) => {
+                    assert_eq!(got, Some(code));
+                    return;
+                }
+                Got::Frame(_) => continue,
+            }
+        }
+    }
+
+    /// Asserts no frame of `kind` arrives within `wait`.
+    async fn quiet(&mut self, kind: &str, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await {
+                Err(_) => return,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let value: Value = serde_json::from_str(text.as_str()).unwrap();
+                    assert_ne!(value["type"], kind, "unexpected {value}");
+                }
+                Ok(_) => return,
+            }
+        }
+    }
+}
+
+async fn pair(s: &TestServer) -> (Account, Account, String, String) {
+    let owner = s.register("owner").await;
+    let member = s.register("member").await;
+    let (server, general) = s.server(&owner, "Lab").await;
+    s.join(&owner, &server, &member).await;
+    (owner, member, server, general)
+}
+
+pub(crate) async fn two_clients_chat_live(s: TestServer) {
+    let (owner, member, server, general) = pair(&s).await;
+    let (mut a, ready) = Client::identify(&s, &owner).await;
+    assert_eq!(ready["user_id"], owner.id.as_str());
+    assert_eq!(ready["username"], "owner");
+    assert!(ready["session_id"].is_string() && ready["heartbeat_interval_ms"].is_u64());
+    assert_eq!(ready["servers"][0]["id"], server.as_str());
+    assert_eq!(ready["servers"][0]["channels"][0]["id"], general.as_str());
+    assert_eq!(ready["servers"][0]["roles"][0]["id"], server.as_str());
+    assert!(ready["dm_channels"].is_array() && ready["read_state"].is_array());
+    let (mut b, _) = Client::identify(&s, &member).await;
+
+    a.send(json!({ "type": "SendMessage", "channel_id": general, "content": "hello over the gateway", "nonce": "n-1" })).await;
+    for client in [&mut a, &mut b] {
+        let created = client.expect("MessageCreate").await;
+        assert_eq!(
+            (created["content"].as_str(), created["nonce"].as_str()),
+            (Some("hello over the gateway"), Some("n-1"))
+        );
+    }
+    // The same nonce again creates and broadcasts nothing.
+    a.send(json!({ "type": "SendMessage", "channel_id": general, "content": "hello over the gateway", "nonce": "n-1" })).await;
+    s.send(&member, &general, "and back over REST").await;
+    assert_eq!(a.expect("MessageCreate").await["content"], "and back over REST");
+    assert_eq!(b.expect("MessageCreate").await["content"], "and back over REST");
+    // A failing send answers an Error with the nonce.
+    a.send(json!({ "type": "SendMessage", "channel_id": general, "content": "  ", "nonce": 7 })).await;
+    let error = a.expect("Error").await;
+    assert_eq!((error["code"].as_str(), error["nonce"].as_str()), (Some("empty_message"), Some("7")));
+    a.send(json!({ "type": "Heartbeat", "seq": a.last_seq })).await;
+    a.expect("HeartbeatAck").await;
+}
+
+pub(crate) async fn a_kicked_member_stops_receiving_at_once(s: TestServer) {
+    let (owner, member, server, general) = pair(&s).await;
+    let (mut a, _) = Client::identify(&s, &owner).await;
+    let (mut b, _) = Client::identify(&s, &member).await;
+    s.send(&owner, &general, "before").await;
+    assert_eq!(a.expect("MessageCreate").await["content"], "before");
+    assert_eq!(b.expect("MessageCreate").await["content"], "before");
+    s.delete(&format!("/api/servers/{server}/members/{}", member.id), &owner).await.expect(204);
+    assert_eq!(b.expect("MemberRemove").await["user_id"], member.id.as_str());
+    s.send(&owner, &general, "after").await;
+    assert_eq!(a.expect("MessageCreate").await["content"], "after");
+    b.quiet("MessageCreate", Duration::from_millis(300)).await;
+
+    // Joining again brings the channel back.
+    s.join(&owner, &server, &member).await;
+    assert_eq!(b.expect("MemberAdd").await["server_id"], server.as_str());
+    s.send(&owner, &general, "welcome back").await;
+    assert_eq!(b.expect("MessageCreate").await["content"], "welcome back");
+}
+
+pub(crate) async fn losing_view_channels_hides_the_channel(s: TestServer) {
+    let (owner, member, server, general) = pair(&s).await;
+    let (mut b, _) = Client::identify(&s, &member).await;
+    let hide = json!({ "kind": "member", "allow": 0, "deny": 1 });
+    s.put(&format!("/api/channels/{general}/permissions/{}", member.id), &owner, Some(hide))
+        .await
+        .expect(204);
+    assert_eq!(b.expect("ChannelDelete").await["id"], general.as_str());
+    s.send(&owner, &general, "secret now").await;
+    b.quiet("MessageCreate", Duration::from_millis(300)).await;
+    s.delete(&format!("/api/channels/{general}/permissions/{}", member.id), &owner).await.expect(204);
+    assert_eq!(b.expect("ChannelUpdate").await["id"], general.as_str());
+    s.send(&owner, &general, "visible again").await;
+    assert_eq!(b.expect("MessageCreate").await["content"], "visible again");
+    let _ = server;
+}
+
+pub(crate) async fn resume_replays_exactly_what_was_missed(s: TestServer) {
+    let (owner, member, _, general) = pair(&s).await;
+    let (mut b, ready) = Client::identify(&s, &member).await;
+    let session_id = ready["session_id"].as_str().unwrap().to_owned();
+    s.send(&owner, &general, "one").await;
+    b.expect("MessageCreate").await;
+    let seen = b.last_seq.unwrap();
+    drop(b); // dropped without a close frame: the session stays resumable
+    for text in ["two", "three", "four"] {
+        s.send(&owner, &general, text).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut again = Client::connect(&s).await;
+    again.last_seq = Some(seen);
+    again
+        .send(json!({ "type": "Resume", "token": member.token, "session_id": session_id, "seq": seen }))
+        .await;
+    let mut replayed = Vec::new();
+    loop {
+        match again.next().await {
+            Got::Frame(frame) if frame["type"] == "Resumed" => break,
+            Got::Frame(frame) if frame["type"] == "MessageCreate" => {
+                replayed.push(frame["data"]["content"].as_str().unwrap().to_owned())
+            }
+            Got::Frame(_) => {}
+            Got::Closed(code) => panic!("closed {code:?}"),
+        }
+    }
+    assert_eq!(replayed, ["two", "three", "four"]);
+    s.send(&owner, &general, "five").await;
+    assert_eq!(again.expect("MessageCreate").await["content"], "five");
+
+    // A second resume of the same session closes the first connection (4000).
+    let mut third = Client::connect(&s).await;
+    third.send(json!({ "type": "Resume", "token": member.token, "session_id": session_id, "seq": again.last_seq })).await;
+    third.expect("Resumed").await;
+    again.expect_close(4000).await;
+
+    // Unknown sessions, other users' sessions and a bad token.
+    let mut stranger = Client::connect(&s).await;
+    stranger
+        .send(json!({ "type": "Resume", "token": owner.token, "session_id": session_id, "seq": 0 }))
+        .await;
+    assert_eq!(stranger.expect("InvalidSession").await["resumable"], false);
+    let mut bad = Client::connect(&s).await;
+    bad.send(json!({ "type": "Resume", "token": "forged", "session_id": session_id, "seq": 0 })).await;
+    bad.expect_close(4004).await;
+    // A client close with 1000 ends the session for good.
+    third.socket.close(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() })).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut late = Client::connect(&s).await;
+    late.send(json!({ "type": "Resume", "token": member.token, "session_id": session_id, "seq": 0 })).await;
+    late.expect("InvalidSession").await;
+}
+
+pub(crate) async fn bad_frames_get_their_answers_while_others_chat(s: TestServer) {
+    let (owner, member, _, general) = pair(&s).await;
+    let (mut watcher, _) = Client::identify(&s, &member).await;
+    let cases: Vec<(Message, bool, u16)> = vec![
+        (Message::binary(vec![1, 2, 3]), true, 4002),
+        (Message::text("{not json"), true, 4002),
+        (Message::text("[1,2]"), true, 4002),
+        (Message::text(r#"{"type": 7}"#), true, 4002),
+        (Message::text(r#"{"type": "Dance"}"#), true, 4001),
+        (Message::text(r#"{"type": "Heartbeat"}"#), false, 4003),
+        (Message::text(r#"{"type": "SendMessage", "channel_id": "x", "content": "hi"}"#), false, 4003),
+        (Message::text(format!(r#"{{"type": "Identify", "token": "{}"}}"#, owner.token)), true, 4005),
+        (Message::text("x".repeat(70 * 1024)), true, 1009),
+        (Message::text(r#"{"type": "Identify", "token": "nope"}"#), false, 4004),
+    ];
+    for (message, identify_first, code) in cases {
+        let mut client =
+            if identify_first { Client::identify(&s, &owner).await.0 } else { Client::connect(&s).await };
+        client.send_raw(message).await;
+        client.expect_close(code).await;
+        s.send(&owner, &general, &format!("still chatting after {code}")).await;
+        assert_eq!(watcher.expect("MessageCreate").await["content"], format!("still chatting after {code}"));
+    }
+    // Known types with bad fields: an Error frame, and the connection stays.
+    let (mut client, _) = Client::identify(&s, &owner).await;
+    client.send(json!({ "type": "SendMessage", "content": "no channel", "nonce": "n9" })).await;
+    let error = client.expect("Error").await;
+    assert_eq!((error["code"].as_str(), error["nonce"].as_str()), (Some("invalid_frame"), Some("n9")));
+    client.send(json!({ "type": "SubscribeChannel", "channel_id": uuid::Uuid::now_v7() })).await;
+    assert_eq!(client.expect("Error").await["code"], "unknown_channel");
+    client.send(json!({ "type": "SubscribeServer", "server_id": uuid::Uuid::now_v7() })).await;
+    assert_eq!(client.expect("Error").await["code"], "unknown_server");
+    client.send(json!({ "type": "SubscribeChannel", "channel_id": general })).await;
+    client.send(json!({ "type": "Heartbeat" })).await;
+    client.expect("HeartbeatAck").await;
+}
+
+pub(crate) async fn frame_floods_close_4008(db: rift_testing::TestDb) {
+    let s = TestServer::start_with(db, |_, http| http.rate_limits = true).await;
+    let owner = s.register("owner").await;
+    let (mut client, _) = Client::identify(&s, &owner).await;
+    for _ in 0..150 {
+        client.send_raw(Message::text(r#"{"type": "Heartbeat"}"#)).await;
+    }
+    client.expect_close(4008).await;
+}
+
+pub(crate) async fn silent_sessions_time_out(db: rift_testing::TestDb) {
+    let s =
+        TestServer::start_with(db, |_, http| http.gateway.heartbeat_interval = Duration::from_millis(200))
+            .await;
+    let owner = s.register("owner").await;
+    let (mut client, ready) = Client::identify(&s, &owner).await;
+    assert_eq!(ready["heartbeat_interval_ms"], 200);
+    client.expect_close(4009).await;
+    let mut never = Client::connect(&s).await;
+    never.expect_close(4009).await;
+}
+
+pub(crate) async fn a_reader_that_never_reads_is_dropped_without_slowing_others(db: rift_testing::TestDb) {
+    let s = TestServer::start_with(db, |_, http| {
+        http.gateway.outbound_capacity = 8;
+        http.gateway.write_timeout = Duration::from_millis(200);
+    })
+    .await;
+    let (owner, member, _, general) = pair(&s).await;
+    let (mut fast, _) = Client::identify(&s, &member).await;
+    let (mut slow, _) = Client::identify(&s, &owner).await;
+    let big = "x".repeat(9_000);
+    let total = 600;
+    let started = std::time::Instant::now();
+    for i in 0..total {
+        s.send(&owner, &general, &format!("{i} {big}")).await;
+        fast.expect("MessageCreate").await;
+    }
+    let elapsed = started.elapsed();
+    // The slow client now reads: it gets a prefix of the messages, then its connection's close.
+    let mut received = 0;
+    loop {
+        match slow.next().await {
+            Got::Frame(frame) if frame["type"] == "MessageCreate" => received += 1,
+            Got::Frame(_) => {}
+            Got::Closed(_) => break,
+        }
+    }
+    assert!(received < total, "the slow reader was never dropped ({received} of {total})");
+    assert!(elapsed < Duration::from_secs(120), "the fast reader was held up: {elapsed:?}");
+}
+
+pub(crate) async fn typing_and_presence_reach_only_those_who_share(s: TestServer) {
+    let (owner, member, _, general) = pair(&s).await;
+    let outsider = s.register("outsider").await;
+    let (_, _) = s.server(&outsider, "Elsewhere").await;
+    let (mut a, _) = Client::identify(&s, &owner).await;
+    let (mut d, _) = Client::identify(&s, &outsider).await;
+    // A user's own sessions hear of its own presence (other devices show it).
+    assert_eq!(d.expect("PresenceUpdate").await["user_id"], outsider.id.as_str());
+    let (mut b, _) = Client::identify(&s, &member).await;
+    let presence = loop {
+        let presence = a.expect("PresenceUpdate").await;
+        if presence["user_id"] == member.id.as_str() {
+            break presence;
+        }
+    };
+    assert_eq!(presence["status"], "online");
+    b.send(json!({ "type": "StartTyping", "channel_id": general })).await;
+    let typing = a.expect("TypingStart").await;
+    assert_eq!(typing["user_id"], member.id.as_str());
+    b.send(json!({ "type": "UpdatePresence", "status": "dnd" })).await;
+    assert_eq!(a.expect("PresenceUpdate").await["status"], "dnd");
+    b.send(json!({ "type": "UpdatePresence", "status": "asleep" })).await;
+    assert_eq!(b.expect("Error").await["code"], "invalid_frame");
+    b.socket.close(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() })).await.unwrap();
+    assert_eq!(a.expect("PresenceUpdate").await["status"], "offline");
+    d.quiet("PresenceUpdate", Duration::from_millis(200)).await;
+    d.quiet("TypingStart", Duration::from_millis(10)).await;
+}
+
+pub(crate) async fn dms_and_new_servers_arrive_live(s: TestServer) {
+    let (owner, member, _, _) = pair(&s).await;
+    let (mut b, _) = Client::identify(&s, &member).await;
+    let dm = s.post("/api/dm/channels", &owner, json!({ "recipient_id": member.id })).await.expect(201);
+    assert_eq!(b.expect("DmChannelCreate").await["id"], dm["id"]);
+    let dm_id = dm["id"].as_str().unwrap();
+    s.post(&format!("/api/dm/channels/{dm_id}/messages"), &owner, json!({ "content": "psst" }))
+        .await
+        .expect(201);
+    assert_eq!(b.expect("MessageCreate").await["channel_id"], dm_id);
+    // A server the member creates is followed at once.
+    let (_, channel) = s.server(&member, "Mine").await;
+    b.expect("MemberAdd").await;
+    s.send(&member, &channel, "in my own server").await;
+    assert_eq!(b.expect("MessageCreate").await["content"], "in my own server");
+}
