@@ -381,3 +381,20 @@ pub(crate) async fn dms_and_new_servers_arrive_live(s: TestServer) {
     s.send(&member, &channel, "in my own server").await;
     assert_eq!(b.expect("MessageCreate").await["content"], "in my own server");
 }
+
+pub(crate) async fn resuming_after_the_window_is_refused(db: rift_testing::TestDb) {
+    let s =
+        TestServer::start_with(db, |_, http| http.gateway.resume_window = Duration::from_millis(200)).await;
+    let (owner, member, _, general) = pair(&s).await;
+    let (b, ready) = Client::identify(&s, &member).await;
+    let session_id = ready["session_id"].as_str().unwrap().to_owned();
+    drop(b);
+    s.send(&owner, &general, "while away").await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let mut late = Client::connect(&s).await;
+    late.send(json!({ "type": "Resume", "token": member.token, "session_id": session_id, "seq": 0 })).await;
+    assert_eq!(late.expect("InvalidSession").await["resumable"], false);
+    // Identifying again works on the same connection.
+    late.send(json!({ "type": "Identify", "token": member.token })).await;
+    late.expect("Ready").await;
+}

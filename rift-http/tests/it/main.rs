@@ -50,5 +50,6 @@ common::http_tests! {
         gateway::frame_floods_close_4008,
         gateway::silent_sessions_time_out,
         gateway::a_reader_that_never_reads_is_dropped_without_slowing_others,
+        gateway::resuming_after_the_window_is_refused,
     ],
 }
