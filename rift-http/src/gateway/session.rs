@@ -278,6 +278,7 @@ async fn route(
                 subscription.remove(Topic::Channel(*id));
                 if was_visible { vec![event.clone()] } else { vec![] }
             }
+            // Permissions may have changed: what the user sees in the server is computed again.
             Event::RoleCreate(_) | Event::RoleUpdate(_) | Event::RoleDelete { .. } => {
                 let mut out = refresh(rift, me, subscription, view, server).await;
                 out.insert(0, event.clone());

@@ -172,6 +172,17 @@ impl Rift {
         })
     }
 
+    /// A new token family for `user`, with the user: what register and login answer.
+    pub(super) async fn sign_in(&self, user: User) -> Result<AuthSession> {
+        let tokens = self.issue_tokens(user.id, None).await?;
+        Ok(AuthSession {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            expires_in: tokens.expires_in,
+            user,
+        })
+    }
+
     /// Signs in with username (any case) and password.
     ///
     /// # Errors
@@ -188,15 +199,7 @@ impl Rift {
         };
         let valid = verify_password(password, hash).await?;
         match user {
-            Some(user) if valid => {
-                let tokens = self.issue_tokens(user.id, None).await?;
-                Ok(AuthSession {
-                    access_token: tokens.access_token,
-                    refresh_token: tokens.refresh_token,
-                    expires_in: tokens.expires_in,
-                    user,
-                })
-            }
+            Some(user) if valid => self.sign_in(user).await,
             _ => Err(Error::unauthenticated("invalid_credentials", "wrong username or password")),
         }
     }

@@ -104,13 +104,7 @@ impl Rift {
             StoreError::Conflict(_) => Error::conflict("username_taken", "that username is taken"),
             other => other.into(),
         })?;
-        let tokens = self.issue_tokens(user.id, None).await?;
-        Ok(AuthSession {
-            access_token: tokens.access_token,
-            refresh_token: tokens.refresh_token,
-            expires_in: tokens.expires_in,
-            user,
-        })
+        self.sign_in(user).await
     }
 
     /// The caller's own profile (with their real status).
