@@ -9,6 +9,7 @@ mod store;
 use std::path::Path;
 
 pub use db::Database;
+pub use postgres::fanout::{PgFanOut, PgFanOutOptions};
 pub use rift::StoreError;
 
 /// Opens the database a URL names: `postgres://…` or `postgresql://…` selects PostgreSQL,

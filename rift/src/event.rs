@@ -1,13 +1,17 @@
 //! Typed events, published by the service layer after a change is committed and delivered by the
 //! [`Router`](crate::router::Router) to subscribers of their [`Topic`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::id::{ChannelId, MessageId, ServerId, Timestamp, UserId};
 use crate::model::{Channel, DmChannel, Member, Message, Role, Server, Status, User};
 
 /// What an event is about, which decides who receives it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Its serde form, `{"kind": "channel" | "server" | "user", "id": "<uuid>"}`, is what the
+/// [fan-out](crate::fanout) carries between nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Topic {
     /// Everything in one channel (messages, reactions, typing): for those who can view it.
     Channel(ChannelId),
@@ -18,7 +22,11 @@ pub enum Topic {
 }
 
 /// An event, in its gateway wire form `{"type": ..., "data": ...}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// It reads back from that form too (for events from other nodes). Model fields that are not on
+/// the wire (`#[serde(skip)]`, such as `User::is_puppet` or `Channel::created_at`) come back as
+/// their defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 #[non_exhaustive]
 pub enum Event {
@@ -146,7 +154,9 @@ impl Event {
 }
 
 /// An event with the topic it was published on.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serde form `{"topic": <Topic>, "event": <Event>}`: what the fan-out sends to other nodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
     /// Who it is for.
     pub topic: Topic,
@@ -167,5 +177,201 @@ mod tests {
         assert_eq!(json["type"], event.name());
         assert_eq!(json["data"]["id"], id.to_string());
         assert_eq!(json["data"]["channel_id"], channel_id.to_string());
+    }
+
+    use crate::id::{RoleId, UploadId};
+    use crate::model::{
+        BridgeRef, ChannelKind, OverwriteKind, PermissionOverwrite, ReactionSummary, Status, Upload,
+    };
+    use crate::permissions::Permissions;
+
+    fn user(bridge: Option<BridgeRef>) -> User {
+        User {
+            id: UserId::new(),
+            username: "ada".into(),
+            display_name: "Ada «Lovelace» 🦀".into(),
+            avatar_url: Some("/files/a/b/ada.png".into()),
+            status: Status::Dnd,
+            is_puppet: false,
+            bridge,
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    fn message() -> Message {
+        let upload = UploadId::new();
+        Message {
+            id: MessageId::new(),
+            channel_id: ChannelId::new(),
+            author: user(None),
+            content: "line one\nline \"two\" \u{0} é 🦀".into(),
+            created_at: chrono::Utc::now(),
+            edited_at: Some(chrono::Utc::now()),
+            attachments: vec![Upload {
+                id: upload,
+                filename: "a.png".into(),
+                content_type: "image/png".into(),
+                size: 1234,
+                url: Upload::url_for(upload, "s3cr3t", "a.png"),
+                width: Some(640),
+                height: Some(480),
+                // Not on the wire: these stay at their defaults.
+                uploader_id: None,
+                secret: String::new(),
+                message_id: None,
+                bridge: None,
+                created_at: None,
+            }],
+            reactions: vec![ReactionSummary { emoji: "👍".into(), count: 2, me: true }],
+            reply_to: Some(MessageId::new()),
+            nonce: Some("n-1".into()),
+            bridge: Some(BridgeRef::new("discord", "1234567890")),
+            deleted_at: None,
+        }
+    }
+
+    fn channel() -> Channel {
+        let server = ServerId::new();
+        let mut channel = Channel::new(ChannelId::new(), server, "general", ChannelKind::Text);
+        channel.topic = Some("talk".into());
+        channel.position = 3;
+        channel.parent_id = Some(ChannelId::new());
+        channel.permission_overwrites = vec![PermissionOverwrite {
+            id: RoleId::everyone(server).uuid(),
+            kind: OverwriteKind::Role,
+            allow: Permissions::SEND_MESSAGES,
+            deny: Permissions::ATTACH_FILES | Permissions::ADMINISTRATOR,
+        }];
+        // Not on the wire.
+        channel.created_at = None;
+        channel
+    }
+
+    fn role() -> Role {
+        Role::new(RoleId::new(), ServerId::new(), "mods", 0x00ff00, 2, Permissions::KICK_MEMBERS)
+    }
+
+    fn member() -> Member {
+        Member {
+            user: user(Some(BridgeRef::new("discord", "42"))),
+            server_id: ServerId::new(),
+            nickname: Some("countess".into()),
+            roles: vec![RoleId::new(), RoleId::new()],
+            joined_at: chrono::Utc::now(),
+        }
+    }
+
+    /// One sample of every variant.
+    fn samples() -> Vec<Event> {
+        let (message_id, channel_id, user_id, server_id) =
+            (MessageId::new(), ChannelId::new(), UserId::new(), ServerId::new());
+        vec![
+            Event::MessageCreate(message()),
+            Event::MessageUpdate(Message { nonce: None, bridge: None, ..message() }),
+            Event::MessageDelete { id: message_id, channel_id },
+            Event::ReactionAdd { message_id, channel_id, user_id, emoji: "🦀".into() },
+            Event::ReactionRemove { message_id, channel_id, user_id, emoji: "name:123".into() },
+            Event::TypingStart { channel_id, user_id, timestamp: chrono::Utc::now() },
+            Event::PresenceUpdate { user_id, status: Status::Idle },
+            Event::UserUpdate(user(None)),
+            Event::ChannelCreate(channel()),
+            Event::ChannelUpdate(Channel { topic: None, parent_id: None, ..channel() }),
+            Event::ChannelDelete { id: channel_id, server_id },
+            Event::DmChannelCreate(DmChannel {
+                id: channel_id,
+                kind: ChannelKind::Dm,
+                recipients: vec![user(None), user(None)],
+                last_message_id: Some(message_id),
+            }),
+            Event::ServerUpdate(Server {
+                id: server_id,
+                name: "Analytical Engines".into(),
+                icon_url: None,
+                owner_id: user_id,
+                bridge: Some(BridgeRef::new("discord", "7")),
+                created_at: chrono::Utc::now(),
+            }),
+            Event::ServerDelete { id: server_id },
+            Event::MemberAdd(member()),
+            Event::MemberUpdate(Member { nickname: None, roles: Vec::new(), ..member() }),
+            Event::MemberRemove { server_id, user_id },
+            Event::RoleCreate(role()),
+            Event::RoleUpdate(Role { permissions: Permissions::from_bits(u64::MAX), ..role() }),
+            Event::RoleDelete { server_id, role_id: RoleId::new() },
+        ]
+    }
+
+    /// Does not compile when a variant is added, so that it gets a sample in [`samples`].
+    fn variant_index(event: &Event) -> usize {
+        match event {
+            Event::MessageCreate(_) => 0,
+            Event::MessageUpdate(_) => 1,
+            Event::MessageDelete { .. } => 2,
+            Event::ReactionAdd { .. } => 3,
+            Event::ReactionRemove { .. } => 4,
+            Event::TypingStart { .. } => 5,
+            Event::PresenceUpdate { .. } => 6,
+            Event::UserUpdate(_) => 7,
+            Event::ChannelCreate(_) => 8,
+            Event::ChannelUpdate(_) => 9,
+            Event::ChannelDelete { .. } => 10,
+            Event::DmChannelCreate(_) => 11,
+            Event::ServerUpdate(_) => 12,
+            Event::ServerDelete { .. } => 13,
+            Event::MemberAdd(_) => 14,
+            Event::MemberUpdate(_) => 15,
+            Event::MemberRemove { .. } => 16,
+            Event::RoleCreate(_) => 17,
+            Event::RoleUpdate(_) => 18,
+            Event::RoleDelete { .. } => 19,
+        }
+    }
+
+    #[test]
+    fn every_event_variant_round_trips_through_its_wire_form() {
+        let samples = samples();
+        let indexes: Vec<usize> = samples.iter().map(variant_index).collect();
+        assert_eq!(indexes, (0..20).collect::<Vec<_>>(), "one sample per variant, in order");
+        for event in samples {
+            let json = serde_json::to_string(&event).unwrap();
+            let back: Event = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, event, "{json}");
+            // The wire form is unchanged: still exactly {"type", "data"}.
+            let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["data", "type"], "{json}");
+            assert_eq!(value["type"], event.name());
+        }
+    }
+
+    #[test]
+    fn every_topic_round_trips_as_kind_and_id() {
+        let (channel, server, user) = (ChannelId::new(), ServerId::new(), UserId::new());
+        for (topic, kind, id) in [
+            (Topic::Channel(channel), "channel", channel.to_string()),
+            (Topic::Server(server), "server", server.to_string()),
+            (Topic::User(user), "user", user.to_string()),
+        ] {
+            let json = serde_json::to_value(topic).unwrap();
+            assert_eq!(json, serde_json::json!({ "kind": kind, "id": id }));
+            assert_eq!(serde_json::from_value::<Topic>(json).unwrap(), topic);
+        }
+    }
+
+    #[test]
+    fn envelopes_round_trip_with_topic_and_event() {
+        for event in samples() {
+            let envelope = Envelope { topic: Topic::Channel(ChannelId::new()), event };
+            let json = serde_json::to_value(&envelope).unwrap();
+            assert_eq!(json["event"]["type"], envelope.event.name());
+            assert_eq!(json["topic"]["kind"], "channel");
+            assert_eq!(serde_json::from_value::<Envelope>(json).unwrap(), envelope);
+        }
+    }
+
+    #[test]
+    fn an_unknown_event_type_is_an_error_not_a_panic() {
+        let json = r#"{"type":"FromTheFuture","data":{}}"#;
+        assert!(serde_json::from_str::<Event>(json).is_err());
     }
 }

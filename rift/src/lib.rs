@@ -9,6 +9,7 @@
 pub mod bridge;
 pub mod error;
 pub mod event;
+pub mod fanout;
 pub mod files;
 pub mod id;
 pub mod model;
@@ -19,6 +20,7 @@ pub mod service;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Resource, Result, StoreError};
+pub use fanout::{FanOut, NodeId};
 pub use id::{
     AuditEntryId, BridgeConnectionId, ChannelId, HistoryEntryId, MessageId, RoleId, ServerId, SessionId,
     Timestamp, TokenFamilyId, UploadId, UserId,

@@ -5,6 +5,7 @@ use sqlx::postgres::PgPoolOptions;
 
 use crate::db::{Database, Pools};
 
+pub(crate) mod fanout;
 pub(crate) mod search;
 
 /// Connections per process; several `rift-server` nodes may share one database.

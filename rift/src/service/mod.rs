@@ -40,7 +40,8 @@ pub use users::{ProfileUpdate, RegisterInput};
 pub(crate) use access::{ChannelAccess, ServerAccess};
 
 use crate::error::{Error, Result};
-use crate::event::{Event, Topic};
+use crate::event::{Envelope, Event, Topic};
+use crate::fanout::{FanOut, LocalFanOut};
 use crate::id::{AuditEntryId, ServerId, Timestamp, UserId};
 use crate::model::AuditEntry;
 use crate::ratelimit::RateLimiter;
@@ -96,6 +97,7 @@ impl Config {
 struct Inner {
     store: Arc<dyn Store>,
     router: Router,
+    fanout: Arc<dyn FanOut>,
     config: Config,
     presence: presence::Presence,
     message_limiter: RateLimiter<UserId>,
@@ -130,13 +132,25 @@ impl Rift {
         Self::with_router(store, config, Router::new())
     }
 
-    /// The service over `store`, publishing to `router`.
+    /// The service over `store`, publishing to `router` (a single node).
     pub fn with_router(store: Arc<dyn Store>, config: Config, router: Router) -> Self {
+        Self::with_fanout(store, config, router, Arc::new(LocalFanOut::new()))
+    }
+
+    /// The service over `store`, publishing to `router` and through `fanout` to the other nodes
+    /// sharing the database. `fanout` feeds their events into the same `router`.
+    pub fn with_fanout(
+        store: Arc<dyn Store>,
+        config: Config,
+        router: Router,
+        fanout: Arc<dyn FanOut>,
+    ) -> Self {
         let message_limiter = RateLimiter::new(10.0, 20.0);
         Self {
             inner: Arc::new(Inner {
                 store,
                 router,
+                fanout,
                 presence: presence::Presence::new(config.typing_throttle),
                 config,
                 message_limiter,
@@ -152,6 +166,11 @@ impl Rift {
     /// The event router that every change is published to.
     pub fn router(&self) -> &Router {
         &self.inner.router
+    }
+
+    /// The fan-out to the other nodes ([`LocalFanOut`] for a single node).
+    pub fn fanout(&self) -> &Arc<dyn FanOut> {
+        &self.inner.fanout
     }
 
     /// The configuration.
@@ -174,8 +193,12 @@ impl Rift {
         chrono::Utc::now()
     }
 
+    /// Delivers to this node's subscribers, then hands the same envelope to the other nodes; neither
+    /// waits.
     fn publish(&self, topic: Topic, event: Event) {
-        self.inner.router.publish(topic, event);
+        let envelope = Arc::new(Envelope { topic, event });
+        self.inner.router.publish_envelope(Arc::clone(&envelope));
+        self.inner.fanout.publish(envelope);
     }
 
     /// Appends to a server's audit log. The change it records is already committed; a failure to

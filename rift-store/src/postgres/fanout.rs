@@ -1,0 +1,461 @@
+//! Multi-node fan-out over PostgreSQL: an `event_log` table plus LISTEN/NOTIFY.
+//!
+//! **Protocol.** A node's writer task takes envelopes from its outbox in batches and, in one
+//! transaction, takes a cluster-wide advisory lock, INSERTs the batch into `event_log` (BIGSERIAL
+//! `id`, the sender's `node_id`, the envelope's JSON as TEXT) and calls
+//! `pg_notify('rift_events', '<highest id>')`. Listeners never trust the notification's payload: it
+//! only says "there is something new"; each reads every row with `id >` the last id it has seen,
+//! in id order, skipping its own node's rows. So the 8,000-byte NOTIFY limit never matters, and a
+//! lost notification costs latency, not events.
+//!
+//! **Why the lock.** Ids are handed out at INSERT but become visible at COMMIT; without the lock, a
+//! transaction holding id 10 could commit after one holding id 11, and a listener that had already
+//! moved past 11 would never read 10. Under the lock, ids commit in id order, so "everything above
+//! the last id seen" is exact. Batching keeps the lock to one short transaction per batch.
+//!
+//! **Gaps.** When the listening connection drops, the listener reconnects with exponential
+//! back-off, LISTENs first and only then reads every row above its last id: rows committed before
+//! the LISTEN are read by that query, rows committed after it are announced. Ids only grow and the
+//! last id only moves forward, so nothing is delivered twice. A listener also re-reads every
+//! `poll_interval` without a notification, a safety net for a connection that died silently.
+//!
+//! **Pruning.** Every node deletes rows older than `retention` every `prune_interval`. A node cut
+//! off for longer than `retention` can miss events (its sessions must resume or resync anyway).
+//!
+//! Payloads are TEXT rather than JSONB: JSONB rejects `\u0000`, which message text may contain, and
+//! nothing queries inside a payload.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rift::StoreError;
+use rift::event::Envelope;
+use rift::fanout::{FanOut, FanOutCounters, FanOutStats, NodeId, Outbox, OutboxReceiver};
+use rift::router::Router;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::db::{Database, Pools};
+
+/// The NOTIFY channel.
+const CHANNEL: &str = "rift_events";
+
+/// Tunables of [`PgFanOut`]. [`Default`] gives the documented defaults.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PgFanOutOptions {
+    /// Envelopes the outbox holds before it drops (default 4,096).
+    pub queue_capacity: usize,
+    /// Most envelopes written in one transaction (default 256).
+    pub batch_size: usize,
+    /// How long rows are kept for listeners that were cut off (default 5 minutes).
+    pub retention: Duration,
+    /// How often old rows are deleted (default 1 minute).
+    pub prune_interval: Duration,
+    /// How long the listener waits without a notification before it reads anyway (default 5 s).
+    pub poll_interval: Duration,
+    /// First wait before reconnecting a lost listener; doubles up to `reconnect_max`
+    /// (default 100 ms).
+    pub reconnect_min: Duration,
+    /// Longest wait between reconnection attempts (default 10 s).
+    pub reconnect_max: Duration,
+    /// Attempts to write one batch before its envelopes are counted as failed (default 5).
+    pub write_attempts: u32,
+    /// How long [`FanOut::shutdown`] waits for the outbox to be written (default 5 s).
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for PgFanOutOptions {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 4096,
+            batch_size: 256,
+            retention: Duration::from_secs(5 * 60),
+            prune_interval: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(5),
+            reconnect_min: Duration::from_millis(100),
+            reconnect_max: Duration::from_secs(10),
+            write_attempts: 5,
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The PostgreSQL fan-out (see the module docs for the protocol). Made by [`PgFanOut::start`] or
+/// [`Database::fanout`]; owns a writer, a listener and a pruner task, which end on
+/// [`FanOut::shutdown`] or when this is dropped.
+pub struct PgFanOut {
+    node_id: NodeId,
+    outbox: Outbox,
+    pool: PgPool,
+    retention: Duration,
+    shutdown_timeout: Duration,
+    stop: watch::Sender<bool>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    others: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for PgFanOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgFanOut").field("node_id", &self.node_id).finish_non_exhaustive()
+    }
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+impl PgFanOut {
+    /// Starts the fan-out of node `node_id` over `database`, feeding other nodes' envelopes into
+    /// `router`. When this returns the node is listening: whatever another node publishes from
+    /// then on reaches `router`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when `database` is not PostgreSQL or cannot be reached.
+    pub async fn start(
+        database: &Database,
+        node_id: NodeId,
+        router: Router,
+        options: PgFanOutOptions,
+    ) -> Result<Self, StoreError> {
+        let Pools::Postgres(pool) = &database.pools else {
+            return Err(StoreError::Backend("the PostgreSQL fan-out needs a PostgreSQL database".into()));
+        };
+        let pool = pool.clone();
+        // LISTEN before reading the starting point, so nothing committed in between is missed.
+        let listener = listen(&pool).await.map_err(backend)?;
+        let last_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM event_log")
+            .fetch_one(&pool)
+            .await
+            .map_err(backend)?;
+
+        let counters = Arc::new(FanOutCounters::default());
+        let (outbox, rx) = Outbox::new(options.queue_capacity.max(1), Arc::clone(&counters));
+        let (stop, stopped) = watch::channel(false);
+        let writer = tokio::spawn(
+            Writer { pool: pool.clone(), node_id, counters: Arc::clone(&counters), options: options.clone() }
+                .run(rx, stopped.clone()),
+        );
+        let reader = tokio::spawn(
+            Reader { pool: pool.clone(), node_id, router, counters, options: options.clone(), last_id }
+                .run(listener, stopped.clone()),
+        );
+        let pruner =
+            tokio::spawn(prune_loop(pool.clone(), options.retention, options.prune_interval, stopped));
+        Ok(Self {
+            node_id,
+            outbox,
+            pool,
+            retention: options.retention,
+            shutdown_timeout: options.shutdown_timeout,
+            stop,
+            writer: Mutex::new(Some(writer)),
+            others: Mutex::new(vec![reader, pruner]),
+        })
+    }
+
+    /// Deletes rows older than the retention now (the pruner task does this periodically);
+    /// returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the database fails.
+    pub async fn prune(&self) -> Result<u64, StoreError> {
+        prune(&self.pool, self.retention).await.map_err(backend)
+    }
+}
+
+#[async_trait]
+impl FanOut for PgFanOut {
+    fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    fn publish(&self, envelope: Arc<Envelope>) {
+        self.outbox.push(envelope);
+    }
+
+    fn stats(&self) -> FanOutStats {
+        self.outbox.counters().snapshot()
+    }
+
+    async fn shutdown(&self) {
+        self.stop.send_replace(true);
+        let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(mut writer) = writer
+            && tokio::time::timeout(self.shutdown_timeout, &mut writer).await.is_err()
+        {
+            tracing::warn!(node = %self.node_id, "fan-out writer did not finish in time; queued events dropped");
+            writer.abort();
+        }
+        let others =
+            std::mem::take(&mut *self.others.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        for task in others {
+            // They end at the stop signal; waiting makes sure the listener has let go.
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for PgFanOut {
+    fn drop(&mut self) {
+        // Without a shutdown: stop listening now; the writer ends once the outbox is empty.
+        self.stop.send_replace(true);
+    }
+}
+
+impl Database {
+    /// The fan-out of node `node_id` for this database, feeding other nodes' events into `router`:
+    /// a [`PgFanOut`] with default options on PostgreSQL; on SQLite, whose file belongs to one
+    /// process, a [`LocalFanOut`](rift::fanout::LocalFanOut).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when PostgreSQL cannot be reached.
+    pub async fn fanout(&self, node_id: NodeId, router: Router) -> Result<Arc<dyn FanOut>, StoreError> {
+        match self.pools {
+            Pools::Sqlite { .. } => Ok(Arc::new(rift::fanout::LocalFanOut::with_node_id(node_id))),
+            Pools::Postgres(_) => {
+                Ok(Arc::new(PgFanOut::start(self, node_id, router, PgFanOutOptions::default()).await?))
+            }
+        }
+    }
+}
+
+/// A listening connection (out of `pool`, kept for the listener's lifetime).
+async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    // We reconnect ourselves, to recover the gap between LISTEN and the next read.
+    listener.eager_reconnect(false);
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Takes envelopes from the outbox and writes them in batches.
+struct Writer {
+    pool: PgPool,
+    node_id: NodeId,
+    counters: Arc<FanOutCounters>,
+    options: PgFanOutOptions,
+}
+
+impl Writer {
+    async fn run(self, mut rx: OutboxReceiver, mut stop: watch::Receiver<bool>) {
+        let limit = self.options.batch_size.max(1);
+        let mut batch = Vec::with_capacity(limit);
+        let mut stopping = false;
+        loop {
+            batch.clear();
+            let n = if stopping {
+                rx.recv_many(&mut batch, limit).await
+            } else {
+                tokio::select! {
+                    n = rx.recv_many(&mut batch, limit) => n,
+                    // A shutdown (or the handle dropped): refuse more, write what is queued, end.
+                    _ = stop.wait_for(|stop| *stop) => {
+                        stopping = true;
+                        rx.close();
+                        continue;
+                    }
+                }
+            };
+            if n == 0 {
+                return;
+            }
+            self.write(&batch, stopping).await;
+        }
+    }
+
+    /// Writes one batch, retrying with back-off; counts it as sent or failed.
+    async fn write(&self, batch: &[Arc<Envelope>], stopping: bool) {
+        let mut payloads = Vec::with_capacity(batch.len());
+        for envelope in batch {
+            match serde_json::to_string(&**envelope) {
+                Ok(json) => payloads.push(json),
+                Err(e) => {
+                    self.counters.add_failed(1);
+                    tracing::error!(error = %e, "fan-out could not encode an event");
+                }
+            }
+        }
+        if payloads.is_empty() {
+            return;
+        }
+        let count = payloads.len() as u64;
+        let attempts = if stopping { 1 } else { self.options.write_attempts.max(1) };
+        let mut delay = self.options.reconnect_min;
+        for attempt in 1..=attempts {
+            match insert(&self.pool, self.node_id, &payloads).await {
+                Ok(()) => {
+                    self.counters.add_sent(count);
+                    return;
+                }
+                Err(e) if attempt < attempts => {
+                    tracing::warn!(error = %e, attempt, "fan-out write failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.options.reconnect_max);
+                }
+                Err(e) => {
+                    self.counters.add_failed(count);
+                    tracing::error!(error = %e, events = count, "fan-out write failed; events not forwarded");
+                }
+            }
+        }
+    }
+}
+
+/// One batch, in order, in one transaction that also notifies (delivered at commit).
+async fn insert(pool: &PgPool, node_id: NodeId, payloads: &[String]) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // Ids must commit in id order (see the module docs). The two-key form has its own key space,
+    // apart from the one-key locks used for nonces.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('rift.event_log'), 0)").execute(&mut *tx).await?;
+    sqlx::query(
+        "WITH inserted AS ( \
+             INSERT INTO event_log (node_id, payload) \
+             SELECT $1, payload FROM unnest($2::text[]) WITH ORDINALITY AS batch(payload, n) ORDER BY n \
+             RETURNING id \
+         ) \
+         SELECT pg_notify($3, MAX(id)::text) FROM inserted",
+    )
+    .bind(node_id.uuid())
+    .bind(payloads)
+    .bind(CHANNEL)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// Reads other nodes' rows and delivers them to the local router.
+struct Reader {
+    pool: PgPool,
+    node_id: NodeId,
+    router: Router,
+    counters: Arc<FanOutCounters>,
+    options: PgFanOutOptions,
+    /// The highest id read; only moves forward.
+    last_id: i64,
+}
+
+/// Rows read per query while catching up.
+const PAGE: i64 = 500;
+
+impl Reader {
+    async fn run(mut self, listener: PgListener, mut stop: watch::Receiver<bool>) {
+        let mut listener = Some(listener);
+        let mut delay = self.options.reconnect_min;
+        loop {
+            let Some(connected) = listener.as_mut() else {
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.wait_for(|stop| *stop) => return,
+                }
+                match listen(&self.pool).await {
+                    Ok(connected) => {
+                        listener = Some(connected);
+                        delay = self.options.reconnect_min;
+                        self.counters.add_reconnect();
+                        tracing::info!(node = %self.node_id, "fan-out listener reconnected");
+                        // LISTEN is on again: now read what was committed while it was off.
+                        self.catch_up().await;
+                    }
+                    Err(e) => {
+                        if self.pool.is_closed() {
+                            return;
+                        }
+                        tracing::warn!(error = %e, retry_in = ?delay, "fan-out listener cannot reconnect");
+                        delay = (delay * 2).min(self.options.reconnect_max);
+                    }
+                }
+                continue;
+            };
+            // `try_recv` keeps partial reads in the connection's buffer, so dropping it at a
+            // timeout or a stop loses nothing; a broken stream would only mean a reconnect.
+            let next = tokio::select! {
+                biased;
+                _ = stop.wait_for(|stop| *stop) => return,
+                next = tokio::time::timeout(self.options.poll_interval, connected.try_recv()) => next,
+            };
+            match next {
+                // A notification or a quiet interval: read whatever is new. Notifications queued
+                // meanwhile are covered by the same read.
+                Ok(Ok(Some(_))) | Err(_) => {
+                    while connected.next_buffered().is_some() {}
+                    self.catch_up().await;
+                }
+                Ok(Ok(None)) | Ok(Err(_)) => {
+                    if self.pool.is_closed() {
+                        return;
+                    }
+                    tracing::warn!(node = %self.node_id, "fan-out listener lost its connection; reconnecting");
+                    listener = None;
+                }
+            }
+        }
+    }
+
+    /// Delivers every other node's row above `last_id`, in id order. On a database error it
+    /// stops; the next notification, poll or reconnection reads from the same point.
+    async fn catch_up(&mut self) {
+        loop {
+            let rows: Vec<(i64, String)> = match sqlx::query_as(
+                "SELECT id, payload FROM event_log WHERE id > $1 AND node_id <> $2 ORDER BY id LIMIT $3",
+            )
+            .bind(self.last_id)
+            .bind(self.node_id.uuid())
+            .bind(PAGE)
+            .fetch_all(&self.pool)
+            .await
+            {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(error = %e, "fan-out could not read new events; will retry");
+                    return;
+                }
+            };
+            let full = rows.len() as i64 == PAGE;
+            for (id, payload) in rows {
+                self.last_id = self.last_id.max(id);
+                match serde_json::from_str::<Envelope>(&payload) {
+                    Ok(envelope) => {
+                        self.router.publish_envelope(Arc::new(envelope));
+                        self.counters.add_received(1);
+                    }
+                    Err(e) => {
+                        // A newer node's event type, say: skip it, keep the rest flowing.
+                        self.counters.add_failed(1);
+                        tracing::warn!(id, error = %e, "fan-out skipped an event it cannot read");
+                    }
+                }
+            }
+            if !full {
+                return;
+            }
+        }
+    }
+}
+
+async fn prune(pool: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM event_log WHERE created_at < now() - make_interval(secs => $1)")
+        .bind(retention.as_secs_f64())
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+async fn prune_loop(pool: PgPool, retention: Duration, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        // Every node prunes; the deletes are idempotent, so no coordination is needed.
+        if let Err(e) = prune(&pool, retention).await {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "fan-out could not prune old events");
+        }
+    }
+}
