@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rift::event::{Envelope, Event, Topic};
-use rift::fanout::{FanOut, FanOutStats, LocalFanOut, NodeId};
+use rift::fanout::{FanOut, FanOutStats, NodeId};
 use rift::id::{ChannelId, MessageId, UserId};
 use rift::router::{Router, Subscription};
 use rift::service::{Config, RegisterInput, Rift, SendMessage};
@@ -190,6 +190,54 @@ async fn events_published_while_the_listener_is_down_arrive_once_after_it_reconn
     b.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_publishers_on_two_nodes_reach_a_third_exactly_once_in_their_order() {
+    let Some((url, _)) = rift_testing::postgres_url().await else { return };
+    let mut small_batches = PgFanOutOptions::default();
+    // Many small transactions from both writers, so their commits interleave.
+    small_batches.batch_size = 3;
+    let a = Node::start(&url, small_batches.clone()).await;
+    let b = Node::start(&url, small_batches).await;
+    let c = Node::start(&url, PgFanOutOptions::default()).await;
+    let channel = ChannelId::new();
+    let mut on_c = c.subscribe(channel);
+
+    let burst = |node: &Node| {
+        let fanout = node.fanout.clone();
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for _ in 0..150 {
+                let id = MessageId::new();
+                ids.push(id);
+                let event = Event::MessageDelete { id, channel_id: channel };
+                fanout.publish(Arc::new(Envelope { topic: Topic::Channel(channel), event }));
+                tokio::task::yield_now().await;
+            }
+            ids
+        })
+    };
+    let (from_a, from_b) = (burst(&a), burst(&b));
+    let (from_a, from_b) = (from_a.await.unwrap(), from_b.await.unwrap());
+
+    let mut got = Vec::new();
+    for _ in 0..300 {
+        match next(&mut on_c).await.event {
+            Event::MessageDelete { id, .. } => got.push(id),
+            ref other => panic!("unexpected {other:?}"),
+        }
+    }
+    let of = |ids: &[MessageId]| got.iter().copied().filter(|id| ids.contains(id)).collect::<Vec<_>>();
+    assert_eq!(of(&from_a), from_a, "A's events once each, in A's order");
+    assert_eq!(of(&from_b), from_b, "B's events once each, in B's order");
+    assert!(on_c.try_recv().is_none());
+    for node in [&a, &b] {
+        assert_eq!(node.stats().dropped, 0);
+    }
+    for node in [a, b, c] {
+        node.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn a_row_no_node_can_read_is_skipped_and_counted() {
     let Some((url, _)) = rift_testing::postgres_url().await else { return };
@@ -268,16 +316,15 @@ async fn sqlite_gives_a_local_fan_out() {
 }
 
 /// Remembers what it is given.
-#[derive(Default)]
 struct Recording {
-    node: Option<NodeId>,
+    node: NodeId,
     envelopes: Mutex<Vec<Arc<Envelope>>>,
 }
 
 #[async_trait]
 impl FanOut for Recording {
     fn node_id(&self) -> NodeId {
-        self.node.unwrap_or_else(|| LocalFanOut::new().node_id())
+        self.node
     }
 
     fn publish(&self, envelope: Arc<Envelope>) {
@@ -295,7 +342,7 @@ impl FanOut for Recording {
 async fn the_service_hands_every_published_envelope_to_its_fan_out_after_local_delivery() {
     let db = rift_testing::sqlite().await;
     let router = Router::new();
-    let recording = Arc::new(Recording::default());
+    let recording = Arc::new(Recording { node: NodeId::random(), envelopes: Mutex::default() });
     let rift = Rift::with_fanout(db.store.clone(), config(), router.clone(), recording.clone());
     let session = rift.register(RegisterInput::new("ada", "correct horse battery")).await.unwrap();
     let server = rift.create_server(session.user.id, "Analytical Engines").await.unwrap();
