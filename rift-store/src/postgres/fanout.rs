@@ -192,9 +192,12 @@ impl FanOut for PgFanOut {
         }
         let others =
             std::mem::take(&mut *self.others.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        for task in others {
-            // They end at the stop signal; waiting makes sure the listener has let go.
-            let _ = task.await;
+        for mut task in others {
+            // They end at the stop signal, unless stuck in a database call (a reconnection to a
+            // server that is gone, say): waiting makes sure the listener has let go.
+            if tokio::time::timeout(self.shutdown_timeout, &mut task).await.is_err() {
+                task.abort();
+            }
         }
     }
 }
