@@ -1,6 +1,7 @@
-//! `rift-server`: the REST API (and, as it lands, the gateway) with the web client, over SQLite by
-//! default or PostgreSQL when `DATABASE_URL` says so. A thin binary: configuration in, library
-//! crates composed, graceful shutdown out.
+//! `rift-server`: the REST API and the gateway with the web client, over SQLite by default or
+//! PostgreSQL when `DATABASE_URL` says so (then several processes may share the database: events
+//! cross between them). A thin binary: configuration in, library crates composed, graceful
+//! shutdown out.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -100,7 +101,13 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     let mut config = Config::new(jwt_secret(&args)?);
     config.max_message_chars = args.max_message_chars;
     config.rate_limits = args.rate_limits == "on";
-    let rift = Rift::new(Arc::clone(&store), config);
+    // Events of other processes sharing the database (PostgreSQL) reach this node's router.
+    let router = rift::router::Router::new();
+    let fanout = database
+        .fanout(rift::fanout::NodeId::random(), router.clone())
+        .await
+        .map_err(|e| ConfigError(format!("DATABASE_URL: cannot start event fan-out: {e}")))?;
+    let rift = Rift::with_fanout(Arc::clone(&store), config, router, fanout);
 
     let mut http = HttpConfig::new(args.upload_dir.clone().unwrap_or_else(|| args.data_dir.join("uploads")));
     http.max_upload_bytes = args.max_upload_bytes;
@@ -110,7 +117,7 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     std::fs::create_dir_all(&http.upload_dir)
         .map_err(|e| ConfigError(format!("UPLOAD_DIR: cannot create {}: {e}", http.upload_dir.display())))?;
 
-    let app = rift_http::router(AppState::new(rift, http));
+    let app = rift_http::router(AppState::new(rift.clone(), http));
     let listener = tokio::net::TcpListener::bind(args.listen_addr)
         .await
         .map_err(|e| ConfigError(format!("LISTEN_ADDR: cannot listen on {}: {e}", args.listen_addr)))?;
@@ -120,6 +127,8 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| ConfigError(format!("server error: {e}")))?;
+    // Events still queued for other nodes go out before the database closes.
+    rift.fanout().shutdown().await;
     database.close().await;
     tracing::info!("rift-server stopped: in-flight requests finished, database closed");
     Ok(())

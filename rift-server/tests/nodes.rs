@@ -1,0 +1,173 @@
+//! Real `rift-server` processes: start-up on a fresh data dir, bad configuration, graceful
+//! shutdown, and two processes sharing one PostgreSQL delivering each other's events.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+const SECRET: &str = "a shared secret of at least thirty-two bytes";
+
+struct Node {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+fn command(dir: &std::path::Path, port: u16) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rift-server"));
+    cmd.env_clear()
+        .env("RIFT_DATA_DIR", dir)
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("RATE_LIMITS", "off")
+        .env("CLIENT_DIR", dir.join("no-client"))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+async fn start(database_url: Option<&str>) -> Node {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let mut cmd = command(dir.path(), port);
+    cmd.env("JWT_SECRET", SECRET);
+    if let Some(url) = database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    let child = cmd.spawn().expect("spawn rift-server");
+    let node = Node { child, base: format!("http://127.0.0.1:{port}"), _dir: dir };
+    let started = Instant::now();
+    let http = reqwest::Client::new();
+    loop {
+        if let Ok(response) = http.get(format!("{}/api/health", node.base)).send().await
+            && response.status() == 200
+        {
+            return node;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "rift-server did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn post(http: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
+    let mut request = http.post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request");
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn starts_on_a_fresh_data_dir_and_stops_gracefully() {
+    let node = start(None).await;
+    let http = reqwest::Client::new();
+    let health: Value =
+        http.get(format!("{}/api/health", node.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["database"], "sqlite");
+    let page = http.get(format!("{}/", node.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("not built yet"), "{page}");
+    let mut node = node;
+    let status = Command::new("kill").args(["-TERM", &node.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(exit) = node.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no graceful exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn bad_configuration_is_one_line_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value) in [("JWT_SECRET", "short"), ("DATABASE_URL", "postgres://[not a url")] {
+        let mut cmd = command(dir.path(), free_port());
+        cmd.env(var, value);
+        let output = cmd.output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{var}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(lines[0].contains(var), "{stderr}");
+    }
+}
+
+#[tokio::test]
+async fn two_processes_on_one_postgres_deliver_each_others_events() {
+    let Some((url, _)) = rift_testing::postgres_url().await else { return };
+    let first = start(Some(&url)).await;
+    let second = start(Some(&url)).await;
+    let http = reqwest::Client::new();
+    let session = post(
+        &http,
+        format!("{}/api/auth/register", first.base),
+        None,
+        json!({ "username": "ada", "password": "password123" }),
+    )
+    .await;
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    let server =
+        post(&http, format!("{}/api/servers", first.base), Some(&token), json!({ "name": "Shared" })).await;
+    let channels: Value = http
+        .get(format!("{}/api/servers/{}/channels", first.base, server["id"].as_str().unwrap()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let channel = channels[0]["id"].as_str().unwrap().to_owned();
+
+    // A gateway client on the second process; the message is sent to the first.
+    let ws_url = second.base.replacen("http://", "ws://", 1) + "/ws";
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.expect("ws");
+    futures_util::SinkExt::send(
+        &mut socket,
+        Message::text(json!({ "type": "Identify", "token": token }).to_string()),
+    )
+    .await
+    .unwrap();
+    // Ready first: the session follows the channel from then on.
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("Ready");
+        let Some(Ok(Message::Text(text))) = frame else { panic!("socket closed: {frame:?}") };
+        if serde_json::from_str::<Value>(text.as_str()).unwrap()["type"] == "Ready" {
+            break;
+        }
+    }
+    let body = json!({ "content": "across processes" });
+    post(&http, format!("{}/api/channels/{channel}/messages", first.base), Some(&token), body).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("a frame");
+        let Some(Ok(Message::Text(text))) = frame else { panic!("socket closed: {frame:?}") };
+        let value: Value = serde_json::from_str(text.as_str()).unwrap();
+        if value["type"] == "MessageCreate" {
+            assert_eq!(value["data"]["content"], "across processes");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no MessageCreate from the other process");
+    }
+}
