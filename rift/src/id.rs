@@ -1,6 +1,6 @@
 //! Typed identifiers: one UUIDv7 newtype per entity.
 //!
-//! Ids made by [`Id::new`]-style constructors are strictly increasing within a process, so id order
+//! Ids made by the `new()` constructors (e.g. [`UserId::new`]) are strictly increasing within a process, so id order
 //! is creation order and message cursors can be ids. Ids of imported objects are made with
 //! `at(timestamp)` so that history sorts by when it was written, not when it was imported.
 
