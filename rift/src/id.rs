@@ -1,8 +1,9 @@
 //! Typed identifiers: one UUIDv7 newtype per entity.
 //!
-//! Ids made by the `new()` constructors (e.g. [`UserId::new`]) are strictly increasing within a process, so id order
-//! is creation order and message cursors can be ids. Ids of imported objects are made with
-//! `at(timestamp)` so that history sorts by when it was written, not when it was imported.
+//! Ids made by the `new()` constructors (e.g. [`UserId::new`]) are strictly increasing within a
+//! process, so id order is creation order and message cursors can be ids. Ids of imported objects
+//! are made with `at(timestamp)` so that history sorts by when it was written, not when it was
+//! imported.
 
 use std::fmt;
 use std::str::FromStr;
