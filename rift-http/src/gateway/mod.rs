@@ -174,9 +174,9 @@ impl Connection {
         match ending {
             Ending::ClientDone => end_session(&self.state, &session).await,
             _ => {
-                if session.detach(self.id) {
-                    self.expire_later(session);
-                }
+                // Resumable for the window; an ended session (it fell behind) is cleaned up then too.
+                session.detach(self.id);
+                self.expire_later(session);
             }
         }
     }

@@ -119,14 +119,11 @@ impl Session {
     }
 
     /// Detaches connection `id` if it is still the attached one; the session waits for a resume.
-    pub(crate) fn detach(&self, id: u64) -> bool {
+    pub(crate) fn detach(&self, id: u64) {
         let mut state = self.state();
         if state.attached.as_ref().is_some_and(|a| a.id == id) {
             state.attached = None;
             state.detached_at = Some(Instant::now());
-            true
-        } else {
-            false
         }
     }
 
