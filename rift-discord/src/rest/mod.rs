@@ -635,15 +635,8 @@ impl Client {
         message_id: Snowflake,
         emoji: &str,
     ) -> Result<(), Error> {
-        let path = [
-            "channels",
-            &channel_id.to_string(),
-            "messages",
-            &message_id.to_string(),
-            "reactions",
-            emoji,
-            "@me",
-        ];
+        let (channel, message) = (channel_id.to_string(), message_id.to_string());
+        let path = own_reaction_path(&channel, &message, emoji);
         self.send(Method::PUT, &path, |r| r.header("content-length", "0")).await.map(drop)
     }
 
@@ -658,15 +651,8 @@ impl Client {
         message_id: Snowflake,
         emoji: &str,
     ) -> Result<(), Error> {
-        let path = [
-            "channels",
-            &channel_id.to_string(),
-            "messages",
-            &message_id.to_string(),
-            "reactions",
-            emoji,
-            "@me",
-        ];
+        let (channel, message) = (channel_id.to_string(), message_id.to_string());
+        let path = own_reaction_path(&channel, &message, emoji);
         self.send(Method::DELETE, &path, |r| r).await.map(drop)
     }
 
@@ -755,6 +741,11 @@ async fn error_for(status: StatusCode, response: Response) -> Error {
         StatusCode::NOT_FOUND => Error::NotFound { message },
         _ => Error::Http { status: status.as_u16(), code, message },
     }
+}
+
+/// `channels/{channel}/messages/{message}/reactions/{emoji}/@me`, as route segments.
+fn own_reaction_path<'a>(channel: &'a str, message: &'a str, emoji: &'a str) -> [&'a str; 7] {
+    ["channels", channel, "messages", message, "reactions", emoji, "@me"]
 }
 
 #[cfg(test)]
