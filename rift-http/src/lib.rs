@@ -27,6 +27,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
+use rift::bridge::BridgeManager;
 use rift::ratelimit::RateLimiter;
 use rift::service::Rift;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -79,6 +80,7 @@ pub struct AppState {
     config: Arc<HttpConfig>,
     auth_limiter: Arc<RateLimiter<IpAddr>>,
     gateway: Arc<gateway::Gateway>,
+    bridges: BridgeManager,
 }
 
 impl std::fmt::Debug for AppState {
@@ -93,11 +95,20 @@ impl AppState {
         config.gateway.rate_limits = config.gateway.rate_limits && config.rate_limits;
         let gateway = Arc::new(gateway::Gateway::new(config.gateway.clone()));
         Self {
+            bridges: BridgeManager::new(rift.clone()),
             rift,
             config: Arc::new(config),
             auth_limiter: Arc::new(RateLimiter::new(10.0 / 60.0, 10.0)),
             gateway,
         }
+    }
+
+    /// Runs bridge connections with `bridges` (by default no bridge kind runs, and creating a
+    /// connection answers 400 `unknown_bridge_kind`).
+    #[must_use]
+    pub fn with_bridges(mut self, bridges: BridgeManager) -> Self {
+        self.bridges = bridges;
+        self
     }
 
     /// The HTTP settings.

@@ -6,7 +6,7 @@
 //! and the connection's status. The host also delivers to [`Bridge::on_event`] every Rift event in
 //! the channels the bridge links, so it can relay them to the remote side.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -15,10 +15,12 @@ use uuid::Uuid;
 
 use crate::error::{Error, Resource, Result};
 use crate::event::{Envelope, Topic};
-use crate::id::{ChannelId, UserId};
+use crate::id::{BridgeConnectionId, ChannelId, UserId};
 use crate::model::{BridgeConnection, BridgeRef, BridgeStatus};
 use crate::router::{RecvError, Subscription, Topics};
-use crate::service::Rift;
+use crate::service::{
+    BackfillProgress, BridgeInput, BridgeView, BridgedServer, GUILDS_KEY, PROGRESS_KEY, Rift,
+};
 use crate::store::BridgedKind;
 
 /// A connection from Rift to another network.
@@ -35,7 +37,15 @@ pub trait Bridge: Send + Sync + 'static {
     /// caused itself (mirrored messages carry a [`BridgeRef`]) arrive too: skip them to avoid echoes.
     async fn on_event(&self, ctx: &BridgeContext, event: &Envelope) -> Result<()>;
 
-    /// Disconnects and stops every task.
+    /// Reads history again: of `channels` (Rift ids of mirrored channels), or of every channel.
+    /// The default does nothing (a bridge without history).
+    async fn backfill(&self, ctx: &BridgeContext, channels: Option<Vec<ChannelId>>) -> Result<()> {
+        let _ = (ctx, channels);
+        Ok(())
+    }
+
+    /// Disconnects and stops every task. The connection's stored status stays as it is, so a
+    /// shutdown is not mistaken for a stop: the connection comes back after a restart.
     async fn stop(&self) -> Result<()>;
 }
 
@@ -100,6 +110,27 @@ impl BridgeContext {
     ) -> Result<()> {
         self.rift.store().set_bridge_status(self.connection.id, status, reason, remote_user_id).await?;
         Ok(())
+    }
+
+    /// Records backfill progress (shown in the management API).
+    pub async fn set_progress(&self, progress: &BackfillProgress) -> Result<()> {
+        self.set_json(PROGRESS_KEY, progress).await
+    }
+
+    /// The backfill progress recorded so far.
+    pub async fn progress(&self) -> Result<BackfillProgress> {
+        let value = self.cursor(PROGRESS_KEY).await?;
+        Ok(value.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
+    }
+
+    /// Records the remote servers this connection mirrors (shown in the management API).
+    pub async fn set_servers(&self, servers: &[BridgedServer]) -> Result<()> {
+        self.set_json(GUILDS_KEY, servers).await
+    }
+
+    async fn set_json<T: serde::Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<()> {
+        let json = serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))?;
+        self.set_cursor(key, &json).await
     }
 
     /// Starts delivering Rift events of `channel_id` to [`Bridge::on_event`].
@@ -167,16 +198,26 @@ impl BridgeHost {
         &self.ctx
     }
 
-    /// Stops the bridge and its event feed.
+    /// The bridge.
+    pub fn bridge(&self) -> &Arc<dyn Bridge> {
+        &self.bridge
+    }
+
+    /// Whether the event feed ended because the bridge fell behind (it should be restarted).
+    pub fn is_finished(&self) -> bool {
+        self.pump.is_finished()
+    }
+
+    /// Stops the bridge and its event feed. The stored status is left alone: a stop is not a
+    /// verdict on the connection (SPEC: `stopped` is never transient).
     pub async fn stop(self) -> Result<()> {
         self.pump.abort();
-        let result = self.bridge.stop().await;
-        self.ctx.set_status(BridgeStatus::Stopped, Some("stopped"), None).await?;
-        result
+        self.bridge.stop().await
     }
 }
 
-/// Feeds a bridge the events of its linked channels, in order, until it falls behind.
+/// Feeds a bridge the events of its linked channels, in order, until it falls behind (then the
+/// host is restarted by its [`BridgeManager`], which catches up from the remote side).
 async fn pump_events(bridge: Arc<dyn Bridge>, ctx: BridgeContext, mut subscription: Subscription) {
     loop {
         match subscription.recv().await {
@@ -186,10 +227,244 @@ async fn pump_events(bridge: Arc<dyn Bridge>, ctx: BridgeContext, mut subscripti
                 }
             }
             Err(RecvError::Lagged) => {
-                tracing::error!(bridge = bridge.name(), "bridge fell behind Rift's events; stopping it");
-                let _ = ctx.set_status(BridgeStatus::Stopped, Some("lagged behind events"), None).await;
+                tracing::warn!(bridge = bridge.name(), "bridge fell behind Rift's events; restarting it");
                 return;
             }
         }
+    }
+}
+
+/// Makes the bridge for a stored connection (one factory per `source`).
+pub type BridgeFactory = Arc<dyn Fn(&BridgeConnection) -> Arc<dyn Bridge> + Send + Sync>;
+
+/// Runs every stored bridge connection: starts them at boot, starts one when it is created or
+/// resumed, stops it when it is paused or deleted, restarts one whose event feed fell behind.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct BridgeManager {
+    rift: Rift,
+    factories: Arc<HashMap<String, BridgeFactory>>,
+    running: Arc<tokio::sync::Mutex<HashMap<BridgeConnectionId, Running>>>,
+}
+
+struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: JoinHandle<()>,
+    host: Arc<Mutex<Option<BridgeContext>>>,
+    bridge: Arc<Mutex<Option<Arc<dyn Bridge>>>>,
+}
+
+impl std::fmt::Debug for BridgeManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sources: Vec<&String> = self.factories.keys().collect();
+        f.debug_struct("BridgeManager").field("sources", &sources).finish_non_exhaustive()
+    }
+}
+
+impl BridgeManager {
+    /// A manager with no bridge kinds: creating a connection answers 400 `unknown_bridge_kind`.
+    pub fn new(rift: Rift) -> Self {
+        Self { rift, factories: Arc::default(), running: Arc::default() }
+    }
+
+    /// Adds a bridge kind: connections whose `source` is `source` run bridges made by `factory`.
+    #[must_use]
+    pub fn with_factory(mut self, source: impl Into<String>, factory: BridgeFactory) -> Self {
+        Arc::make_mut(&mut self.factories).insert(source.into(), factory);
+        self
+    }
+
+    /// Whether connections to `source` can run here.
+    pub fn supports(&self, source: &str) -> bool {
+        self.factories.contains_key(source)
+    }
+
+    /// The service layer it runs bridges with.
+    pub fn rift(&self) -> &Rift {
+        &self.rift
+    }
+
+    /// Starts every stored connection that is neither paused nor stopped.
+    pub async fn start_all(&self) -> Result<()> {
+        for connection in self.rift.runnable_bridge_connections().await? {
+            self.start(connection.id, &connection.source).await;
+        }
+        Ok(())
+    }
+
+    /// Creates a connection for `owner` and starts it.
+    ///
+    /// # Errors
+    /// 400 `unknown_bridge_kind` when no factory serves `input.source`; the validation of
+    /// [`Rift::create_bridge_connection`].
+    pub async fn create(&self, owner: UserId, input: BridgeInput) -> Result<BridgeView> {
+        if !self.supports(&input.source) {
+            return Err(Error::invalid(
+                "unknown_bridge_kind",
+                "this server does not run that kind of bridge",
+            ));
+        }
+        let source = input.source.clone();
+        let view = self.rift.create_bridge_connection(owner, input).await?;
+        self.start(view.id, &source).await;
+        self.rift.bridge_connection(owner, view.id).await
+    }
+
+    /// Creates or updates `owner`'s connection from configuration (the environment's front door)
+    /// and makes sure it runs.
+    pub async fn ensure(&self, owner: UserId, input: BridgeInput) -> Result<BridgeConnectionId> {
+        let source = input.source.clone();
+        let id = self.rift.upsert_bridge_connection(owner, input).await?;
+        let running = self.running.lock().await.contains_key(&id);
+        if !running {
+            self.start(id, &source).await;
+        }
+        Ok(id)
+    }
+
+    /// Pauses one of `owner`'s connections and stops it.
+    pub async fn pause(&self, owner: UserId, id: BridgeConnectionId) -> Result<BridgeView> {
+        let view = self.rift.set_bridge_paused(owner, id, true).await?;
+        self.stop(id).await;
+        Ok(view)
+    }
+
+    /// Resumes one of `owner`'s connections and starts it.
+    pub async fn resume(&self, owner: UserId, id: BridgeConnectionId) -> Result<BridgeView> {
+        self.rift.set_bridge_paused(owner, id, false).await?;
+        let source = self.rift.store().bridge_connection(id).await?.map(|c| c.source).unwrap_or_default();
+        self.start(id, &source).await;
+        self.rift.bridge_connection(owner, id).await
+    }
+
+    /// Stops and deletes one of `owner`'s connections (its mirrored data stays).
+    pub async fn delete(&self, owner: UserId, id: BridgeConnectionId) -> Result<()> {
+        self.rift.bridge_connection(owner, id).await?;
+        self.stop(id).await;
+        self.rift.delete_bridge_connection(owner, id).await
+    }
+
+    /// Asks one of `owner`'s running connections to read history again.
+    ///
+    /// # Errors
+    /// 404 for a connection that is not the caller's; 409 `bridge_not_running` when it is not running.
+    pub async fn backfill(
+        &self,
+        owner: UserId,
+        id: BridgeConnectionId,
+        channels: Option<Vec<ChannelId>>,
+    ) -> Result<()> {
+        self.rift.bridge_connection(owner, id).await?;
+        let (ctx, bridge) = {
+            let running = self.running.lock().await;
+            let Some(entry) = running.get(&id) else {
+                return Err(Error::conflict("bridge_not_running", "the connection is not running"));
+            };
+            let ctx = entry.host.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let bridge = entry.bridge.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            (ctx, bridge)
+        };
+        match (ctx, bridge) {
+            (Some(ctx), Some(bridge)) => bridge.backfill(&ctx, channels).await,
+            _ => Err(Error::conflict("bridge_not_running", "the connection is still starting")),
+        }
+    }
+
+    /// Stops every running connection without changing its stored status (a shutdown).
+    pub async fn shutdown(&self) {
+        let ids: Vec<BridgeConnectionId> = self.running.lock().await.keys().copied().collect();
+        for id in ids {
+            self.stop(id).await;
+        }
+    }
+
+    async fn start(&self, id: BridgeConnectionId, source: &str) {
+        let Some(factory) = self.factories.get(source).cloned() else {
+            tracing::warn!(connection = %id, source, "no bridge of this kind runs here");
+            return;
+        };
+        let mut running = self.running.lock().await;
+        if running.contains_key(&id) {
+            return;
+        }
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let host_ctx = Arc::new(Mutex::new(None));
+        let host_bridge = Arc::new(Mutex::new(None));
+        let task = tokio::spawn(supervise(
+            self.rift.clone(),
+            factory,
+            id,
+            stopped,
+            Arc::clone(&host_ctx),
+            Arc::clone(&host_bridge),
+        ));
+        running.insert(id, Running { stop, task, host: host_ctx, bridge: host_bridge });
+    }
+
+    async fn stop(&self, id: BridgeConnectionId) {
+        let entry = self.running.lock().await.remove(&id);
+        if let Some(entry) = entry {
+            let _ = entry.stop.send(());
+            let _ = entry.task.await;
+        }
+    }
+}
+
+/// Runs one connection's host until told to stop, restarting it when its event feed falls behind.
+async fn supervise(
+    rift: Rift,
+    factory: BridgeFactory,
+    id: BridgeConnectionId,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+    ctx_slot: Arc<Mutex<Option<BridgeContext>>>,
+    bridge_slot: Arc<Mutex<Option<Arc<dyn Bridge>>>>,
+) {
+    loop {
+        let connection = match rift.store().bridge_connection(id).await {
+            Ok(Some(connection)) => connection,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(connection = %id, %error, "cannot read the bridge connection; retrying");
+                tokio::select! {
+                    _ = &mut stop => return,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(5)) => continue,
+                }
+            }
+        };
+        let bridge = factory(&connection);
+        let host = tokio::select! {
+            _ = &mut stop => return,
+            host = BridgeHost::start(&rift, Arc::clone(&bridge), id) => host,
+        };
+        let host = match host {
+            Ok(host) => host,
+            Err(error) => {
+                tracing::warn!(connection = %id, %error, "bridge failed to start; retrying");
+                tokio::select! {
+                    _ = &mut stop => return,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(5)) => continue,
+                }
+            }
+        };
+        *ctx_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(host.context().clone());
+        *bridge_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(bridge);
+        loop {
+            tokio::select! {
+                _ = &mut stop => {
+                    if let Err(error) = host.stop().await {
+                        tracing::warn!(connection = %id, %error, "bridge did not stop cleanly");
+                    }
+                    return;
+                }
+                () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {
+                    if host.is_finished() {
+                        break;
+                    }
+                }
+            }
+        }
+        *ctx_slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *bridge_slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let _ = host.stop().await;
     }
 }

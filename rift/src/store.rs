@@ -192,6 +192,8 @@ pub struct NewMessage {
     pub attachment_ids: Vec<UploadId>,
     /// When it was written.
     pub created_at: Timestamp,
+    /// When it was last edited, for a mirrored message that was edited before Rift saw it.
+    pub edited_at: Option<Timestamp>,
     /// Set for mirrored messages.
     pub bridge: Option<BridgeRef>,
 }
@@ -343,6 +345,13 @@ pub trait Store: Send + Sync + 'static {
         server_id: ServerId,
         user_id: UserId,
         joined_at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Sets or clears a member's nickname; `false` if not a member.
+    async fn set_member_nickname(
+        &self,
+        server_id: ServerId,
+        user_id: UserId,
+        nickname: Option<&str>,
     ) -> StoreResult<bool>;
     /// Removes a member and their role assignments; `false` if not a member.
     async fn remove_member(&self, server_id: ServerId, user_id: UserId) -> StoreResult<bool>;

@@ -2,6 +2,7 @@
 //! extract → one service call → map.
 
 mod auth;
+mod bridges;
 mod channels;
 mod client;
 mod messages;
@@ -68,6 +69,11 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             axum::routing::delete(messages::unreact_user),
         )
         .route("/search", get(messages::search))
+        .route("/bridges/discord", post(bridges::create).get(bridges::list))
+        .route("/bridges/discord/{id}", get(bridges::get).delete(bridges::delete))
+        .route("/bridges/discord/{id}/backfill", post(bridges::backfill))
+        .route("/bridges/discord/{id}/pause", post(bridges::pause))
+        .route("/bridges/discord/{id}/resume", post(bridges::resume))
         .route("/upload", post(uploads::upload).layer(DefaultBodyLimit::max(upload_limit)))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed);

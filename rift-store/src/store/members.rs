@@ -136,6 +136,24 @@ impl Database {
         Ok(done > 0)
     }
 
+    pub(crate) async fn update_nickname(
+        &self,
+        server_id: ServerId,
+        user_id: UserId,
+        nickname: Option<&str>,
+    ) -> Res<bool> {
+        let done = on_db!(self, write, |pool| {
+            sqlx::query("UPDATE members SET nickname = $3 WHERE server_id = $1 AND user_id = $2")
+                .bind(server_id.uuid())
+                .bind(user_id.uuid())
+                .bind(nickname)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
     pub(crate) async fn drop_member(&self, server_id: ServerId, user_id: UserId) -> Res<bool> {
         // member_roles rows go with the membership (ON DELETE CASCADE).
         let done = on_db!(self, write, |pool| {

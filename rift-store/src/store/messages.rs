@@ -119,7 +119,8 @@ impl Database {
             Created,
             Duplicate(Uuid),
         }
-        let stored = on_db!(self, write, |pool, dialect| async {
+        let stored = on_db!(self, write, |pool, dialect| {
+            async {
             let mut tx = pool.begin().await?;
             if let Some(nonce) = &new.nonce {
                 if dialect == Dialect::Postgres {
@@ -148,7 +149,7 @@ impl Database {
             }
             sqlx::query(
                 "INSERT INTO messages (id, channel_id, author_id, content, reply_to, nonce, created_at, \
-                 bridge_source, bridge_remote_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 edited_at, bridge_source, bridge_remote_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(new.id.uuid())
             .bind(new.channel_id.uuid())
@@ -157,6 +158,7 @@ impl Database {
             .bind(new.reply_to.map(MessageId::uuid))
             .bind(new.nonce.as_deref())
             .bind(Ts::new(new.created_at))
+            .bind(new.edited_at.map(Ts::new))
             .bind(source)
             .bind(remote)
             .execute(&mut *tx)
@@ -182,7 +184,8 @@ impl Database {
             tx.commit().await?;
             Ok(Stored::Created)
         }
-        .await)?;
+        .await
+        })?;
         let (id, duplicate) = match stored {
             Stored::Created => (new.id.uuid(), false),
             Stored::Duplicate(original) => (original, true),

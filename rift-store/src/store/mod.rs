@@ -124,6 +124,14 @@ impl Store for Database {
     ) -> StoreResult<bool> {
         Ok(self.insert_member(server_id, user_id, joined_at).await?)
     }
+    async fn set_member_nickname(
+        &self,
+        server_id: ServerId,
+        user_id: UserId,
+        nickname: Option<&str>,
+    ) -> StoreResult<bool> {
+        Ok(self.update_nickname(server_id, user_id, nickname).await?)
+    }
     async fn remove_member(&self, server_id: ServerId, user_id: UserId) -> StoreResult<bool> {
         Ok(self.drop_member(server_id, user_id).await?)
     }

@@ -68,6 +68,7 @@ pub(crate) fn new_message(channel: ChannelId, author: UserId, content: &str) -> 
         nonce: None,
         attachment_ids: Vec::new(),
         created_at: id.created_at().expect("v7 id"),
+        edited_at: None,
         bridge: None,
     }
 }

@@ -155,6 +155,7 @@ impl Rift {
             nonce: input.nonce,
             attachment_ids: input.attachment_ids,
             created_at: now,
+            edited_at: None,
             bridge: None,
         };
         let window = chrono::Duration::from_std(self.inner.config.nonce_window)

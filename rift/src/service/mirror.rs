@@ -8,10 +8,15 @@ use serde_json::json;
 use crate::StoreError;
 use crate::error::{Error, Resource, Result};
 use crate::event::{Event, Topic};
-use crate::id::{AuditEntryId, ChannelId, MessageId, ServerId, Timestamp, UploadId, UserId};
-use crate::model::{AuditEntry, BridgeRef, Channel, ChannelKind, Message, Server, User};
+use crate::id::{AuditEntryId, ChannelId, MessageId, RoleId, ServerId, Timestamp, UploadId, UserId};
+use crate::model::{
+    AuditEntry, BridgeRef, Channel, ChannelKind, Message, PermissionOverwrite, Role, Server, User,
+};
 use crate::permissions::Permissions;
-use crate::store::{BridgedKind, CreateMessageOutcome, NewMessage, NewServer, NewUser, UserPatch};
+use crate::store::{
+    BridgedKind, ChannelPatch, CreateMessageOutcome, NewMessage, NewServer, NewUser, RolePatch, ServerPatch,
+    UserPatch,
+};
 
 use super::{Created, Rift};
 
@@ -50,6 +55,9 @@ pub struct RemoteMessage {
     pub reply_to: Option<MessageId>,
     /// Uploads already stored for it.
     pub attachment_ids: Vec<UploadId>,
+    /// When it was last edited there, if it was edited before the bridge saw it (no earlier
+    /// version is known, so none is recorded).
+    pub edited_at: Option<Timestamp>,
 }
 
 impl RemoteMessage {
@@ -69,7 +77,85 @@ impl RemoteMessage {
             created_at,
             reply_to: None,
             attachment_ids: vec![],
+            edited_at: None,
         }
+    }
+}
+
+/// A remote role to mirror (see [`Rift::mirror_roles`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RemoteRole {
+    /// Where the role lives and its id there.
+    pub bridge: BridgeRef,
+    /// Its name.
+    pub name: String,
+    /// RGB colour, 0 for none.
+    pub color: i32,
+    /// Its permissions, already mapped onto Rift's bits.
+    pub permissions: Permissions,
+}
+
+impl RemoteRole {
+    /// A role.
+    pub fn new(bridge: BridgeRef, name: impl Into<String>, color: i32, permissions: Permissions) -> Self {
+        Self { bridge, name: name.into(), color, permissions }
+    }
+}
+
+/// A remote server channel to mirror (see [`Rift::mirror_channel`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RemoteChannel {
+    /// Where the channel lives and its id there.
+    pub bridge: BridgeRef,
+    /// Its name.
+    pub name: String,
+    /// Text, voice or category.
+    pub kind: ChannelKind,
+    /// Its topic (empty means none).
+    pub topic: Option<String>,
+    /// Its sort position among the server's channels.
+    pub position: i32,
+    /// The mirrored category it sits in.
+    pub parent_id: Option<ChannelId>,
+    /// Its overwrites, with targets already mapped onto Rift roles and users.
+    pub overwrites: Vec<PermissionOverwrite>,
+}
+
+impl RemoteChannel {
+    /// A channel at position 0 with no topic, category or overwrites.
+    pub fn new(bridge: BridgeRef, name: impl Into<String>, kind: ChannelKind) -> Self {
+        Self {
+            bridge,
+            name: name.into(),
+            kind,
+            topic: None,
+            position: 0,
+            parent_id: None,
+            overwrites: Vec::new(),
+        }
+    }
+}
+
+/// A remote server membership to mirror (see [`Rift::mirror_member`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RemoteMember {
+    /// The (puppet) user.
+    pub user_id: UserId,
+    /// Their nickname there.
+    pub nickname: Option<String>,
+    /// Their mirrored roles (native roles given in Rift are left alone).
+    pub roles: Vec<RoleId>,
+    /// When they joined there.
+    pub joined_at: Timestamp,
+}
+
+impl RemoteMember {
+    /// A member with no nickname or roles.
+    pub fn new(user_id: UserId, joined_at: Timestamp) -> Self {
+        Self { user_id, nickname: None, roles: Vec::new(), joined_at }
     }
 }
 
@@ -128,20 +214,25 @@ impl Rift {
     }
 
     /// The server mirroring a remote one, owned by `owner` (the bridge's owner), with no channels
-    /// of its own.
+    /// of its own; its name follows the remote one. The owner's sessions start following it.
     pub async fn mirror_server(&self, owner: UserId, bridge: &BridgeRef, name: &str) -> Result<Server> {
+        let store = &self.inner.store;
+        let name = clean_display_name(name, "server");
         if let Some(id) = self.find(BridgedKind::Server, bridge).await? {
-            return self
-                .inner
-                .store
-                .server(ServerId::from_uuid(id))
-                .await?
-                .ok_or(Error::NotFound(Resource::Server));
+            let id = ServerId::from_uuid(id);
+            let server = store.server(id).await?.ok_or(Error::NotFound(Resource::Server))?;
+            if server.name == name {
+                return Ok(server);
+            }
+            let patch = ServerPatch { name: Some(name), ..ServerPatch::default() };
+            let server = store.update_server(id, &patch).await?.ok_or(Error::NotFound(Resource::Server))?;
+            self.publish(Topic::Server(id), Event::ServerUpdate(server.clone()));
+            return Ok(server);
         }
         let now = self.now();
         let server = Server {
             id: ServerId::new(),
-            name: clean_display_name(name, "server"),
+            name,
             icon_url: None,
             owner_id: owner,
             bridge: Some(bridge.clone()),
@@ -153,46 +244,244 @@ impl Rift {
             channels: vec![],
             owner_joined_at: now,
         };
-        Ok(self.inner.store.create_server(&new).await?)
+        let server = match store.create_server(&new).await {
+            Ok(server) => server,
+            Err(StoreError::Conflict(_)) => {
+                let id =
+                    self.find(BridgedKind::Server, bridge).await?.ok_or(Error::NotFound(Resource::Server))?;
+                return store.server(ServerId::from_uuid(id)).await?.ok_or(Error::NotFound(Resource::Server));
+            }
+            Err(other) => return Err(other.into()),
+        };
+        if let Some(member) = store.member(server.id, owner).await? {
+            self.publish(Topic::User(owner), Event::MemberAdd(member));
+        }
+        Ok(server)
     }
 
-    /// The channel mirroring a remote one in a mirrored server.
-    pub async fn mirror_channel(
+    /// Makes a mirrored server's roles equal to `roles` (lowest rank first; `@everyone` apart, with
+    /// `everyone`'s permissions): creates, updates, reorders, and deletes mirrored roles that are
+    /// gone. Roles made natively in Rift are left alone.
+    pub async fn mirror_roles(
         &self,
         server_id: ServerId,
-        bridge: &BridgeRef,
-        name: &str,
-        kind: ChannelKind,
-    ) -> Result<Channel> {
-        if let Some(id) = self.find(BridgedKind::Channel, bridge).await? {
-            return self
-                .inner
-                .store
-                .channel(ChannelId::from_uuid(id))
-                .await?
-                .ok_or(Error::NotFound(Resource::Channel));
+        everyone: Permissions,
+        roles: &[RemoteRole],
+    ) -> Result<Vec<Role>> {
+        let store = &self.inner.store;
+        let mut changed = false;
+        let current = store.roles(server_id).await?;
+        if current.is_empty() {
+            return Err(Error::NotFound(Resource::Server));
         }
-        let mut channel =
-            Channel::new(ChannelId::new(), server_id, clean_display_name(name, "channel"), kind);
-        channel.bridge = Some(bridge.clone());
-        let channel = self.inner.store.create_channel(&channel).await?;
-        self.publish(Topic::Server(server_id), Event::ChannelCreate(channel.clone()));
+        let everyone_id = RoleId::everyone(server_id);
+        if current.iter().any(|r| r.id == everyone_id && r.permissions != everyone) {
+            let patch = RolePatch { permissions: Some(everyone), ..RolePatch::default() };
+            store.update_role(everyone_id, &patch).await?;
+            changed = true;
+        }
+        let mut ids = Vec::with_capacity(roles.len());
+        for remote in roles {
+            let name = clean_display_name(&remote.name, "role");
+            let existing = current.iter().find(|r| r.bridge.as_ref() == Some(&remote.bridge));
+            let id = match existing {
+                Some(role) => {
+                    if role.name != name
+                        || role.color != remote.color
+                        || role.permissions != remote.permissions
+                    {
+                        let patch = RolePatch {
+                            name: Some(name),
+                            color: Some(remote.color),
+                            permissions: Some(remote.permissions),
+                        };
+                        store.update_role(role.id, &patch).await?;
+                        changed = true;
+                    }
+                    role.id
+                }
+                None => {
+                    let mut role =
+                        Role::new(RoleId::new(), server_id, name, remote.color, 1, remote.permissions);
+                    role.bridge = Some(remote.bridge.clone());
+                    changed = true;
+                    store.create_role(&role).await?.id
+                }
+            };
+            ids.push(id);
+        }
+        let source = roles.first().map(|r| r.bridge.source.as_str());
+        for role in &current {
+            let mirrored =
+                role.bridge.as_ref().is_some_and(|b| Some(b.source.as_str()) == source || source.is_none());
+            if mirrored && !ids.contains(&role.id) {
+                store.delete_role(role.id).await?;
+                self.publish(Topic::Server(server_id), Event::RoleDelete { server_id, role_id: role.id });
+                changed = true;
+            }
+        }
+        // Placing each role at its rank in turn only shifts the roles not yet placed.
+        let mut now = store.roles(server_id).await?;
+        for (position, id) in (1..).zip(&ids) {
+            if now.iter().any(|r| r.id == *id && r.position != position) {
+                now = store.move_role(*id, position).await?.ok_or(Error::NotFound(Resource::Role))?;
+                changed = true;
+            }
+        }
+        if changed {
+            for role in &now {
+                self.publish(Topic::Server(server_id), Event::RoleUpdate(role.clone()));
+            }
+        }
+        Ok(now)
+    }
+
+    /// The channel mirroring a remote one in a mirrored server, made or brought up to date (name,
+    /// topic, position, category, overwrites).
+    pub async fn mirror_channel(&self, server_id: ServerId, remote: &RemoteChannel) -> Result<Channel> {
+        let store = &self.inner.store;
+        let name = clean_display_name(&remote.name, "channel");
+        let topic = remote.topic.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+        if let Some(topic) = &topic {
+            super::check_text("topic", "invalid_topic", topic)?;
+        }
+        let Some(id) = self.find(BridgedKind::Channel, &remote.bridge).await? else {
+            let mut channel = Channel::new(ChannelId::new(), server_id, name, remote.kind);
+            channel.topic = topic;
+            channel.position = remote.position;
+            channel.parent_id = remote.parent_id;
+            channel.permission_overwrites.clone_from(&remote.overwrites);
+            channel.bridge = Some(remote.bridge.clone());
+            let channel = match store.create_channel(&channel).await {
+                Ok(channel) => channel,
+                Err(StoreError::Conflict(_)) => {
+                    return Box::pin(self.mirror_channel(server_id, remote)).await;
+                }
+                Err(other) => return Err(other.into()),
+            };
+            self.publish(Topic::Server(server_id), Event::ChannelCreate(channel.clone()));
+            return Ok(channel);
+        };
+        let id = ChannelId::from_uuid(id);
+        let channel = store.channel(id).await?.ok_or(Error::NotFound(Resource::Channel))?;
+        let mut patch = ChannelPatch::default();
+        let mut changed = false;
+        if channel.name != name {
+            patch.name = Some(name);
+        }
+        if channel.topic != topic {
+            patch.topic = Some(topic);
+        }
+        if channel.position != remote.position {
+            patch.position = Some(remote.position);
+        }
+        if channel.parent_id != remote.parent_id {
+            patch.parent_id = Some(remote.parent_id);
+        }
+        if patch.name.is_some()
+            || patch.topic.is_some()
+            || patch.position.is_some()
+            || patch.parent_id.is_some()
+        {
+            store.update_channel(id, &patch).await?;
+            changed = true;
+        }
+        for old in &channel.permission_overwrites {
+            if !remote.overwrites.iter().any(|o| o.id == old.id) {
+                store.delete_overwrite(id, old.id).await?;
+                changed = true;
+            }
+        }
+        for overwrite in &remote.overwrites {
+            if !channel.permission_overwrites.contains(overwrite) {
+                store.put_overwrite(id, overwrite).await?;
+                changed = true;
+            }
+        }
+        if !changed {
+            return Ok(channel);
+        }
+        let channel = store.channel(id).await?.ok_or(Error::NotFound(Resource::Channel))?;
+        self.publish(Topic::Server(server_id), Event::ChannelUpdate(channel.clone()));
         Ok(channel)
     }
 
-    /// Makes a puppet a member of a mirrored server (no-op when it is one).
-    pub async fn mirror_member(
-        &self,
-        server_id: ServerId,
-        user_id: UserId,
-        joined_at: Timestamp,
-    ) -> Result<()> {
-        if self.inner.store.add_member(server_id, user_id, joined_at).await?
-            && let Some(member) = self.inner.store.member(server_id, user_id).await?
+    /// Makes a puppet (or the owner) a member of a mirrored server with the remote nickname and
+    /// mirrored roles.
+    pub async fn mirror_member(&self, server_id: ServerId, remote: &RemoteMember) -> Result<()> {
+        let store = &self.inner.store;
+        let user_id = remote.user_id;
+        if store.add_member(server_id, user_id, remote.joined_at).await?
+            && let Some(member) = store.member(server_id, user_id).await?
         {
+            self.publish(Topic::User(user_id), Event::MemberAdd(member.clone()));
             self.publish(Topic::Server(server_id), Event::MemberAdd(member));
         }
+        let member = store.member(server_id, user_id).await?.ok_or(Error::NotFound(Resource::Member))?;
+        let nickname =
+            remote.nickname.as_deref().map(|n| clean_display_name(n, "")).filter(|n| !n.is_empty());
+        let mut changed = false;
+        if member.nickname != nickname {
+            store.set_member_nickname(server_id, user_id, nickname.as_deref()).await?;
+            changed = true;
+        }
+        let roles = store.roles(server_id).await?;
+        let mirrored = |id: &RoleId| roles.iter().any(|r| r.id == *id && r.bridge.is_some());
+        for role in member.roles.iter().filter(|r| mirrored(r) && !remote.roles.contains(r)) {
+            changed |= store.remove_member_role(server_id, user_id, *role).await?;
+        }
+        for role in remote.roles.iter().filter(|r| mirrored(r) && !member.roles.contains(r)) {
+            changed |= store.add_member_role(server_id, user_id, *role).await?;
+        }
+        if changed && let Some(member) = store.member(server_id, user_id).await? {
+            self.publish(Topic::Server(server_id), Event::MemberUpdate(member));
+        }
         Ok(())
+    }
+
+    /// Removes a member who left or was removed remotely (never the server's owner).
+    pub async fn mirror_member_remove(&self, server_id: ServerId, user_id: UserId) -> Result<bool> {
+        let store = &self.inner.store;
+        let owner = store.server(server_id).await?.map(|s| s.owner_id);
+        if owner == Some(user_id) || !store.remove_member(server_id, user_id).await? {
+            return Ok(false);
+        }
+        self.publish(Topic::Server(server_id), Event::MemberRemove { server_id, user_id });
+        Ok(true)
+    }
+
+    /// Adds (`add`) or removes a mirrored reaction of `user_id` on a mirrored message. Unknown or
+    /// deleted messages: `false`, nothing written.
+    pub async fn mirror_reaction(
+        &self,
+        message: &BridgeRef,
+        user_id: UserId,
+        emoji: &str,
+        add: bool,
+    ) -> Result<bool> {
+        super::check_text("emoji", "invalid_emoji", emoji)?;
+        let Some(id) = self.find(BridgedKind::Message, message).await? else { return Ok(false) };
+        let message_id = MessageId::from_uuid(id);
+        let store = &self.inner.store;
+        let Some(stored) = store.message(message_id, None).await? else { return Ok(false) };
+        if stored.deleted_at.is_some() {
+            return Ok(false);
+        }
+        let done = if add {
+            store.add_reaction(message_id, user_id, emoji, self.now()).await?
+        } else {
+            store.remove_reaction(message_id, user_id, emoji).await?
+        };
+        if done {
+            let (channel_id, emoji) = (stored.channel_id, emoji.to_owned());
+            let event = if add {
+                Event::ReactionAdd { message_id, channel_id, user_id, emoji }
+            } else {
+                Event::ReactionRemove { message_id, channel_id, user_id, emoji }
+            };
+            self.publish(Topic::Channel(channel_id), event);
+        }
+        Ok(done)
     }
 
     /// Stores a remote message once; replays return the stored one with `created: false`.
@@ -223,6 +512,7 @@ impl Rift {
             nonce: None,
             attachment_ids: remote.attachment_ids,
             created_at: remote.created_at,
+            edited_at: remote.edited_at,
             bridge: Some(remote.bridge.clone()),
         };
         let outcome = self.inner.store.create_message(&new, remote.created_at).await;

@@ -7,6 +7,7 @@
 
 mod access;
 mod auth;
+mod bridges;
 mod channels;
 mod dms;
 mod invites;
@@ -27,10 +28,11 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use auth::{AuthSession, Claims, TokenPair};
+pub use bridges::{BackfillProgress, BridgeInput, BridgeView, BridgedServer};
 pub use channels::{ChannelInput, ChannelUpdate, OverwriteInput};
 pub use invites::InviteInput;
 pub use messages::{MessageQuery, SendMessage, Sent};
-pub use mirror::{RemoteMessage, RemoteUser};
+pub use mirror::{RemoteChannel, RemoteMember, RemoteMessage, RemoteRole, RemoteUser};
 pub use roles::{RoleInput, RoleUpdate};
 pub use search::{SearchParams, parse_search_text};
 pub use servers::{ReadyServer, ServerUpdate};
@@ -38,6 +40,7 @@ pub use uploads::NewUpload;
 pub use users::{ProfileUpdate, RegisterInput};
 
 pub(crate) use access::{ChannelAccess, ServerAccess};
+pub(crate) use bridges::{GUILDS_KEY, PROGRESS_KEY};
 
 use crate::error::{Error, Result};
 use crate::event::{Envelope, Event, Topic};

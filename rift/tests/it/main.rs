@@ -44,6 +44,7 @@ service_tests! {
     direct_messages_need_a_mutual_server,
     presence_reaches_those_who_share_a_server,
     a_bridge_mirrors_idempotently_and_relays_native_messages,
+    mirrored_roles_channels_members_and_reactions_follow_the_remote,
     typing_is_throttled_and_scoped,
     search_treats_operators_as_text,
 }

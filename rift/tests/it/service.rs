@@ -10,8 +10,9 @@ use rift::event::{Envelope, Event, Topic};
 use rift::model::{BridgeConnection, BridgeStatus, ChannelKind, OverwriteKind, Status};
 use rift::router::Subscription;
 use rift::service::{
-    ChannelInput, Config, InviteInput, MessageQuery, OverwriteInput, RegisterInput, RemoteMessage,
-    RemoteUser, Rift, RoleInput, RoleUpdate, SearchParams, SendMessage, ServerUpdate,
+    ChannelInput, Config, InviteInput, MessageQuery, OverwriteInput, RegisterInput, RemoteChannel,
+    RemoteMember, RemoteMessage, RemoteRole, RemoteUser, Rift, RoleInput, RoleUpdate, SearchParams,
+    SendMessage, ServerUpdate,
 };
 use rift::{ChannelId, ErrorKind, Permissions, ServerId, Store, UserId};
 
@@ -497,7 +498,10 @@ impl Bridge for LoopbackBridge {
         let rift = ctx.rift();
         let server = rift.mirror_server(ctx.owner(), &ctx.remote("guild-1"), "Remote Guild").await?;
         let channel = rift
-            .mirror_channel(server.id, &ctx.remote("chan-1"), "remote-general", ChannelKind::Text)
+            .mirror_channel(
+                server.id,
+                &RemoteChannel::new(ctx.remote("chan-1"), "remote-general", ChannelKind::Text),
+            )
             .await?;
         ctx.link_channel(channel.id);
         *self.channel.lock().await = Some(channel.id);
@@ -537,7 +541,7 @@ pub(crate) async fn a_bridge_mirrors_idempotently_and_relays_native_messages(sto
     );
     assert_code(rift.login(&puppet.username, "").await, "invalid_credentials");
     let server_id = rift.store().channel(channel).await.unwrap().unwrap().server_id.unwrap();
-    rift.mirror_member(server_id, puppet.id, chrono::Utc::now()).await.unwrap();
+    rift.mirror_member(server_id, &RemoteMember::new(puppet.id, chrono::Utc::now())).await.unwrap();
     let at = chrono::DateTime::parse_from_rfc3339("2020-01-02T03:04:05.678Z").unwrap().to_utc();
     let remote = RemoteMessage::new(ctx.remote("msg-1"), channel, puppet.id, "from afar", at);
     let first = rift.mirror_message(remote.clone()).await.unwrap();
@@ -570,8 +574,99 @@ pub(crate) async fn a_bridge_mirrors_idempotently_and_relays_native_messages(sto
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(*bridge.relayed.lock().await, vec!["to the other side".to_owned()]);
+    // Stopping the host (a shutdown) is not a verdict: the stored status stays.
     host.stop().await.unwrap();
-    assert_eq!(store.bridge_connection(connection.id).await.unwrap().unwrap().status, BridgeStatus::Stopped);
+    assert_eq!(store.bridge_connection(connection.id).await.unwrap().unwrap().status, BridgeStatus::Ready);
+}
+
+pub(crate) async fn mirrored_roles_channels_members_and_reactions_follow_the_remote(store: Arc<dyn Store>) {
+    let rift = service(Arc::clone(&store));
+    let owner = user(&rift, "owner").await;
+    let remote = |id: &str| rift::model::BridgeRef::new("loopback", id);
+    let server = rift.mirror_server(owner, &remote("g"), "Guild").await.unwrap();
+    let mut sub = rift.router().subscribe(64);
+    sub.add(Topic::Server(server.id));
+
+    // Roles: made in rank order, then reordered, renamed and one removed.
+    let mods = RemoteRole::new(remote("r-mods"), "mods", 0xff0000, Permissions::MANAGE_MESSAGES);
+    let vips = RemoteRole::new(remote("r-vips"), "vips", 0, Permissions::NONE);
+    let everyone = Permissions::VIEW_CHANNELS | Permissions::READ_HISTORY;
+    let roles = rift.mirror_roles(server.id, everyone, &[vips.clone(), mods.clone()]).await.unwrap();
+    let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["@everyone", "vips", "mods"]);
+    assert_eq!(roles[0].permissions, everyone);
+    let again = rift.mirror_roles(server.id, everyone, &[vips.clone(), mods.clone()]).await.unwrap();
+    assert_eq!(again, roles, "replaying the same roles changes nothing");
+    let mut renamed = mods.clone();
+    renamed.name = "moderators".into();
+    let roles = rift.mirror_roles(server.id, everyone, &[renamed, vips.clone()]).await.unwrap();
+    let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["@everyone", "moderators", "vips"]);
+    let mod_role = roles[1].id;
+    let vip_role = roles[2].id;
+
+    // Channels: a category and a text channel in it, then the topic and overwrites change.
+    let category = rift
+        .mirror_channel(server.id, &RemoteChannel::new(remote("c-cat"), "Text", ChannelKind::Category))
+        .await
+        .unwrap();
+    let mut text = RemoteChannel::new(remote("c-1"), "chat", ChannelKind::Text);
+    text.parent_id = Some(category.id);
+    text.position = 1;
+    text.topic = Some("  ".into());
+    let channel = rift.mirror_channel(server.id, &text).await.unwrap();
+    assert_eq!((channel.parent_id, channel.topic.clone(), channel.position), (Some(category.id), None, 1));
+    text.topic = Some("talk here".into());
+    text.overwrites = vec![rift::model::PermissionOverwrite {
+        id: vip_role.uuid(),
+        kind: OverwriteKind::Role,
+        allow: Permissions::SEND_MESSAGES,
+        deny: Permissions::NONE,
+    }];
+    let channel = rift.mirror_channel(server.id, &text).await.unwrap();
+    assert_eq!(channel.topic.as_deref(), Some("talk here"));
+    assert_eq!(channel.permission_overwrites.len(), 1);
+    assert_eq!(rift.mirror_channel(server.id, &text).await.unwrap(), channel);
+
+    // Members: nickname and mirrored roles follow; leaving removes; the owner is never removed.
+    let puppet = rift.mirror_user(&RemoteUser::new(remote("u-1"), "Remote One")).await.unwrap();
+    let mut member = RemoteMember::new(puppet.id, chrono::Utc::now());
+    member.nickname = Some("nick".into());
+    member.roles = vec![mod_role];
+    rift.mirror_member(server.id, &member).await.unwrap();
+    let stored = store.member(server.id, puppet.id).await.unwrap().unwrap();
+    assert_eq!((stored.nickname.as_deref(), stored.roles.clone()), (Some("nick"), vec![mod_role]));
+    member.nickname = None;
+    member.roles = vec![vip_role];
+    rift.mirror_member(server.id, &member).await.unwrap();
+    let stored = store.member(server.id, puppet.id).await.unwrap().unwrap();
+    assert_eq!((stored.nickname, stored.roles), (None, vec![vip_role]));
+    assert!(!rift.mirror_member_remove(server.id, owner).await.unwrap());
+    assert!(rift.mirror_member_remove(server.id, puppet.id).await.unwrap());
+    assert!(store.member(server.id, puppet.id).await.unwrap().is_none());
+
+    // A message edited before the bridge saw it keeps `edited_at` and no earlier version;
+    // reactions count once per user.
+    let at = chrono::DateTime::parse_from_rfc3339("2021-05-06T07:08:09.123Z").unwrap().to_utc();
+    let edited = chrono::DateTime::parse_from_rfc3339("2021-05-06T08:00:00.456Z").unwrap().to_utc();
+    let mut message = RemoteMessage::new(remote("m-1"), channel.id, puppet.id, "hi", at);
+    message.edited_at = Some(edited);
+    let stored = rift.mirror_message(message).await.unwrap().value;
+    assert_eq!(stored.edited_at, Some(edited));
+    assert!(rift.message_history(owner, stored.id).await.unwrap().is_empty());
+    assert!(rift.mirror_reaction(&remote("m-1"), puppet.id, "👍", true).await.unwrap());
+    assert!(!rift.mirror_reaction(&remote("m-1"), puppet.id, "👍", true).await.unwrap());
+    assert!(rift.mirror_reaction(&remote("m-1"), owner, "👍", true).await.unwrap());
+    let reactions = rift.message(owner, stored.id).await.unwrap().reactions;
+    assert_eq!((reactions[0].count, reactions[0].me), (2, true));
+    assert!(rift.mirror_reaction(&remote("m-1"), owner, "👍", false).await.unwrap());
+    assert!(!rift.mirror_reaction(&remote("unknown"), owner, "👍", true).await.unwrap());
+    assert_eq!(rift.message(owner, stored.id).await.unwrap().reactions[0].count, 1);
+    let mut saw_role_update = false;
+    while let Some(Ok(delivery)) = sub.try_recv() {
+        saw_role_update |= matches!(delivery.event, Event::RoleUpdate(_));
+    }
+    assert!(saw_role_update, "role changes are published");
 }
 
 pub(crate) async fn typing_is_throttled_and_scoped(store: Arc<dyn Store>) {
