@@ -289,12 +289,13 @@ impl Machine {
                     let reason = "the gateway invalidated the session; resuming".to_owned();
                     self.reconnect(out, reason, Some(RESUME_CLOSE_CODE), false);
                 } else {
+                    // A new session starts on the gateway URL (the resume URL is for RESUME only),
+                    // on a new connection opened after 1-5 s.
                     self.session = None;
                     self.seq = None;
-                    self.state = ShardState::Identifying;
-                    self.identify_pending = true;
                     let wait = Duration::from_secs(1) + Duration::from_secs(4).mul_f64(self.rng.fraction());
-                    out.push(Action::ScheduleIdentify(wait));
+                    let reason = "the gateway invalidated the session; identifying anew".to_owned();
+                    self.reconnect_after(out, reason, Some(1000), wait);
                 }
             }
             // Client-only opcodes and unknown ones: nothing to do.
@@ -372,12 +373,6 @@ impl Machine {
 
     /// Drops the connection (closing it with `close` if it is still open) and plans the next.
     fn reconnect(&mut self, out: &mut Vec<Action>, reason: String, close: Option<u16>, counts: bool) {
-        if let Some(code) = close {
-            out.push(Action::Close(code));
-        }
-        out.push(Action::CancelTimers);
-        self.identify_pending = false;
-        self.ack_pending = false;
         let delay = match counts {
             true => {
                 self.attempts += 1;
@@ -385,6 +380,23 @@ impl Machine {
             }
             false => Duration::ZERO,
         };
+        self.reconnect_after(out, reason, close, delay);
+    }
+
+    /// Like [`Self::reconnect`], with a given wait before the new connection.
+    fn reconnect_after(
+        &mut self,
+        out: &mut Vec<Action>,
+        reason: String,
+        close: Option<u16>,
+        delay: Duration,
+    ) {
+        if let Some(code) = close {
+            out.push(Action::Close(code));
+        }
+        out.push(Action::CancelTimers);
+        self.identify_pending = false;
+        self.ack_pending = false;
         self.state = ShardState::Disconnected { attempts: self.attempts };
         let (resume, url) = match &self.session {
             Some(session) => (true, session.resume_url.clone()),
@@ -615,15 +627,19 @@ mod tests {
             h.dispatch("READY", 1, ready_data());
             h.advance(Duration::from_secs(60));
             let actions = h.op(Opcode::InvalidSession, json!(false));
-            let wait = actions
+            let (url, wait) = actions
                 .iter()
-                .find_map(|a| if let Action::ScheduleIdentify(d) = a { Some(*d) } else { None })
-                .expect("identify is scheduled");
+                .find_map(|a| {
+                    if let Action::Connect { url, delay } = a { Some((url.clone(), *delay)) } else { None }
+                })
+                .expect("a new connection is planned");
+            assert_eq!(url, GATEWAY, "a new session starts on the gateway URL, not the resume URL");
             assert!((Duration::from_secs(1)..=Duration::from_secs(5)).contains(&wait), "{wait:?}");
             assert!(sent(&actions).is_empty(), "nothing is sent before the wait");
             assert_eq!(h.machine.session_id(), None);
             h.advance(wait);
-            let actions = h.step(Input::IdentifyDue);
+            h.step(Input::Connected);
+            let actions = h.op(Opcode::Hello, json!({"heartbeat_interval": 41_250}));
             assert_eq!(sent(&actions)[0].op, 2);
             // The new session starts its sequence afresh.
             let actions = h.dispatch("READY", 1, ready_data());

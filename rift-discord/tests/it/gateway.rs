@@ -247,7 +247,8 @@ async fn invalid_session_identifies_again_after_one_to_five_seconds() {
     fake.send(Opcode::InvalidSession, json!(false));
     let sent_at = Instant::now();
     let (got, others) = dispatches(&mut shard, 1).await;
-    assert_eq!(others, [ShardEvent::InvalidSession { resumable: false }]);
+    assert_eq!(others[0], ShardEvent::InvalidSession { resumable: false });
+    assert!(matches!(others[1], ShardEvent::Reconnecting { resume: false, .. }), "{others:?}");
     assert_eq!(got[0].name, "READY");
     assert_eq!(got[0].seq, Some(1), "a new session counts from 1");
     // The paused clock also jumps to heartbeat deadlines while frames are on loopback, so only the
@@ -255,8 +256,14 @@ async fn invalid_session_identifies_again_after_one_to_five_seconds() {
     let waited = Instant::now() - sent_at;
     assert!(waited >= Duration::from_secs(1), "{waited:?}");
     assert_ne!(shard.session_id(), Some(first_session.as_str()));
-    fake.frame(Opcode::Identify).await;
-    assert!(!fake.drain().iter().any(|s| matches!(s, Seen::Connected { .. })), "same connection");
+    // The new session was identified on a new connection to the gateway URL, not the resume URL.
+    let seen = fake.drain();
+    let connected: Vec<&str> = seen
+        .iter()
+        .filter_map(|s| if let Seen::Connected { path, .. } = s { Some(path.as_str()) } else { None })
+        .collect();
+    assert_eq!(connected, ["/"], "{seen:?}");
+    assert!(seen.iter().any(|s| matches!(s, Seen::Frame(f) if f.opcode() == Some(Opcode::Identify))));
 }
 
 #[tokio::test(start_paused = true)]
