@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bridge;
 mod compression;
 mod error;
 pub mod etf;

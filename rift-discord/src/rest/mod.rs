@@ -21,7 +21,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 use self::ratelimit::{Headers, Limits, Route};
 use crate::Error;
 use crate::gateway::TokenKind;
-use crate::model::{Channel, Guild, Member, Message, MessageReference, Snowflake, User};
+use crate::model::{Channel, Guild, Member, Message, MessageReference, Role, Snowflake, User};
 
 /// Discord's API base URL (version 10).
 pub const DEFAULT_API_BASE: &str = "https://discord.com/api/v10";
@@ -678,6 +678,61 @@ impl Client {
         let body = serde_json::to_string(&json!({ "recipient_id": recipient_id }))?;
         self.json(Method::POST, &["users", "@me", "channels"], |r| {
             r.header("content-type", "application/json").body(body.clone())
+        })
+        .await
+    }
+
+    /// `GET /guilds/{id}/roles`.
+    ///
+    /// # Errors
+    ///
+    /// As [`gateway`](Self::gateway).
+    pub async fn guild_roles(&self, guild_id: Snowflake) -> Result<Vec<Role>, Error> {
+        self.json(Method::GET, &["guilds", &guild_id.to_string(), "roles"], |r| r).await
+    }
+
+    /// `GET /users/{id}`.
+    ///
+    /// # Errors
+    ///
+    /// As [`gateway`](Self::gateway).
+    pub async fn user(&self, user_id: Snowflake) -> Result<User, Error> {
+        self.json(Method::GET, &["users", &user_id.to_string()], |r| r).await
+    }
+
+    /// `GET /users/@me/channels`: the open DMs and group DMs (user accounts).
+    ///
+    /// # Errors
+    ///
+    /// As [`gateway`](Self::gateway).
+    pub async fn private_channels(&self) -> Result<Vec<Channel>, Error> {
+        self.json(Method::GET, &["users", "@me", "channels"], |r| r).await
+    }
+
+    /// `GET /channels/{id}/messages/{id}/reactions/{emoji}`: up to `limit` (1-100) users who
+    /// reacted with `emoji`, with ids after `after`.
+    ///
+    /// # Errors
+    ///
+    /// As [`gateway`](Self::gateway).
+    pub async fn reaction_users(
+        &self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: &str,
+        after: Option<Snowflake>,
+        limit: u8,
+    ) -> Result<Vec<User>, Error> {
+        let (channel, message) = (channel_id.to_string(), message_id.to_string());
+        let limit = limit.clamp(1, 100).to_string();
+        let after = after.map(|a| a.to_string());
+        let path = ["channels", channel.as_str(), "messages", message.as_str(), "reactions", emoji];
+        self.json(Method::GET, &path, |r| {
+            let r = r.query(&[("limit", &limit)]);
+            match &after {
+                Some(after) => r.query(&[("after", after)]),
+                None => r,
+            }
         })
         .await
     }
