@@ -75,7 +75,8 @@
 //!   10014 Unknown Emoji, 50035 Invalid Form Body …). Every answer carries `X-RateLimit-*`
 //!   headers per bucket (route with its major parameter); 429s carry `retry_after`, `global`
 //!   and `X-RateLimit-Scope`.
-//! - *CDN*: `/avatars/{user}/{hash}.png` and `/attachments/{channel}/{id}/{filename}` under
+//! - *CDN*: `/avatars/{user}/{hash}.png`, `/icons/{guild}/{hash}.png` and
+//!   `/attachments/{channel}/{id}/{filename}` under
 //!   `cdn_base()`. Attachment `url`s name `https://cdn.discordapp.com`, as on Discord;
 //!   `rift_discord::rest::Client::download` maps that host onto the configured CDN base.
 //!   `remove_file` makes a file 404.

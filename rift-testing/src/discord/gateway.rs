@@ -97,6 +97,8 @@ struct Shared {
     live: Option<mpsc::UnboundedSender<Command>>,
     seen: mpsc::UnboundedSender<Seen>,
     identify: Option<IdentifyHook>,
+    /// The token RESUME must carry (IDENTIFY is checked by the hook); `None` accepts any.
+    token: Option<String>,
     arrivals: Vec<Arrival>,
     violations: Vec<String>,
     last_identify: Option<Instant>,
@@ -143,6 +145,7 @@ impl FakeGateway {
             live: None,
             seen: seen_tx,
             identify: None,
+            token: None,
             arrivals: Vec::new(),
             violations: Vec::new(),
             last_identify: None,
@@ -202,8 +205,9 @@ impl FakeGateway {
         self.shared.lock().unwrap().arrivals.clone()
     }
 
-    /// Pacing violations so far: heartbeats later than the interval plus 2 s, IDENTIFYs less
-    /// than 5 s apart, more than 120 payloads from the client in 60 s on one connection.
+    /// Pacing violations so far: heartbeats later than the interval plus 2 s (or missing that
+    /// long on an open connection), IDENTIFYs less than 5 s apart, more than 120 payloads from
+    /// the client in 60 s on one connection.
     pub fn violations(&self) -> Vec<String> {
         self.shared.lock().unwrap().violations.clone()
     }
@@ -218,8 +222,10 @@ impl FakeGateway {
         self.shared.lock().unwrap().live.is_some()
     }
 
-    pub(crate) fn set_identify_hook(&self, hook: IdentifyHook) {
-        self.shared.lock().unwrap().identify = Some(hook);
+    pub(crate) fn set_identify_hook(&self, hook: IdentifyHook, token: String) {
+        let mut shared = self.shared.lock().unwrap();
+        shared.identify = Some(hook);
+        shared.token = Some(token);
     }
 
     pub(crate) fn handle(&self) -> GatewayHandle {
@@ -375,6 +381,8 @@ struct Connection {
     number: u32,
     interval: Duration,
     last_beat: Instant,
+    /// The current silence was already reported.
+    silence_reported: bool,
     recent: VecDeque<Instant>,
 }
 
@@ -499,7 +507,7 @@ impl Connection {
         match op {
             Some(Opcode::Heartbeat) => {
                 let gap = now - self.last_beat;
-                if gap > self.interval + HEARTBEAT_TOLERANCE {
+                if gap > self.interval + HEARTBEAT_TOLERANCE && !self.silence_reported {
                     self.violation(format!(
                         "connection {}: heartbeat {} ms after the previous one (interval {} ms)",
                         self.number,
@@ -508,6 +516,7 @@ impl Connection {
                     ));
                 }
                 self.last_beat = now;
+                self.silence_reported = false;
             }
             Some(Opcode::Identify) => {
                 let mut shared = self.shared.lock().unwrap();
@@ -546,6 +555,13 @@ impl Connection {
             }
             Some(Opcode::Resume) => {
                 self.arrival(ArrivalKind::Resume);
+                let expected = self.shared.lock().unwrap().token.clone();
+                if expected.is_some_and(|token| frame.d["token"].as_str() != Some(token.as_str())) {
+                    let frame =
+                        CloseFrame { code: CloseCode::from(4004), reason: "Authentication failed.".into() };
+                    let _ = self.socket.close(Some(frame)).await;
+                    return false;
+                }
                 let session_id = frame.d["session_id"].as_str().unwrap_or_default().to_owned();
                 let seq = frame.d["seq"].as_u64().unwrap_or(0);
                 let known = {
@@ -606,6 +622,7 @@ async fn connection(stream: TcpStream, shared: Arc<Mutex<Shared>>) {
         number,
         interval: Duration::from_millis(interval),
         last_beat: Instant::now(),
+        silence_reported: false,
         recent: VecDeque::new(),
     };
     serve(&mut conn, interval, &mut commands).await;
@@ -620,7 +637,17 @@ async fn serve(conn: &mut Connection, interval: u64, commands: &mut mpsc::Unboun
         return;
     }
     loop {
+        let overdue = conn.last_beat + conn.interval + HEARTBEAT_TOLERANCE;
         tokio::select! {
+            () = tokio::time::sleep_until(overdue), if !conn.silence_reported => {
+                let silent = (Instant::now() - conn.last_beat).as_millis();
+                conn.violation(format!(
+                    "connection {}: no heartbeat for {silent} ms (interval {} ms)",
+                    conn.number,
+                    conn.interval.as_millis()
+                ));
+                conn.silence_reported = true;
+            }
             message = conn.socket.next() => {
                 let frame = match message {
                     Some(Ok(Message::Text(text))) => serde_json::from_str(&text).ok(),

@@ -21,7 +21,7 @@ pub use self::gateway::{Arrival, ArrivalKind, FakeGateway, Seen};
 use self::rest::Limiter;
 pub use self::rest::{FORBIDDEN_CHANNEL, FakeRest, TOKEN};
 pub use self::world::{Account, DISCORD_EPOCH_MS, NewMessage, iso, snowflake_ms};
-use self::world::{ChannelW, GuildW, MemberW, UserW, World, emoji_key, parse_emoji};
+use self::world::{ChannelW, GuildW, MemberW, UserW, World, parse_emoji};
 
 /// Discord's channel types the fake knows.
 pub mod channel_type {
@@ -188,9 +188,11 @@ impl FakeDiscord {
             gateway: gateway.handle(),
         });
         let hook_state = state.clone();
-        gateway.set_identify_hook(Arc::new(move |identify, session, resume| {
+        let token = state.world.lock().unwrap().account.token.clone();
+        let hook = Arc::new(move |identify: &Value, session: &str, resume: &str| {
             server::ready(&hook_state, identify, session, resume)
-        }));
+        });
+        gateway.set_identify_hook(hook, token);
         let (url, server) = server::serve(state.clone()).await;
         Self { state, gateway, url, server }
     }
@@ -238,6 +240,13 @@ impl FakeDiscord {
         self.state.dispatch(events);
     }
 
+    /// CHANNEL_CREATE of a DM or group DM: user accounts only.
+    fn dispatch_private(&self, channel: Value) {
+        if !self.state.world.lock().unwrap().account.bot {
+            self.dispatch(vec![("CHANNEL_CREATE", channel)]);
+        }
+    }
+
     /// Whether world changes are dispatched on the gateway (default yes). Off, the world changes
     /// silently, as if the change happened while nobody listened.
     pub fn set_dispatching(&self, on: bool) {
@@ -264,7 +273,7 @@ impl FakeDiscord {
     /// Gives a user an avatar served at `/avatars/{user}/{hash}.png`; returns the hash.
     pub fn set_avatar(&self, user: u64, bytes: &[u8]) -> String {
         self.world(|w| {
-            let hash = format!("{:032x}", w.mint(None) as u128 * 0x9e37_79b9_7f4a_7c15);
+            let hash = format!("{:032x}", u128::from(w.mint(None)).wrapping_mul(0x9e37_79b9_7f4a_7c15));
             w.files.insert(format!("/avatars/{user}/{hash}.png"), ("image/png".into(), bytes.to_vec()));
             if let Some(u) = w.users.get_mut(&user) {
                 u.avatar = Some(hash.clone());
@@ -300,6 +309,18 @@ impl FakeDiscord {
         });
         self.dispatch(vec![("GUILD_CREATE", event)]);
         id
+    }
+
+    /// Gives a guild an icon served at `/icons/{guild}/{hash}.png`; dispatches GUILD_UPDATE.
+    /// Returns the hash.
+    pub fn set_guild_icon(&self, guild: u64, bytes: &[u8]) -> String {
+        let hash = self.world(|w| {
+            let hash = format!("{:032x}", u128::from(w.mint(None)).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            w.files.insert(format!("/icons/{guild}/{hash}.png"), ("image/png".into(), bytes.to_vec()));
+            hash
+        });
+        self.update_guild(guild, |g| g["icon"] = json!(hash));
+        hash
     }
 
     /// Changes a guild's object (`name`, `icon`, `owner_id`, …); dispatches GUILD_UPDATE.
@@ -487,7 +508,8 @@ impl FakeDiscord {
         }
     }
 
-    /// Opens a DM between the account and a user (type 1); dispatches CHANNEL_CREATE.
+    /// Opens a DM between the account and a user (type 1); dispatches CHANNEL_CREATE to a user
+    /// account (a bot hears of a DM only through its first message, as on Discord).
     pub fn add_dm(&self, user: u64) -> u64 {
         let (id, event) = self.world(|w| {
             let id = w.mint(None);
@@ -496,12 +518,12 @@ impl FakeDiscord {
             w.channels.insert(id, ChannelW { base, guild: None, recipients: vec![me, user], hidden: false });
             (id, w.channel(id, false).unwrap())
         });
-        self.dispatch(vec![("CHANNEL_CREATE", event)]);
+        self.dispatch_private(event);
         id
     }
 
     /// Makes a group DM (type 3) of the account and these users, owned by the account; dispatches
-    /// CHANNEL_CREATE.
+    /// CHANNEL_CREATE (to a user account, as for [`add_dm`](Self::add_dm)).
     pub fn add_group_dm(&self, name: Option<&str>, users: &[u64]) -> u64 {
         let (id, event) = self.world(|w| {
             let id = w.mint(None);
@@ -513,7 +535,7 @@ impl FakeDiscord {
             w.channels.insert(id, ChannelW { base, guild: None, recipients, hidden: false });
             (id, w.channel(id, false).unwrap())
         });
-        self.dispatch(vec![("CHANNEL_CREATE", event)]);
+        self.dispatch_private(event);
         id
     }
 
@@ -765,9 +787,4 @@ fn delete_event(w: &World, channel: u64, ids: Value, key: &str) -> Value {
         event["guild_id"] = json!(guild.to_string());
     }
     event
-}
-
-/// The key reactions are matched by, for tests comparing emoji.
-pub fn emoji_identity(emoji: &str) -> Option<String> {
-    parse_emoji(emoji).map(|e| emoji_key(&e))
 }

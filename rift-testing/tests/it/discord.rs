@@ -510,3 +510,99 @@ async fn invalid_requests_get_discords_errors() {
     let unknown = client.channel(Snowflake::new(5)).await;
     assert!(matches!(&unknown, Err(Error::NotFound { message }) if message == "Unknown Channel"));
 }
+
+/// A raw JSON gateway client that does whatever the test says.
+struct Raw(tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>);
+
+impl Raw {
+    async fn connect(url: &str) -> Self {
+        let slash = if url.trim_start_matches("ws://").contains('/') { "" } else { "/" };
+        let url = format!("{url}{slash}?v=10&encoding=json");
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut raw = Self(socket);
+        assert_eq!(raw.recv().await["op"], 10, "Hello first");
+        raw
+    }
+
+    async fn send(&mut self, payload: Value) {
+        use futures_util::SinkExt;
+        self.0.send(tokio_tungstenite::tungstenite::Message::Text(payload.to_string().into())).await.unwrap();
+    }
+
+    /// The next payload, or the close code as `{"close": code}`.
+    async fn recv(&mut self) -> Value {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            match self.0.next().await {
+                Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).unwrap(),
+                Some(Ok(Message::Close(frame))) => return json!({"close": frame.map(|f| u16::from(f.code))}),
+                Some(Ok(_)) => continue,
+                other => return json!({"gone": format!("{other:?}")}),
+            }
+        }
+    }
+}
+
+fn identify(token: &str) -> Value {
+    json!({"op": 2, "d": {"token": token, "properties": {"os": "linux", "browser": "t", "device": "t"}}})
+}
+
+#[tokio::test(start_paused = true)]
+async fn pacing_violations_are_recorded() {
+    let discord = FakeDiscord::start(user()).await;
+    discord.set_heartbeat_interval(10_000);
+    let mut first = Raw::connect(&discord.gateway_url()).await;
+    first.send(identify("tok-user")).await;
+    assert_eq!(first.recv().await["t"], "READY");
+    assert!(discord.gateway_violations().is_empty());
+
+    // A second identify at once, on another connection.
+    let mut second = Raw::connect(&discord.gateway_url()).await;
+    second.send(identify("tok-user")).await;
+    assert_eq!(second.recv().await["t"], "READY");
+    // 121 payloads in a minute.
+    for _ in 0..121 {
+        second.send(json!({"op": 1, "d": 1})).await;
+        assert_eq!(second.recv().await["op"], 11);
+    }
+    let violations = discord.gateway_violations();
+    assert_eq!(violations.len(), 2, "{violations:?}");
+    assert!(violations[0].starts_with("identify"), "{violations:?}");
+    assert!(violations[1].contains("more than 120"), "{violations:?}");
+    // Silence past the interval and its tolerance, on both connections.
+    tokio::time::sleep(Duration::from_millis(12_500)).await;
+    let violations = discord.gateway_violations();
+    assert_eq!(violations.iter().filter(|v| v.contains("no heartbeat")).count(), 2, "{violations:?}");
+    // A late beat after a silence is not counted twice.
+    second.send(json!({"op": 1, "d": 1})).await;
+    assert_eq!(second.recv().await["op"], 11);
+    assert_eq!(discord.gateway_violations().len(), 4);
+
+    // A RESUME with the wrong token is closed like a wrong IDENTIFY.
+    let session = discord.arrivals().len();
+    let mut third = Raw::connect(&discord.resume_url()).await;
+    third.send(json!({"op": 6, "d": {"token": "nope", "session_id": "session-2", "seq": 1}})).await;
+    assert_eq!(third.recv().await, json!({"close": 4004}));
+    assert_eq!(discord.arrivals()[session].path, "/resume");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bot_hears_of_a_dm_through_its_first_message() {
+    let discord = FakeDiscord::start(bot()).await;
+    let bob = discord.add_user("bob", None);
+    let mut shard = shard(&discord, &bot(), Encoding::Json);
+    assert_eq!(next_dispatch(&mut shard).await.name, "READY");
+    let dm = discord.add_dm(bob);
+    discord.create_message(dm, NewMessage::new(bob, "psst"));
+    let dispatch = next_event(&mut shard).await;
+    assert_eq!(dispatch.name, "MESSAGE_CREATE", "no CHANNEL_CREATE for a bot's DM");
+    let client = client(&discord, &bot());
+    assert!(client.current_user().await.unwrap().bot);
+    let (status, _) = get(&discord, "/users/@me/channels").await;
+    assert_eq!(status, 401, "the user-token form is refused for a bot");
+    let guild = discord.add_guild("G");
+    let icon = discord.set_guild_icon(guild, b"icon");
+    let url = format!("{}/icons/{guild}/{icon}.png", discord.cdn_base());
+    assert_eq!(client.download(&url).await.unwrap(), b"icon");
+}
