@@ -59,14 +59,20 @@
 //! - *READY*: a user account gets whole guilds (channels without `guild_id`, roles, members,
 //!   `joined_at`) and its DMs and group DMs in `private_channels`; a bot gets
 //!   `{id, unavailable: true}` stubs, then one GUILD_CREATE per guild. A channel the account
-//!   cannot read is listed with an overwrite denying VIEW_CHANNEL to the account.
+//!   cannot read is listed with an overwrite denying VIEW_CHANNEL to the account. A bot must send
+//!   intents (else close 4013) and gets only the events they ask for; without GUILD_MEMBERS its
+//!   GUILD_CREATEs list only itself, without MESSAGE_CONTENT guild messages it neither wrote nor
+//!   is mentioned in arrive with empty content, embeds and attachments. A bot hears of a DM
+//!   through its first message (no CHANNEL_CREATE).
 //! - *REST*: `GET /gateway`, `/gateway/bot` (bots), `/users/@me`, `/users/@me/guilds`,
 //!   `/users/@me/channels` (empty for bots, as on Discord), `/users/{id}`, `/guilds/{id}`,
 //!   `/guilds/{id}/channels`, `/guilds/{id}/roles`, `/guilds/{id}/members?limit=&after=` (bots;
 //!   403 for user accounts), `/channels/{id}`, `/channels/{id}/messages?before|after|around&limit`
 //!   (1–100, default 50, newest first), `/channels/{id}/messages/{mid}`, reaction user lists
 //!   (`?after=&limit=`, 1–100, default 25, by user id); `POST /channels/{id}/messages` (JSON or
-//!   multipart `payload_json` + files; `nonce` of at most 25 characters, `enforce_nonce` returns
+//!   multipart `payload_json` + files; `nonce` of at most 25 characters, echoed in the answer and
+//!   MESSAGE_CREATE but never in history pages; `mentions`/`mention_roles` filled from `<@id>`,
+//!   `<@!id>`, `<@&id>` in the content; `enforce_nonce` returns
 //!   the original message for a repeated nonce of the same author within the nonce window;
 //!   content over 2,000 code points is 400 50035; empty is 400 50006; replies), `PATCH`/`DELETE`
 //!   of messages (only the author edits: 403 50005), reactions `PUT`/`DELETE …/@me` (no event when

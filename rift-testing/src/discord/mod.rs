@@ -107,6 +107,29 @@ pub(crate) struct Control {
     pub(crate) echo: Echo,
     pub(crate) faults: Vec<(usize, GatewayFault)>,
     pub(crate) dispatching: bool,
+    /// The intents of the last bot IDENTIFY; `None` for user accounts (no intents: everything).
+    pub(crate) intents: Option<u64>,
+}
+
+/// The MESSAGE_CONTENT intent.
+const MESSAGE_CONTENT: u64 = 1 << 15;
+
+/// The intent a bot needs to receive an event; 0 for events every session gets.
+fn intent_of(name: &str, data: &Value) -> u64 {
+    let in_guild = data.get("guild_id").is_some_and(|g| !g.is_null());
+    let pick = |guild: u64, direct: u64| if in_guild { guild } else { direct };
+    match name {
+        "GUILD_CREATE" | "GUILD_UPDATE" | "GUILD_DELETE" | "GUILD_ROLE_CREATE" | "GUILD_ROLE_UPDATE"
+        | "GUILD_ROLE_DELETE" | "CHANNEL_CREATE" | "CHANNEL_UPDATE" | "CHANNEL_DELETE" => 1,
+        "CHANNEL_PINS_UPDATE" => pick(1, 1 << 12),
+        "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => 1 << 1,
+        "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" | "MESSAGE_DELETE_BULK" => {
+            pick(1 << 9, 1 << 12)
+        }
+        "MESSAGE_REACTION_ADD" | "MESSAGE_REACTION_REMOVE" => pick(1 << 10, 1 << 13),
+        "TYPING_START" => pick(1 << 11, 1 << 14),
+        _ => 0,
+    }
 }
 
 /// Shared by the HTTP server and the test's handle.
@@ -117,12 +140,44 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// Dispatches events on the gateway's current session, unless dispatching is off.
+    /// Dispatches events on the gateway's current session, unless dispatching is off; a bot's
+    /// session gets only what its intents ask for, and guild message content only with
+    /// MESSAGE_CONTENT (or when it wrote or is mentioned in the message).
     pub(crate) fn dispatch(&self, events: Vec<(&'static str, Value)>) {
-        if !self.control.lock().unwrap().dispatching {
+        let (dispatching, intents) = {
+            let control = self.control.lock().unwrap();
+            (control.dispatching, control.intents)
+        };
+        if !dispatching {
             return;
         }
-        for (name, data) in events {
+        let me = self.world.lock().unwrap().me().to_string();
+        for (name, mut data) in events {
+            if let Some(intents) = intents {
+                if intents & intent_of(name, &data) == 0 && intent_of(name, &data) != 0 {
+                    continue;
+                }
+                let in_guild = data.get("guild_id").is_some_and(|g| !g.is_null());
+                let mentioned = data["mentions"].as_array().is_some_and(|m| m.iter().any(|u| u["id"] == me));
+                let own = data["author"]["id"] == me;
+                if matches!(name, "MESSAGE_CREATE" | "MESSAGE_UPDATE")
+                    && in_guild
+                    && intents & MESSAGE_CONTENT == 0
+                    && !own
+                    && !mentioned
+                {
+                    for (key, empty) in [
+                        ("content", json!("")),
+                        ("embeds", json!([])),
+                        ("attachments", json!([])),
+                        ("components", json!([])),
+                    ] {
+                        if data.get(key).is_some() {
+                            data[key] = empty;
+                        }
+                    }
+                }
+            }
             self.gateway.dispatch(name, data);
         }
     }
@@ -178,6 +233,7 @@ impl FakeDiscord {
             echo: Echo::AfterResponse(Duration::ZERO),
             faults: Vec::new(),
             dispatching: true,
+            intents: None,
         };
         // Generous by default: a test about pacing lowers it with `set_rate_limit`.
         let mut control = control;

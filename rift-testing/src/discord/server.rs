@@ -46,6 +46,12 @@ pub(crate) fn ready(
     if token != world.account.token {
         return Err(4004);
     }
+    let intents = identify["intents"].as_u64();
+    if world.account.bot && intents.is_none() {
+        // Intents are required since v8; Discord closes 4013 ("invalid intents").
+        return Err(4013);
+    }
+    state.control.lock().unwrap().intents = if world.account.bot { intents } else { None };
     let me = world.me();
     let mut user = world.user(me);
     user["verified"] = json!(true);
@@ -61,9 +67,15 @@ pub(crate) fn ready(
             "presences": [], "geo_ordered_rtc_regions": [], "guild_join_requests": [],
         });
         let mut events = vec![("READY".to_owned(), ready)];
-        events.extend(
-            world.guilds.keys().map(|id| ("GUILD_CREATE".to_owned(), world.whole_guild(*id).unwrap())),
-        );
+        for id in world.guilds.keys() {
+            let mut guild = world.whole_guild(*id).unwrap();
+            if intents.unwrap_or(0) & (1 << 1) == 0 {
+                // Without GUILD_MEMBERS a bot sees only itself among the members.
+                let mine = json!(me.to_string());
+                guild["members"].as_array_mut().unwrap().retain(|m| m["user"]["id"] == mine);
+            }
+            events.push(("GUILD_CREATE".to_owned(), guild));
+        }
         Ok(events)
     } else {
         let guilds: Vec<Value> = world.guilds.keys().filter_map(|id| world.whole_guild(*id)).collect();
@@ -501,7 +513,7 @@ async fn create_message(state: &Arc<State>, channel: u64, body: Body) -> Respons
             && Instant::now() - at < window
         {
             drop(control);
-            let original = state.world.lock().unwrap().message(channel, message);
+            let original = state.world.lock().unwrap().created_message(channel, message, false);
             if let Some(original) = original {
                 return ok(original);
             }
@@ -522,7 +534,11 @@ async fn create_message(state: &Arc<State>, channel: u64, body: Body) -> Respons
             new.reply_to = exists.then_some(reply);
         }
         let id = world.insert_message(channel, new, nonce.clone().map(Value::String));
-        (id, world.message(channel, id).unwrap(), world.gateway_message(channel, id).unwrap())
+        (
+            id,
+            world.created_message(channel, id, false).unwrap(),
+            world.created_message(channel, id, true).unwrap(),
+        )
     };
     if let Some(nonce) = &nonce {
         state

@@ -171,6 +171,9 @@ pub(crate) struct MessageW {
     /// The message object without `author`, `reactions` and `referenced_message`.
     pub(crate) base: Value,
     pub(crate) author: u64,
+    /// The nonce it was created with: in the create answer and MESSAGE_CREATE only, never in
+    /// history, as on Discord.
+    pub(crate) nonce: Option<Value>,
     /// Emoji object and the users who reacted, in order.
     pub(crate) reactions: Vec<(Value, Vec<u64>)>,
 }
@@ -377,6 +380,15 @@ impl World {
         Some(value)
     }
 
+    /// A just-created message as the create answer and MESSAGE_CREATE show it: with its nonce.
+    pub(crate) fn created_message(&self, channel: u64, id: u64, gateway: bool) -> Option<Value> {
+        let mut value = if gateway { self.gateway_message(channel, id)? } else { self.message(channel, id)? };
+        if let Some(nonce) = &self.messages[&channel][&id].nonce {
+            value["nonce"] = nonce.clone();
+        }
+        Some(value)
+    }
+
     /// The gateway form of a message: with `guild_id` and the author's `member` in a guild.
     pub(crate) fn gateway_message(&self, channel: u64, id: u64) -> Option<Value> {
         let mut value = self.message(channel, id)?;
@@ -426,10 +438,12 @@ impl World {
         if let Some(reference) = reference {
             base["message_reference"] = reference;
         }
-        if let Some(nonce) = nonce {
-            base["nonce"] = nonce;
-        }
-        let message = MessageW { base, author: new.author, reactions: Vec::new() };
+        let (mentions, mention_roles) = mentions(&new.content);
+        base["mentions"] =
+            mentions.iter().filter(|u| self.users.contains_key(u)).map(|u| self.user(*u)).collect();
+        base["mention_roles"] = json!(mention_roles.iter().map(u64::to_string).collect::<Vec<_>>());
+        base["mention_everyone"] = json!(new.content.contains("@everyone") || new.content.contains("@here"));
+        let message = MessageW { base, author: new.author, nonce, reactions: Vec::new() };
         self.messages.entry(channel).or_default().insert(id, message);
         id
     }
@@ -482,6 +496,24 @@ impl World {
     }
 }
 
+/// The user and role ids a content mentions: `<@id>`, `<@!id>` and `<@&id>`.
+fn mentions(content: &str) -> (Vec<u64>, Vec<u64>) {
+    let (mut users, mut roles) = (Vec::new(), Vec::new());
+    for piece in content.split("<@").skip(1) {
+        let Some((inner, _)) = piece.split_once('>') else { continue };
+        let (list, digits) = match inner.strip_prefix('&') {
+            Some(role) => (&mut roles, role),
+            None => (&mut users, inner.strip_prefix('!').unwrap_or(inner)),
+        };
+        if let Ok(id) = digits.parse::<u64>()
+            && !list.contains(&id)
+        {
+            list.push(id);
+        }
+    }
+    (users, roles)
+}
+
 /// An emoji object from its URL form: `👍` (unicode) or `name:id` (custom, `a:name:id` animated).
 pub(crate) fn parse_emoji(text: &str) -> Option<Value> {
     if text.is_empty() {
@@ -519,6 +551,12 @@ mod tests {
         assert_eq!(snowflake_ms(id), at);
         assert_ne!(world.mint(Some(at)), id, "unique at the same ms");
         assert_eq!(iso(at), "2023-11-14T22:13:20.123000+00:00");
+    }
+
+    #[test]
+    fn mentions_are_found_in_content() {
+        assert_eq!(mentions("hi <@1> <@!2> <@&3> <@1> <@x> <#4>"), (vec![1, 2], vec![3]));
+        assert_eq!(mentions("no one"), (vec![], vec![]));
     }
 
     #[test]

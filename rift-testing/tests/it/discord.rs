@@ -290,6 +290,8 @@ async fn enforce_nonce_returns_the_original_after_a_failure_past_creation() {
     let statuses: Vec<u16> = discord.requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, [502, 200]);
     assert_eq!(discord.requests()[0].body.as_ref().unwrap()["enforce_nonce"], true);
+    let history = client.messages(Snowflake::new(w.general), MessagePage::Latest, 10).await.unwrap();
+    assert_eq!(history[0].nonce, None, "history pages carry no nonce, as on Discord");
 
     discord.fail_posts(1, FailAt::BeforeCreate, 500);
     let again =
@@ -605,4 +607,25 @@ async fn a_bot_hears_of_a_dm_through_its_first_message() {
     let icon = discord.set_guild_icon(guild, b"icon");
     let url = format!("{}/icons/{guild}/{icon}.png", discord.cdn_base());
     assert_eq!(client.download(&url).await.unwrap(), b"icon");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bot_gets_what_its_intents_ask_for() {
+    let discord = FakeDiscord::start(bot()).await;
+    let w = small_world(&discord);
+    // GUILDS and GUILD_MESSAGES, without GUILD_MEMBERS and MESSAGE_CONTENT.
+    let config = Config::builder("tok-bot").gateway_url(discord.gateway_url()).intents(1 | 1 << 9).build();
+    let mut shard = Shard::new(config);
+    assert_eq!(next_dispatch(&mut shard).await.name, "READY");
+    let Event::GuildCreate(guild) = next_dispatch(&mut shard).await.event().unwrap() else { panic!() };
+    let members: Vec<u64> = guild.members.iter().map(|m| m.user.as_ref().unwrap().id.get()).collect();
+    assert_eq!(members, [ADA], "only itself without GUILD_MEMBERS");
+    discord.add_member(w.guild, discord.add_user("dave", None));
+    discord.create_message(w.general, NewMessage::new(w.bob, "secret words"));
+    discord.create_message(w.general, NewMessage::new(w.bob, format!("hey <@{ADA}>")));
+    let Event::MessageCreate(first) = next_event(&mut shard).await.event().unwrap() else { panic!() };
+    assert_eq!(first.content, "", "no GUILD_MEMBER_ADD, and no content without MESSAGE_CONTENT");
+    let Event::MessageCreate(second) = next_event(&mut shard).await.event().unwrap() else { panic!() };
+    assert_eq!(second.content, format!("hey <@{ADA}>"), "a mention shows the content");
+    assert_eq!(second.mentions[0].id.get(), ADA);
 }
