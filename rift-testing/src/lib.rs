@@ -96,13 +96,15 @@
 //! - *Gateway*: Hello, heartbeats and ACKs, sessions with replay logs (RESUME replays what was
 //!   missed, then RESUMED; an unknown session gets op 9 `false`), `resume_gateway_url` = the
 //!   gateway URL + `/resume`; faults: op 7, op 9 (`true`/`false`), a dropped socket, missing
-//!   ACKs, close codes — now, or when the nth REST request arrives (mid-sync).
+//!   ACKs, close codes — now, or when the nth REST request arrives (mid-sync). Message POSTs
+//!   can fail with a 5xx before or after creating the message, or create it and stall the answer
+//!   (the client's timeout path).
 //! - *Checks*: every REST request (method, path, query, `Authorization`, JSON body, status), REST
 //!   rate-limit violations (a request on a bucket whose announced Remaining was 0 before its
 //!   reset, or inside a 429's `retry_after`), gateway violations (a heartbeat later than the
 //!   interval + 2 s, IDENTIFYs less than 5 s apart, more than 120 client payloads in 60 s on a
 //!   connection), where each IDENTIFY and RESUME arrived (`/` or `/resume`), the messages in each
-//!   channel, the nonces sent.
+//!   channel, the nonces sent, every CDN download with its status.
 //!
 //! **What it does not model**: permissions beyond "cannot read this channel" (no permission
 //! computation from roles and overwrites; edits of others' messages are refused, deletes allowed

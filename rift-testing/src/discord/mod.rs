@@ -104,6 +104,10 @@ pub(crate) struct Control {
     pub(crate) nonce_index: HashMap<(u64, String), (u64, u64, Instant)>,
     pub(crate) nonce_window: Duration,
     pub(crate) post_failures: Vec<(u32, FailAt, u16)>,
+    /// Message POSTs that create the message, then hold the answer this long.
+    pub(crate) post_stalls: Vec<(u32, Duration)>,
+    /// CDN paths asked for, with the status answered.
+    pub(crate) downloads: Vec<(String, u16)>,
     pub(crate) echo: Echo,
     pub(crate) faults: Vec<(usize, GatewayFault)>,
     pub(crate) dispatching: bool,
@@ -230,6 +234,8 @@ impl FakeDiscord {
             nonce_index: HashMap::new(),
             nonce_window: Duration::from_secs(180),
             post_failures: Vec::new(),
+            post_stalls: Vec::new(),
+            downloads: Vec::new(),
             echo: Echo::AfterResponse(Duration::ZERO),
             faults: Vec::new(),
             dispatching: true,
@@ -761,6 +767,13 @@ impl FakeDiscord {
         self.state.control.lock().unwrap().post_failures.push((count, at, status));
     }
 
+    /// The next `count` message POSTs create (and dispatch) the message, then hold the answer for
+    /// `stall`: a client with a shorter timeout gives up and retries, and with the same nonce and
+    /// `enforce_nonce` gets the original.
+    pub fn stall_posts(&self, count: u32, stall: Duration) {
+        self.state.control.lock().unwrap().post_stalls.push((count, stall));
+    }
+
     /// When the MESSAGE_CREATE echo of a REST-created message goes out.
     pub fn set_echo(&self, echo: Echo) {
         self.state.control.lock().unwrap().echo = echo;
@@ -789,7 +802,12 @@ impl FakeDiscord {
 
     // ---------------------------------------------------------------- checks
 
-    /// Every REST request so far, in order (CDN downloads are not REST and not listed).
+    /// Every CDN download so far: path below the CDN base and the status answered.
+    pub fn downloads(&self) -> Vec<(String, u16)> {
+        self.state.control.lock().unwrap().downloads.clone()
+    }
+
+    /// Every REST request so far, in order (CDN downloads are in [`downloads`](Self::downloads)).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.control.lock().unwrap().requests.clone()
     }

@@ -206,6 +206,8 @@ async fn handle(AxumState(state): AxumState<Arc<State>>, request: Request) -> Re
 
     if let Some(file) = path.strip_prefix("/cdn") {
         let world = state.world.lock().unwrap();
+        let status = if world.files.contains_key(file) { 200 } else { 404 };
+        state.control.lock().unwrap().downloads.push((file.to_owned(), status));
         return match world.files.get(file) {
             Some((content_type, bytes)) => {
                 let mut response = (StatusCode::OK, bytes.clone()).into_response();
@@ -564,6 +566,16 @@ async fn create_message(state: &Arc<State>, channel: u64, body: Body) -> Respons
     }
     if let Some(status) = post_failure(state, FailAt::AfterCreate) {
         return server_error(status);
+    }
+    let stall = {
+        let mut control = state.control.lock().unwrap();
+        control.post_stalls.iter_mut().find(|(n, _)| *n > 0).map(|stall| {
+            stall.0 -= 1;
+            stall.1
+        })
+    };
+    if let Some(stall) = stall {
+        tokio::time::sleep(stall).await;
     }
     ok(rest_form)
 }

@@ -411,6 +411,8 @@ async fn attachments_are_on_the_cdn_until_removed() {
     assert_eq!(client.download(&attachment.url).await.unwrap(), b"meow");
     assert!(discord.remove_file(&attachment.url));
     assert!(matches!(client.download(&attachment.url).await, Err(Error::NotFound { .. })));
+    let path = attachment.url.trim_start_matches("https://cdn.discordapp.com").to_owned();
+    assert_eq!(discord.downloads(), [(path.clone(), 200), (path, 404)]);
 
     let user = client.current_user().await.unwrap();
     assert_eq!(user.id.get(), ADA);
@@ -628,4 +630,24 @@ async fn a_bot_gets_what_its_intents_ask_for() {
     let Event::MessageCreate(second) = next_event(&mut shard).await.event().unwrap() else { panic!() };
     assert_eq!(second.content, format!("hey <@{ADA}>"), "a mention shows the content");
     assert_eq!(second.mentions[0].id.get(), ADA);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_post_retried_with_its_nonce_creates_one_message() {
+    let discord = FakeDiscord::start(user()).await;
+    let w = small_world(&discord);
+    let client = Client::builder("tok-user")
+        .token_kind(TokenKind::User)
+        .api_base(discord.api_base())
+        .timeout(Some(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    discord.stall_posts(1, Duration::from_secs(60));
+    let message = CreateMessage::text("slow").nonce("part-9");
+    // The client times out, retries the same body, and gets the original back.
+    let sent = client.create_message(Snowflake::new(w.general), &message).await.unwrap();
+    let messages = discord.messages(w.general);
+    assert_eq!(messages.len(), 1, "one message for two POSTs");
+    assert_eq!(sent.id.to_string(), messages[0]["id"]);
+    assert_eq!(discord.nonces(), ["part-9", "part-9"]);
 }
