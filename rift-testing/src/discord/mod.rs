@@ -227,7 +227,7 @@ impl FakeDiscord {
     pub async fn start(account: Account) -> Self {
         let gateway = FakeGateway::start().await;
         let world = World::new(account);
-        let control = Control {
+        let mut control = Control {
             limiter: Limiter::new(),
             requests: Vec::new(),
             nonces: Vec::new(),
@@ -242,7 +242,6 @@ impl FakeDiscord {
             intents: None,
         };
         // Generous by default: a test about pacing lowers it with `set_rate_limit`.
-        let mut control = control;
         control.limiter.set_limit(50, Duration::from_secs(1));
         let state = Arc::new(State {
             world: Mutex::new(world),

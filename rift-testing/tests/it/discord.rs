@@ -504,6 +504,12 @@ async fn invalid_requests_get_discords_errors() {
     assert!(matches!(long, Err(Error::Http { status: 400, code: Some(50035), .. })), "{long:?}");
     let nonce = client.create_message(channel, &CreateMessage::text("x").nonce("n".repeat(26))).await;
     assert!(matches!(nonce, Err(Error::Http { status: 400, code: Some(50035), .. })), "{nonce:?}");
+    let category = discord.add_channel(w.guild, channel_type::CATEGORY, "cat");
+    let in_category = client.create_message(Snowflake::new(category), &CreateMessage::text("x")).await;
+    assert!(
+        matches!(in_category, Err(Error::Http { status: 400, code: Some(50008), .. })),
+        "{in_category:?}"
+    );
     let empty = client.create_message(channel, &CreateMessage::text("")).await;
     assert!(matches!(empty, Err(Error::Http { status: 400, code: Some(50006), .. })), "{empty:?}");
     let theirs = discord.add_message(w.general, NewMessage::new(w.bob, "bob's"));
