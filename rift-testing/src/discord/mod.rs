@@ -331,16 +331,34 @@ impl FakeDiscord {
         })
     }
 
-    /// Gives a user an avatar served at `/avatars/{user}/{hash}.png`; returns the hash.
+    /// Gives a user an avatar served at `/avatars/{user}/{hash}.png`; dispatches
+    /// GUILD_MEMBER_UPDATE for each guild the user is in. Returns the hash.
     pub fn set_avatar(&self, user: u64, bytes: &[u8]) -> String {
-        self.world(|w| {
+        let (hash, events) = self.world(|w| {
             let hash = format!("{:032x}", u128::from(w.mint(None)).wrapping_mul(0x9e37_79b9_7f4a_7c15));
             w.files.insert(format!("/avatars/{user}/{hash}.png"), ("image/png".into(), bytes.to_vec()));
             if let Some(u) = w.users.get_mut(&user) {
                 u.avatar = Some(hash.clone());
             }
-            hash
-        })
+            (hash, member_updates(w, user))
+        });
+        self.dispatch(events);
+        hash
+    }
+
+    /// Renames a user (`username`, `global_name`); dispatches GUILD_MEMBER_UPDATE for each guild
+    /// the user is in.
+    ///
+    /// # Panics
+    /// If the user does not exist.
+    pub fn rename_user(&self, user: u64, username: &str, global_name: Option<&str>) {
+        let events = self.world(|w| {
+            let u = w.users.get_mut(&user).expect("the user exists");
+            u.username = username.to_owned();
+            u.global_name = global_name.map(str::to_owned);
+            member_updates(w, user)
+        });
+        self.dispatch(events);
     }
 
     /// Adds a guild owned by the account, with its `@everyone` role (id = the guild's) and the
@@ -851,6 +869,19 @@ impl FakeDiscord {
     pub fn nonces(&self) -> Vec<String> {
         self.state.control.lock().unwrap().nonces.clone()
     }
+}
+
+/// GUILD_MEMBER_UPDATE of a user in each guild they are in.
+fn member_updates(w: &World, user: u64) -> Vec<(&'static str, Value)> {
+    w.guilds
+        .iter()
+        .filter(|(_, g)| g.members.contains_key(&user))
+        .map(|(guild, _)| {
+            let mut event = w.member(*guild, user).unwrap();
+            event["guild_id"] = json!(guild.to_string());
+            ("GUILD_MEMBER_UPDATE", event)
+        })
+        .collect()
 }
 
 fn delete_event(w: &World, channel: u64, ids: Value, key: &str) -> Value {

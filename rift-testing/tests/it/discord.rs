@@ -372,6 +372,9 @@ async fn live_changes_are_dispatched_as_discord_does() {
     assert_eq!(users.as_array().unwrap().len(), 1);
     assert_eq!(users[0]["id"], carol.to_string());
 
+    discord.rename_user(w.bob, "robert", Some("Robert"));
+    let Event::GuildMemberUpdate(m) = next_event(&mut shard).await.event().unwrap() else { panic!() };
+    assert_eq!((m.user.username.as_str(), m.user.global_name.as_deref()), ("robert", Some("Robert")));
     discord.update_member(w.guild, w.bob, None, &[]);
     let Event::GuildMemberUpdate(m) = next_event(&mut shard).await.event().unwrap() else { panic!() };
     assert!(m.roles.is_empty() && m.nick.is_none());
