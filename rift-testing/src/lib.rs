@@ -2,10 +2,123 @@
 //!
 //! Test support shared by Rift's crates: fresh databases for each test — a temp SQLite file, or a
 //! new PostgreSQL database (copied from a migrated template) in one throwaway cluster per test
-//! process, which this crate starts itself and removes when the process ends.
+//! process, which this crate starts itself and removes when the process ends — and a fake Discord.
 //!
 //! Without PostgreSQL installed, [`postgres`] prints a loud `SKIPPED` line and returns `None`;
 //! under `CI=true` it panics instead, so a CI run cannot pass without the PostgreSQL half.
+//!
+//! ## A fake Discord
+//!
+//! No test may reach Discord, so [`discord::FakeDiscord`] is the only Discord the bridge meets in
+//! CI. It serves one **world** on 127.0.0.1: REST (API v10) and the CDN on one HTTP port, the
+//! gateway (v10; JSON or ETF, with or without zlib-stream) on a WebSocket port.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use rift_testing::discord::{Account, Echo, FailAt, FakeDiscord, NewMessage, channel_type};
+//!
+//! let discord = FakeDiscord::start(Account::user("tok-user", 0, "ada")).await;
+//! // DISCORD_API_BASE, DISCORD_CDN_BASE, DISCORD_GATEWAY_URL for the bridge:
+//! let (_api, _cdn, _gateway) = (discord.api_base(), discord.cdn_base(), discord.gateway_url());
+//!
+//! // The world: ids are snowflakes whose timestamp is the creation time.
+//! let guild = discord.add_guild("Archive");
+//! let mods = discord.add_role(guild, "mods", 0x3498db, 1 << 13);
+//! let general = discord.add_channel_with(guild, channel_type::TEXT, "general", |c| {
+//!     c["topic"] = "hello".into();
+//! });
+//! let secret = discord.add_channel(guild, channel_type::TEXT, "secret");
+//! discord.hide_channel(secret); // 403 50001 for its messages; READY shows it, denied
+//! let bob = discord.add_user("bob", Some("Bob"));
+//! discord.set_avatar(bob, b"png bytes");
+//! discord.add_member_with(guild, bob, Some("bobby"), &[mods], 1_600_000_000_000);
+//! let dm = discord.add_dm(bob);
+//! let first = discord.add_message(general, NewMessage::new(bob, "old").at(1_600_000_000_000));
+//! discord.add_message(dm, NewMessage::new(bob, "see <@1>").attachment("a.png", "image/png", b"x"));
+//! discord.add_reaction(general, first, bob, "👍");
+//!
+//! // Faults: the next POST fails after creating the message, its echo comes before the answer.
+//! discord.fail_posts(1, FailAt::AfterCreate, 502);
+//! discord.set_echo(Echo::BeforeResponse);
+//!
+//! // Live changes: applied to the world and dispatched on the gateway.
+//! discord.create_message(general, NewMessage::new(bob, "new"));
+//! discord.edit_message(general, first, "old, edited");
+//!
+//! // Checks.
+//! assert!(discord.rate_limit_violations().is_empty());
+//! assert!(discord.gateway_violations().is_empty());
+//! let _ = (discord.messages(general), discord.nonces(), discord.requests(), discord.arrivals());
+//! # }
+//! ```
+//!
+//! **What it models.**
+//! - *Auth*: a user token must come as `Authorization: TOKEN`, a bot token as `Authorization: Bot
+//!   TOKEN`; anything else is 401 (`GET /gateway` needs none). An IDENTIFY with another token is
+//!   closed with 4004.
+//! - *READY*: a user account gets whole guilds (channels without `guild_id`, roles, members,
+//!   `joined_at`) and its DMs and group DMs in `private_channels`; a bot gets
+//!   `{id, unavailable: true}` stubs, then one GUILD_CREATE per guild. A channel the account
+//!   cannot read is listed with an overwrite denying VIEW_CHANNEL to the account. A bot must send
+//!   intents (else close 4013) and gets only the events they ask for; without GUILD_MEMBERS its
+//!   GUILD_CREATEs list only itself, without MESSAGE_CONTENT guild messages it neither wrote nor
+//!   is mentioned in arrive with empty content, embeds and attachments. A bot hears of a DM
+//!   through its first message (no CHANNEL_CREATE).
+//! - *REST*: `GET /gateway`, `/gateway/bot` (bots), `/users/@me`, `/users/@me/guilds`,
+//!   `/users/@me/channels` (empty for bots, as on Discord), `/users/{id}`, `/guilds/{id}`,
+//!   `/guilds/{id}/channels`, `/guilds/{id}/roles`, `/guilds/{id}/members?limit=&after=` (bots;
+//!   403 for user accounts), `/channels/{id}`, `/channels/{id}/messages?before|after|around&limit`
+//!   (1–100, default 50, newest first), `/channels/{id}/messages/{mid}`, reaction user lists
+//!   (`?after=&limit=`, 1–100, default 25, by user id); `POST /channels/{id}/messages` (JSON or
+//!   multipart `payload_json` + files; `nonce` of at most 25 characters, echoed in the answer and
+//!   MESSAGE_CREATE but never in history pages; `mentions`/`mention_roles` filled from `<@id>`,
+//!   `<@!id>`, `<@&id>` in the content; `enforce_nonce` returns
+//!   the original message for a repeated nonce of the same author within the nonce window;
+//!   content over 2,000 code points is 400 50035; empty is 400 50006; replies), `PATCH`/`DELETE`
+//!   of messages (only the author edits: 403 50005), reactions `PUT`/`DELETE …/@me` (no event when
+//!   nothing changes), `POST /channels/{id}/typing`, `POST /users/@me/channels`. Errors carry
+//!   Discord's JSON codes (10003 Unknown Channel, 10008 Unknown Message, 50001 Missing Access,
+//!   10014 Unknown Emoji, 50035 Invalid Form Body …). Every answer carries `X-RateLimit-*`
+//!   headers per bucket (route with its major parameter); 429s carry `retry_after`, `global`
+//!   and `X-RateLimit-Scope`.
+//! - *CDN*: `/avatars/{user}/{hash}.png`, `/icons/{guild}/{hash}.png` and
+//!   `/attachments/{channel}/{id}/{filename}` under
+//!   `cdn_base()`. Attachment `url`s name `https://cdn.discordapp.com`, as on Discord;
+//!   `rift_discord::rest::Client::download` maps that host onto the configured CDN base.
+//!   `remove_file` makes a file 404.
+//! - *Live changes* the test drives, applied to the world and dispatched as Discord does:
+//!   MESSAGE_CREATE/UPDATE (whole message on edit, partial on an embed-only update)/DELETE/
+//!   DELETE_BULK, MESSAGE_REACTION_ADD/REMOVE, GUILD_MEMBER_ADD/UPDATE/REMOVE,
+//!   GUILD_ROLE_CREATE/UPDATE/DELETE, CHANNEL_CREATE/UPDATE/DELETE, GUILD_CREATE/UPDATE,
+//!   CHANNEL_PINS_UPDATE. REST writes dispatch their events too (MESSAGE_CREATE with the nonce,
+//!   before or after the HTTP answer as scripted by [`discord::Echo`]). `add_message` is history:
+//!   no event.
+//! - *Gateway*: Hello, heartbeats and ACKs, sessions with replay logs (RESUME replays what was
+//!   missed, then RESUMED; an unknown session gets op 9 `false`), `resume_gateway_url` = the
+//!   gateway URL + `/resume`; faults: op 7, op 9 (`true`/`false`), a dropped socket, missing
+//!   ACKs, close codes — now, or when the nth REST request arrives (mid-sync). Message POSTs
+//!   can fail with a 5xx before or after creating the message, or create it and stall the answer
+//!   (the client's timeout path).
+//! - *Checks*: every REST request (method, path, query, `Authorization`, JSON body, status), REST
+//!   rate-limit violations (a request on a bucket whose announced Remaining was 0 before its
+//!   reset, or inside a 429's `retry_after`), gateway violations (a heartbeat later than the
+//!   interval + 2 s, IDENTIFYs less than 5 s apart, more than 120 client payloads in 60 s on a
+//!   connection), where each IDENTIFY and RESUME arrived (`/` or `/resume`), the messages in each
+//!   channel, the nonces sent, every CDN download with its status.
+//!
+//! **What it does not model**: permissions beyond "cannot read this channel" (no permission
+//! computation from roles and overwrites; edits of others' messages are refused, deletes allowed
+//! in guilds), threads, stickers, interactions, voice, presences, GUILD_MEMBERS_CHUNK,
+//! per-user READY capabilities (`users`/`merged_members` deduplication), message search, the
+//! 2-week limit of bulk deletes, sharding, the identify `max_concurrency` queue, Discord's real
+//! bucket hashes and limits (one limit for every bucket, set by the test), CDN image resizing.
+//! Clocks: nonce windows, rate limits and pacing use tokio's clock (so `start_paused` tests
+//! work); snowflakes and timestamps use the wall clock unless the test gives a time.
+//!
+//! The lower-level [`discord::FakeGateway`] and [`discord::FakeRest`] (canned answers, no world)
+//! serve `rift-discord`'s own protocol tests.
+
+pub mod discord;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@ use rift_discord::model::Snowflake;
 use serde_json::json;
 use tokio::time::Instant;
 
-use crate::fake_gateway::{FakeGateway, Seen};
+use rift_testing::discord::{FakeGateway, Seen};
 
 fn config(fake: &FakeGateway, encoding: Encoding, compress: bool) -> Config {
     Config::builder("Bot test-token")

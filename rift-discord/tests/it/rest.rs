@@ -7,7 +7,7 @@ use rift_discord::model::Snowflake;
 use rift_discord::rest::{Client, CreateMessage, FileUpload, MessagePage};
 use tokio::time::Instant;
 
-use crate::fake_rest::{FORBIDDEN_CHANNEL, FakeRest, TOKEN};
+use rift_testing::discord::{FORBIDDEN_CHANNEL, FakeRest, TOKEN};
 
 const CHANNEL: Snowflake = Snowflake::new(1_100_000_000_000_000_002);
 

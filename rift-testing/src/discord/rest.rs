@@ -15,8 +15,10 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
-pub(crate) const TOKEN: &str = "test-token";
-pub(crate) const FORBIDDEN_CHANNEL: u64 = 666;
+/// The bot token [`FakeRest`] accepts (as `Bot test-token`).
+pub const TOKEN: &str = "test-token";
+/// A channel [`FakeRest`] answers 403 Missing Access for.
+pub const FORBIDDEN_CHANNEL: u64 = 666;
 
 /// One announced bucket window.
 #[derive(Debug)]
@@ -25,10 +27,139 @@ struct Window {
     used: u32,
 }
 
+/// A scripted run of 429s.
+#[derive(Debug)]
+struct Storm {
+    count: u32,
+    retry_after: f64,
+    global: bool,
+    /// Only requests whose `METHOD /path` contains this.
+    route: Option<String>,
+}
+
+/// A scripted run of 5xx answers.
+#[derive(Debug)]
+struct Failures {
+    count: u32,
+    status: StatusCode,
+    route: Option<String>,
+}
+
+/// Discord's rate limits as the fakes announce and police them: buckets per route (major
+/// parameter kept), scripted 429 storms and 5xx runs, and a record of each request sent while the
+/// announced limits forbade it.
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    limit: u32,
+    window: Duration,
+    windows: HashMap<String, Window>,
+    /// No request on this bucket before this instant.
+    blocked: HashMap<String, Instant>,
+    global_blocked: Option<Instant>,
+    storms: Vec<Storm>,
+    failures: Vec<Failures>,
+    pub(crate) violations: Vec<String>,
+}
+
+impl Limiter {
+    pub(crate) fn new() -> Self {
+        Self {
+            limit: 5,
+            window: Duration::from_secs(2),
+            windows: HashMap::new(),
+            blocked: HashMap::new(),
+            global_blocked: None,
+            storms: Vec::new(),
+            failures: Vec::new(),
+            violations: Vec::new(),
+        }
+    }
+
+    pub(crate) fn set_limit(&mut self, limit: u32, window: Duration) {
+        self.limit = limit;
+        self.window = window;
+    }
+
+    pub(crate) fn storm(&mut self, count: u32, retry_after: f64, global: bool, route: Option<String>) {
+        self.storms.push(Storm { count, retry_after, global, route });
+    }
+
+    pub(crate) fn fail(&mut self, count: u32, status: u16, route: Option<String>) {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+        self.failures.push(Failures { count, status, route });
+    }
+
+    /// Lets a request through (returning the headers to add to its answer) or answers it.
+    #[allow(clippy::result_large_err)] // the answer is the error; it is sent at once
+    pub(crate) fn gate(
+        &mut self,
+        method: &Method,
+        path: &str,
+        segments: &[&str],
+    ) -> Result<HeaderMap, Response> {
+        let bucket = bucket_of(method, segments);
+        let route = format!("{method} {path}");
+        let now = Instant::now();
+        let global_blocked = self.global_blocked.is_some_and(|until| now < until);
+        let bucket_blocked = self.blocked.get(&bucket).is_some_and(|until| now < *until);
+        let (limit, window) = (self.limit, self.window);
+        let entry = self.windows.entry(bucket.clone()).or_insert(Window { start: now, used: 0 });
+        if now >= entry.start + window {
+            *entry = Window { start: now, used: 0 };
+        }
+        let over = entry.used >= limit;
+        if global_blocked || bucket_blocked {
+            self.violations.push(format!("{route}: sent inside a 429's retry_after"));
+        } else if over {
+            self.violations
+                .push(format!("{route}: sent while bucket {bucket} had Remaining 0 before its reset"));
+        }
+        let matches = |filter: &Option<String>| filter.as_ref().is_none_or(|f| route.contains(f.as_str()));
+        if let Some(storm) = self.storms.iter_mut().find(|s| s.count > 0 && matches(&s.route)) {
+            storm.count -= 1;
+            let (retry_after, global) = (storm.retry_after, storm.global);
+            let until = now + Duration::from_secs_f64(retry_after);
+            if global {
+                self.global_blocked = Some(until);
+            } else {
+                self.blocked.insert(bucket.clone(), until);
+            }
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(json!({"message": "You are being rate limited.",
+                    "retry_after": retry_after, "global": global, "code": if global { 0 } else { 20028 }})),
+            )
+                .into_response();
+            let scope = if global { "global" } else { "shared" };
+            let headers = response.headers_mut();
+            headers.insert("x-ratelimit-scope", HeaderValue::from_static(scope));
+            headers.insert("retry-after", HeaderValue::from(retry_after.ceil() as u64));
+            if global {
+                headers.insert("x-ratelimit-global", HeaderValue::from_static("true"));
+            }
+            return Err(response);
+        }
+        let entry = self.windows.get_mut(&bucket).unwrap();
+        entry.used += 1;
+        let remaining = limit.saturating_sub(entry.used);
+        let reset_after = (entry.start + window - now).as_secs_f64();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-bucket", HeaderValue::from_str(&format!("h{}", bucket.len())).unwrap());
+        headers.insert("x-ratelimit-limit", limit.into());
+        headers.insert("x-ratelimit-remaining", remaining.into());
+        headers
+            .insert("x-ratelimit-reset-after", HeaderValue::from_str(&format!("{reset_after:.3}")).unwrap());
+        if let Some(failure) = self.failures.iter_mut().find(|f| f.count > 0 && matches(&f.route)) {
+            failure.count -= 1;
+            return Err((failure.status, "upstream broke").into_response());
+        }
+        Ok(headers)
+    }
+}
+
 #[derive(Default)]
 struct Counters {
     requests: Vec<(Method, String)>,
-    violations: u32,
     uploads: Vec<(String, Vec<u8>)>,
     payload_json: Vec<Value>,
 }
@@ -39,22 +170,14 @@ struct RestState {
     /// Channel id to its messages, by id.
     messages: BTreeMap<u64, BTreeMap<u64, Value>>,
     next_id: u64,
-    limit: u32,
-    window: Duration,
-    windows: HashMap<String, Window>,
-    /// No request on this bucket (or any, for `global`) before this instant.
-    blocked: HashMap<String, Instant>,
-    global_blocked: Option<Instant>,
-    storm: u32,
-    storm_retry_after: f64,
-    storm_global: bool,
-    failures: u32,
+    limiter: Limiter,
     files: HashMap<String, Vec<u8>>,
     counters: Counters,
 }
 
-/// The fake REST API; dropping it stops the server.
-pub(crate) struct FakeRest {
+/// The fake REST API with canned answers (one bot, one guild); dropping it stops the server. For a
+/// world the test builds, use [`FakeDiscord`](super::FakeDiscord).
+pub struct FakeRest {
     state: Arc<Mutex<RestState>>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -66,7 +189,11 @@ impl Drop for FakeRest {
 }
 
 impl FakeRest {
-    pub(crate) async fn start() -> Self {
+    /// Starts serving on 127.0.0.1 on a free port.
+    ///
+    /// # Panics
+    /// If no loopback port can be bound.
+    pub async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(RestState {
@@ -74,15 +201,7 @@ impl FakeRest {
             gateway_url: "ws://127.0.0.1:1".into(),
             messages: BTreeMap::new(),
             next_id: 1_100_000_000_000_001_000,
-            limit: 5,
-            window: Duration::from_secs(2),
-            windows: HashMap::new(),
-            blocked: HashMap::new(),
-            global_blocked: None,
-            storm: 0,
-            storm_retry_after: 1.0,
-            storm_global: false,
-            failures: 0,
+            limiter: Limiter::new(),
             files: HashMap::new(),
             counters: Counters::default(),
         }));
@@ -98,41 +217,37 @@ impl FakeRest {
     }
 
     /// The API base URL (`DISCORD_API_BASE`).
-    pub(crate) fn api_base(&self) -> String {
+    pub fn api_base(&self) -> String {
         format!("{}/api/v10", self.state.lock().unwrap().url)
     }
 
     /// The CDN base URL (`DISCORD_CDN_BASE`).
-    pub(crate) fn cdn_base(&self) -> String {
+    pub fn cdn_base(&self) -> String {
         format!("{}/cdn", self.state.lock().unwrap().url)
     }
 
-    pub(crate) fn set_gateway_url(&self, url: &str) {
+    /// What `GET /gateway` answers.
+    pub fn set_gateway_url(&self, url: &str) {
         self.state.lock().unwrap().gateway_url = url.into();
     }
 
-    /// Each bucket allows `limit` requests per `window`.
-    pub(crate) fn set_limit(&self, limit: u32, window: Duration) {
-        let mut state = self.state.lock().unwrap();
-        state.limit = limit;
-        state.window = window;
+    /// Each bucket allows `limit` requests per `window` (default 5 per 2 s).
+    pub fn set_limit(&self, limit: u32, window: Duration) {
+        self.state.lock().unwrap().limiter.set_limit(limit, window);
     }
 
-    /// The next `count` requests get 429 with `retry_after`.
-    pub(crate) fn storm(&self, count: u32, retry_after: f64, global: bool) {
-        let mut state = self.state.lock().unwrap();
-        state.storm = count;
-        state.storm_retry_after = retry_after;
-        state.storm_global = global;
+    /// The next `count` requests get 429 with `retry_after` (seconds), on their bucket or global.
+    pub fn storm(&self, count: u32, retry_after: f64, global: bool) {
+        self.state.lock().unwrap().limiter.storm(count, retry_after, global, None);
     }
 
     /// The next `count` requests get 502.
-    pub(crate) fn fail(&self, count: u32) {
-        self.state.lock().unwrap().failures = count;
+    pub fn fail(&self, count: u32) {
+        self.state.lock().unwrap().limiter.fail(count, 502, None);
     }
 
     /// Adds `count` messages to a channel; returns their ids, oldest first.
-    pub(crate) fn seed_messages(&self, channel: u64, count: usize) -> Vec<u64> {
+    pub fn seed_messages(&self, channel: u64, count: usize) -> Vec<u64> {
         let mut state = self.state.lock().unwrap();
         (0..count)
             .map(|i| {
@@ -145,27 +260,33 @@ impl FakeRest {
             .collect()
     }
 
-    pub(crate) fn put_file(&self, path: &str, bytes: &[u8]) {
+    /// Serves `bytes` at `path` below the CDN base.
+    pub fn put_file(&self, path: &str, bytes: &[u8]) {
         self.state.lock().unwrap().files.insert(path.into(), bytes.to_vec());
     }
 
-    pub(crate) fn violations(&self) -> u32 {
-        self.state.lock().unwrap().counters.violations
+    /// How many requests arrived while the announced limits forbade them.
+    pub fn violations(&self) -> u32 {
+        self.state.lock().unwrap().limiter.violations.len() as u32
     }
 
-    pub(crate) fn requests(&self) -> Vec<(Method, String)> {
+    /// Every request so far: method and path.
+    pub fn requests(&self) -> Vec<(Method, String)> {
         self.state.lock().unwrap().counters.requests.clone()
     }
 
-    pub(crate) fn uploads(&self) -> Vec<(String, Vec<u8>)> {
+    /// Every uploaded file so far: filename and bytes.
+    pub fn uploads(&self) -> Vec<(String, Vec<u8>)> {
         self.state.lock().unwrap().counters.uploads.clone()
     }
 
-    pub(crate) fn payload_json(&self) -> Vec<Value> {
+    /// Every message-creating body so far (JSON, or multipart `payload_json`).
+    pub fn payload_json(&self) -> Vec<Value> {
         self.state.lock().unwrap().counters.payload_json.clone()
     }
 
-    pub(crate) fn message_count(&self, channel: u64) -> usize {
+    /// How many messages a channel holds.
+    pub fn message_count(&self, channel: u64) -> usize {
         self.state.lock().unwrap().messages.get(&channel).map_or(0, BTreeMap::len)
     }
 }
@@ -180,12 +301,12 @@ fn message(id: u64, channel: u64, content: &str, nonce: Option<&Value>) -> Value
     })
 }
 
-fn error(status: StatusCode, code: u64, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: u64, message: &str) -> Response {
     (status, axum::Json(json!({"code": code, "message": message}))).into_response()
 }
 
 /// The bucket of a request: method and path with the major id kept, other ids hidden.
-fn bucket_of(method: &Method, segments: &[&str]) -> String {
+pub(crate) fn bucket_of(method: &Method, segments: &[&str]) -> String {
     let mut key = method.to_string();
     let mut previous = "";
     for segment in segments {
@@ -216,60 +337,15 @@ async fn handle(State(shared): State<Arc<Mutex<RestState>>>, request: Request) -
     };
     let segments: Vec<String> = api_path.split('/').map(percent_decode).collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let bucket = bucket_of(&method, &segments);
-    let now = Instant::now();
-
     // Rate limits first: count whatever arrives when the announced limits forbid it.
-    let mut limit_headers = HeaderMap::new();
-    {
+    let limit_headers = {
         let mut state = shared.lock().unwrap();
         state.counters.requests.push((method.clone(), path.clone()));
-        let blocked = state.global_blocked.is_some_and(|until| now < until)
-            || state.blocked.get(&bucket).is_some_and(|until| now < *until);
-        let (limit, window) = (state.limit, state.window);
-        let entry = state.windows.entry(bucket.clone()).or_insert(Window { start: now, used: 0 });
-        if now >= entry.start + window {
-            *entry = Window { start: now, used: 0 };
+        match state.limiter.gate(&method, &path, &segments) {
+            Ok(headers) => headers,
+            Err(response) => return response,
         }
-        let over = entry.used >= limit;
-        if blocked || over {
-            state.counters.violations += 1;
-        }
-        if state.storm > 0 {
-            state.storm -= 1;
-            let retry_after = state.storm_retry_after;
-            let until = now + Duration::from_secs_f64(retry_after);
-            let global = state.storm_global;
-            if global {
-                state.global_blocked = Some(until);
-            } else {
-                state.blocked.insert(bucket.clone(), until);
-            }
-            let mut response = (
-                StatusCode::TOO_MANY_REQUESTS,
-                axum::Json(json!({"message": "You are being rate limited.",
-                    "retry_after": retry_after, "global": global})),
-            )
-                .into_response();
-            let scope = if global { "global" } else { "shared" };
-            response.headers_mut().insert("x-ratelimit-scope", HeaderValue::from_static(scope));
-            return response;
-        }
-        let entry = state.windows.get_mut(&bucket).unwrap();
-        entry.used += 1;
-        let remaining = limit.saturating_sub(entry.used);
-        let reset_after = (entry.start + window - now).as_secs_f64();
-        limit_headers
-            .insert("x-ratelimit-bucket", HeaderValue::from_str(&format!("h{}", bucket.len())).unwrap());
-        limit_headers.insert("x-ratelimit-limit", limit.into());
-        limit_headers.insert("x-ratelimit-remaining", remaining.into());
-        limit_headers
-            .insert("x-ratelimit-reset-after", HeaderValue::from_str(&format!("{reset_after:.3}")).unwrap());
-        if state.failures > 0 {
-            state.failures -= 1;
-            return (StatusCode::BAD_GATEWAY, "upstream broke").into_response();
-        }
-    }
+    };
 
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bot {TOKEN}")) {
         return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
@@ -279,7 +355,7 @@ async fn handle(State(shared): State<Arc<Mutex<RestState>>>, request: Request) -
     response
 }
 
-fn percent_decode(segment: &str) -> String {
+pub(crate) fn percent_decode(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -298,7 +374,7 @@ fn percent_decode(segment: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
-fn query_param(query: &str, key: &str) -> Option<u64> {
+pub(crate) fn query_param(query: &str, key: &str) -> Option<u64> {
     query.split('&').find_map(|pair| pair.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
 }
 
