@@ -1,6 +1,6 @@
 //! `rift-server`: the REST API and the gateway with the web client, over SQLite by default or
 //! PostgreSQL when `DATABASE_URL` says so (then several processes may share the database: events
-//! cross between them). A thin binary: configuration in, library crates composed, graceful
+//! cross between them), and every stored Discord bridge connection. A thin binary: configuration in, library crates composed, graceful
 //! shutdown out.
 
 use std::net::SocketAddr;
@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use rift::service::{Config, Rift};
+use rift::bridge::{BridgeFactory, BridgeManager};
+use rift::service::{BridgeInput, Config, Rift};
+use rift_discord::bridge::DiscordBridge;
 use rift_http::{AppState, HttpConfig};
 
 /// The Rift chat server.
@@ -47,6 +49,64 @@ struct Args {
     /// `on` or `off`: rate limits on auth routes and message sends.
     #[arg(long, env = "RATE_LIMITS", default_value = "on", value_parser = ["on", "off"])]
     rate_limits: String,
+    /// Discord's REST API (a fake Discord in tests).
+    #[arg(long, env = "DISCORD_API_BASE", default_value = rift_discord::rest::DEFAULT_API_BASE)]
+    discord_api_base: String,
+    /// Discord's CDN.
+    #[arg(long, env = "DISCORD_CDN_BASE", default_value = rift_discord::rest::DEFAULT_CDN_BASE)]
+    discord_cdn_base: String,
+    /// Discord's gateway; default: asked from `GET /gateway`.
+    #[arg(long, env = "DISCORD_GATEWAY_URL")]
+    discord_gateway_url: Option<String>,
+    /// A Discord token to bridge at start-up for `RIFT_USER_ID` (creates or updates that user's
+    /// connection; connections can also be added through the API).
+    #[arg(long, env = "DISCORD_TOKEN", hide_env_values = true)]
+    discord_token: Option<String>,
+    /// `user` or `bot`: what kind of token `DISCORD_TOKEN` is.
+    #[arg(long, env = "DISCORD_TOKEN_KIND", default_value = "user", value_parser = ["user", "bot"])]
+    discord_token_kind: String,
+    /// `relay` (both ways) or `archive` (never writes to Discord) for `DISCORD_TOKEN`.
+    #[arg(long, env = "DISCORD_BRIDGE_MODE", default_value = "relay", value_parser = ["relay", "archive"])]
+    discord_bridge_mode: String,
+    /// The Discord account's id (accepted for compatibility; the account is learnt from the token).
+    #[arg(long, env = "DISCORD_USER_ID")]
+    discord_user_id: Option<String>,
+    /// The Rift user (id) who owns the `DISCORD_TOKEN` connection.
+    #[arg(long, env = "RIFT_USER_ID")]
+    rift_user_id: Option<String>,
+}
+
+/// The bridge manager with the Discord bridge aimed at the configured URLs.
+fn bridges(args: &Args, rift: &Rift) -> BridgeManager {
+    let mut config = rift_discord::bridge::BridgeConfig::new();
+    config.api_base.clone_from(&args.discord_api_base);
+    config.cdn_base.clone_from(&args.discord_cdn_base);
+    config.gateway_url.clone_from(&args.discord_gateway_url);
+    let factory: BridgeFactory = Arc::new(move |_| Arc::new(DiscordBridge::new(config.clone())));
+    BridgeManager::new(rift.clone()).with_factory("discord", factory)
+}
+
+/// The seed's front door: `DISCORD_TOKEN` for `RIFT_USER_ID` creates or updates that connection.
+async fn bridge_from_env(args: &Args, bridges: &BridgeManager) -> Result<(), ConfigError> {
+    let Some(token) = args.discord_token.as_deref().filter(|t| !t.trim().is_empty()) else { return Ok(()) };
+    if let Some(id) = &args.discord_user_id
+        && id.parse::<u64>().is_err()
+    {
+        return Err(ConfigError("DISCORD_USER_ID must be a Discord id (digits)".into()));
+    }
+    let owner = args.rift_user_id.as_deref().ok_or_else(|| {
+        ConfigError("RIFT_USER_ID must name the Rift user who owns DISCORD_TOKEN's bridge".into())
+    })?;
+    let owner: rift::UserId =
+        owner.parse().map_err(|_| ConfigError("RIFT_USER_ID must be a Rift user id (a UUID)".into()))?;
+    match bridges.rift().store().user(owner).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return Err(ConfigError(format!("RIFT_USER_ID: no Rift user {owner}"))),
+        Err(e) => return Err(ConfigError(format!("DATABASE_URL: {e}"))),
+    }
+    let input = BridgeInput::new("discord", token, &args.discord_token_kind, &args.discord_bridge_mode);
+    bridges.ensure(owner, input).await.map_err(|e| ConfigError(format!("DISCORD_TOKEN: {e}")))?;
+    Ok(())
 }
 
 /// A configuration problem: one line naming the variable.
@@ -117,7 +177,15 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     std::fs::create_dir_all(&http.upload_dir)
         .map_err(|e| ConfigError(format!("UPLOAD_DIR: cannot create {}: {e}", http.upload_dir.display())))?;
 
-    let app = rift_http::router(AppState::new(rift.clone(), http));
+    // Every stored bridge connection runs in this process (paused and stopped ones excepted).
+    let bridges = bridges(&args, &rift);
+    bridge_from_env(&args, &bridges).await?;
+    bridges
+        .start_all()
+        .await
+        .map_err(|e| ConfigError(format!("DATABASE_URL: cannot read bridge connections: {e}")))?;
+
+    let app = rift_http::router(AppState::new(rift.clone(), http).with_bridges(bridges.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen_addr)
         .await
         .map_err(|e| ConfigError(format!("LISTEN_ADDR: cannot listen on {}: {e}", args.listen_addr)))?;
@@ -127,6 +195,8 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| ConfigError(format!("server error: {e}")))?;
+    // Bridges stop without changing their stored status: they come back after a restart.
+    bridges.shutdown().await;
     // Events still queued for other nodes go out before the database closes.
     rift.fanout().shutdown().await;
     database.close().await;

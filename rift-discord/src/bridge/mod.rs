@@ -169,6 +169,11 @@ impl Bridge for DiscordBridge {
     }
 }
 
+/// The cursor holding when the last session was established (Unix ms).
+const IDENTIFIED_AT: &str = "identified_at";
+/// Discord allows one IDENTIFY per 5 s; half a second more for clocks and transit.
+const IDENTIFY_SPACING_MS: i64 = 5_500;
+
 /// What the shard task hands the mapper.
 enum Fed {
     Event(ShardEvent),
@@ -203,6 +208,14 @@ async fn run_shard(
             }
         }
     };
+    // Identifies are at least 5 s apart across restarts too: wait out the last one's window.
+    let last_ready = ctx.cursor(IDENTIFIED_AT).await.ok().flatten().and_then(|ms| ms.parse::<i64>().ok());
+    if let Some(last) = last_ready {
+        let wait_ms = last + IDENTIFY_SPACING_MS - chrono::Utc::now().timestamp_millis();
+        if let Ok(wait_ms) = u64::try_from(wait_ms) {
+            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        }
+    }
     let shard_config = Config::builder(ctx.connection().token.clone())
         .token_kind(token_kind(&ctx))
         .gateway_url(gateway_url)
@@ -308,6 +321,7 @@ async fn apply_dispatch(
     };
     match event {
         Event::Ready(ready) => {
+            ctx.set_cursor(IDENTIFIED_AT, &chrono::Utc::now().timestamp_millis().to_string()).await?;
             mirror.me = Some(ready.user.id);
             ctx.set_status(BridgeStatus::Ready, None, Some(&ready.user.id.to_string())).await?;
             // A user account's READY carries whole guilds; a bot's only stubs (GUILD_CREATE follows).

@@ -1,0 +1,578 @@
+//! The Discord bridge end to end: a real Rift (service, store, HTTP API on 127.0.0.1) running
+//! `DiscordBridge` against the fake Discord of `rift_testing::discord`, read back through the
+//! REST API. Each body runs on SQLite and on PostgreSQL (see `bridge_tests!`).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rift::bridge::{BridgeFactory, BridgeManager};
+use rift::service::{Config, RegisterInput, Rift};
+use rift_discord::bridge::{BridgeConfig, DiscordBridge};
+use rift_http::{AppState, HttpConfig};
+use rift_testing::TestDb;
+use rift_testing::discord::{Account, FailAt, FakeDiscord, GatewayFault, NewMessage, channel_type};
+use serde_json::{Value, json};
+
+/// Discord permission bits used by the scripts.
+const VIEW: u64 = 1 << 10;
+const SEND: u64 = 1 << 11;
+const MANAGE_MESSAGES: u64 = 1 << 13;
+const HISTORY: u64 = 1 << 16;
+/// 2023-11-14T22:13:20Z, where scripted history starts.
+const BASE_MS: u64 = 1_700_000_000_000;
+
+/// Rift with the Discord bridge, serving its API on a free loopback port.
+struct Rig {
+    base: String,
+    http: reqwest::Client,
+    token: String,
+    owner: String,
+    rift: Rift,
+    bridges: BridgeManager,
+    server: tokio::task::JoinHandle<()>,
+    _uploads: tempfile::TempDir,
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn manager(rift: &Rift, discord: &FakeDiscord) -> BridgeManager {
+    let mut config = BridgeConfig::new();
+    config.api_base = discord.api_base();
+    config.cdn_base = discord.cdn_base();
+    config.gateway_url = Some(discord.gateway_url());
+    let factory: BridgeFactory = Arc::new(move |_| Arc::new(DiscordBridge::new(config.clone())));
+    BridgeManager::new(rift.clone()).with_factory("discord", factory)
+}
+
+impl Rig {
+    async fn start(db: &TestDb, discord: &FakeDiscord) -> Self {
+        let mut config = Config::new(b"bridge test secret, long enough to sign".to_vec());
+        config.rate_limits = false;
+        let rift = Rift::new(Arc::clone(&db.store), config);
+        let session = match rift.register(RegisterInput::new("owner", "password123")).await {
+            Ok(session) => session,
+            // A second rig on the same database (a restart): sign in instead.
+            Err(_) => rift.login("owner", "password123").await.expect("login"),
+        };
+        Self::serve(rift, discord, session).await
+    }
+
+    async fn serve(rift: Rift, discord: &FakeDiscord, session: rift::service::AuthSession) -> Self {
+        let uploads = tempfile::tempdir().expect("upload dir");
+        let mut http_config = HttpConfig::new(uploads.path());
+        http_config.rate_limits = false;
+        let bridges = manager(&rift, discord);
+        bridges.start_all().await.expect("start stored connections");
+        let app = rift_http::router(AppState::new(rift.clone(), http_config).with_bridges(bridges.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            base,
+            http: reqwest::Client::new(),
+            token: session.access_token.clone(),
+            owner: session.user.id.to_string(),
+            rift,
+            bridges,
+            server,
+            _uploads: uploads,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request =
+            self.http.request(method, format!("{}/api{path}", self.base)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.call(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    async fn add_bridge(&self, token: &str, kind: &str, mode: &str) -> String {
+        let body = json!({"token": token, "token_kind": kind, "mode": mode});
+        let (status, body) = self.call(reqwest::Method::POST, "/bridges/discord", Some(body)).await;
+        assert_eq!(status, 201, "{body}");
+        assert!(body.get("token").is_none(), "the token is write-only: {body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Polls the connection until `done` holds (the bridge works in the background).
+    async fn until(&self, bridge: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..1200 {
+            last = self.get(&format!("/bridges/discord/{bridge}")).await;
+            if done(&last) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{what} did not happen; the connection is {last}");
+    }
+
+    async fn backfilled(&self, bridge: &str) -> Value {
+        self.until(bridge, "backfill", |c| {
+            let b = &c["backfill"];
+            c["status"] == "ready"
+                && b["channels_total"].as_u64() > Some(0)
+                && b["channels_done"] == b["channels_total"]
+                && b["current_channel_id"].is_null()
+        })
+        .await
+    }
+
+    /// Polls a REST read until `done` holds.
+    async fn until_get(&self, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..1200 {
+            last = self.get(path).await;
+            if done(&last) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{what} did not happen; GET {path} is {last}");
+    }
+
+    /// Every live message of a channel, oldest first, read through the API's pages.
+    async fn all_messages(&self, channel: &str) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            let cursor = before.as_ref().map(|b| format!("&before={b}")).unwrap_or_default();
+            let page = self.get(&format!("/channels/{channel}/messages?limit=100{cursor}")).await;
+            let page = page.as_array().cloned().unwrap_or_default();
+            let Some(last) = page.last() else { break };
+            before = last["id"].as_str().map(str::to_owned);
+            all.extend(page);
+        }
+        all.reverse();
+        all
+    }
+
+    async fn server_named(&self, name: &str) -> Value {
+        let servers = self.get("/servers").await;
+        servers
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no server {name}: {servers}"))
+    }
+
+    async fn channel_named(&self, server: &str, name: &str) -> Value {
+        let channels = self.get(&format!("/servers/{server}/channels")).await;
+        channels
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no channel {name}: {channels}"))
+    }
+}
+
+fn id_of(value: &Value) -> String {
+    value["id"].as_str().expect("an id").to_owned()
+}
+
+/// The scripted guild: a category, a readable text channel in it, a hidden one, a voice channel,
+/// a role, members with a nickname, and history (`count` messages from three authors, an edited
+/// one, a reply to the very first message, reactions).
+struct Script {
+    guild: u64,
+    general: u64,
+    secret: u64,
+    bob: u64,
+    carol: u64,
+    mods: u64,
+    first: u64,
+    edited: u64,
+    reply: u64,
+    history: Vec<u64>,
+}
+
+fn script(discord: &FakeDiscord, count: u64) -> Script {
+    let me = discord.me();
+    let guild = discord.add_guild("Rift Fans");
+    let bob = discord.add_user("bob", Some("Bob B."));
+    let carol = discord.add_user("carol", None);
+    // Bob owns the guild, so the account is subject to its overwrites.
+    discord.update_guild(guild, |g| g["owner_id"] = json!(bob.to_string()));
+    let mods = discord.add_role(guild, "mods", 0x3498db, VIEW | SEND | HISTORY | MANAGE_MESSAGES);
+    discord.add_member_with(guild, bob, Some("bobby"), &[mods], BASE_MS - 86_400_000);
+    discord.add_member(guild, carol);
+    let category = discord.add_channel(guild, channel_type::CATEGORY, "Text Channels");
+    let general = discord.add_channel_with(guild, channel_type::TEXT, "general", |c| {
+        c["parent_id"] = json!(category.to_string());
+        c["topic"] = json!("all things rift");
+    });
+    let secret = discord.add_channel(guild, channel_type::TEXT, "secret");
+    discord.hide_channel(secret);
+    discord.add_channel(guild, channel_type::VOICE, "Lounge");
+    discord.add_message(secret, NewMessage::new(bob, "nobody sees this").at(BASE_MS));
+    let first = discord.add_message(general, NewMessage::new(bob, "first!").at(BASE_MS));
+    let mut history = vec![first];
+    for i in 1..count {
+        let author = [me, bob, carol][usize::try_from(i % 3).unwrap_or(0)];
+        history.push(
+            discord
+                .add_message(general, NewMessage::new(author, format!("message {i}")).at(BASE_MS + i * 1000)),
+        );
+    }
+    let later = BASE_MS + count * 1000;
+    let edited =
+        discord.add_message(general, NewMessage::new(carol, "fixed typo").at(later).edited_at(later + 5_000));
+    let reply = discord.add_message(
+        general,
+        NewMessage::new(bob, "replying to the first").at(later + 10_000).reply_to(first),
+    );
+    discord.add_reaction(general, reply, carol, "👍");
+    discord.add_reaction(general, reply, me, "👍");
+    discord.add_reaction(general, reply, bob, "🎉");
+    history.extend([edited, reply]);
+    Script { guild, general, secret, bob, carol, mods, first, edited, reply, history }
+}
+
+fn by_remote(messages: &[Value], remote: u64) -> &Value {
+    let remote = remote.to_string();
+    messages
+        .iter()
+        .find(|m| m["bridge_remote_id"] == remote.as_str())
+        .unwrap_or_else(|| panic!("message {remote} not mirrored"))
+}
+
+pub(crate) async fn a_scripted_guild_mirrors_whole_and_follows_live_changes(db: TestDb) {
+    let discord = FakeDiscord::start(Account::user("user-token", 0, "ada")).await;
+    let s = script(&discord, 230);
+    let rig = Rig::start(&db, &discord).await;
+    let bridge = rig.add_bridge("user-token", "user", "archive").await;
+    let connection = rig.backfilled(&bridge).await;
+    assert_eq!(connection["discord_user_id"], discord.me().to_string());
+    assert_eq!(connection["backfill"]["channels_total"], 1, "only the readable text channel: {connection}");
+    assert_eq!(connection["guilds"][0]["id"], s.guild.to_string());
+
+    // The server, its channels (not the hidden one), roles and members.
+    let server = rig.server_named("Rift Fans").await;
+    let server_id = id_of(&server);
+    assert_eq!(
+        (server["bridge_source"].as_str(), server["owner_id"].as_str()),
+        (Some("discord"), Some(rig.owner.as_str()))
+    );
+    assert_eq!(connection["guilds"][0]["server_id"], server_id.as_str());
+    let channels = rig.get(&format!("/servers/{server_id}/channels")).await;
+    let names: BTreeSet<&str> =
+        channels.as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(names, BTreeSet::from(["Lounge", "Text Channels", "general"]));
+    assert!(!channels.to_string().contains(&s.secret.to_string()));
+    let category = rig.channel_named(&server_id, "Text Channels").await;
+    let general = rig.channel_named(&server_id, "general").await;
+    assert_eq!(
+        (general["parent_id"].clone(), general["topic"].clone()),
+        (category["id"].clone(), json!("all things rift"))
+    );
+    assert_eq!(rig.channel_named(&server_id, "Lounge").await["kind"], "voice");
+    let roles = rig.get(&format!("/servers/{server_id}/roles")).await;
+    let mods = roles.as_array().unwrap().iter().find(|r| r["name"] == "mods").expect("mods role").clone();
+    assert_eq!(mods["bridge_remote_id"], s.mods.to_string());
+    assert_eq!(mods["color"], 0x3498db);
+    assert_ne!(mods["permissions"].as_u64().unwrap() & (1 << 3), 0, "MANAGE_MESSAGES maps onto Rift's bit 3");
+    let members = rig.get(&format!("/servers/{server_id}/members")).await;
+    let bob = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user"]["bridge_remote_id"].as_str() == Some(s.bob.to_string().as_str()))
+        .expect("bob")
+        .clone();
+    assert_eq!(
+        (bob["nickname"].as_str(), bob["user"]["display_name"].as_str()),
+        (Some("bobby"), Some("Bob B."))
+    );
+    assert_eq!(bob["roles"], json!([mods["id"]]));
+
+    // History: every message once, authors mapped (the account's own are the owner's).
+    let general_id = id_of(&general);
+    let messages = rig.all_messages(&general_id).await;
+    assert_eq!(messages.len(), s.history.len());
+    let remote: BTreeSet<String> =
+        messages.iter().map(|m| m["bridge_remote_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(remote, s.history.iter().map(u64::to_string).collect());
+    let first = by_remote(&messages, s.first);
+    assert_eq!(first["content"], "first!");
+    assert_eq!(
+        first["created_at"].as_str().map(|t| t.starts_with("2023-11-14T22:13:20")),
+        Some(true),
+        "{first}"
+    );
+    let own = messages.iter().filter(|m| m["author"]["id"] == rig.owner.as_str()).count();
+    assert_eq!(
+        own,
+        s.history.len() / 3 - 1 + usize::from(s.history.len() % 3 == 2),
+        "a third were the account's"
+    );
+    let edited = by_remote(&messages, s.edited);
+    assert!(edited["edited_at"].as_str().is_some_and(|t| t.contains("22:17:15")), "{edited}");
+    assert_eq!(
+        rig.get(&format!("/messages/{}/history", id_of(edited))).await,
+        json!([]),
+        "no earlier version is known"
+    );
+    let reply = by_remote(&messages, s.reply);
+    assert_eq!(reply["reply_to"], first["id"], "the reply points at a message stored later");
+    let reactions = &reply["reactions"];
+    let thumbs = reactions.as_array().unwrap().iter().find(|r| r["emoji"] == "👍").expect("👍");
+    assert_eq!((thumbs["count"].as_u64(), thumbs["me"].as_bool()), (Some(2), Some(true)));
+    assert!(reactions.as_array().unwrap().iter().any(|r| r["emoji"] == "🎉" && r["count"] == 1));
+
+    // Live changes follow.
+    let live = discord.create_message(s.general, NewMessage::new(s.carol, "live hello"));
+    discord.edit_message(s.general, live, "live hello, edited");
+    discord.delete_message(s.general, s.history[5]);
+    discord.delete_messages(s.general, &[s.history[6], s.history[7]]);
+    discord.add_reaction(s.general, live, s.bob, "🔥");
+    let dave = discord.add_user("dave", Some("Dave"));
+    discord.add_member(s.guild, dave);
+    discord.remove_member(s.guild, s.carol);
+    let path = format!("/channels/{general_id}/messages?limit=5");
+    let newest = rig
+        .until_get(&path, "the live message, edited and reacted to", |page| {
+            page[0]["content"] == "live hello, edited" && page[0]["reactions"][0]["emoji"] == "🔥"
+        })
+        .await;
+    let live_id = id_of(&newest[0]);
+    let history = rig.get(&format!("/messages/{live_id}/history")).await;
+    assert_eq!(
+        (history[0]["old_content"].as_str(), history[0]["new_content"].as_str()),
+        (Some("live hello"), Some("live hello, edited"))
+    );
+    let deleted = by_remote(&messages, s.history[5]).clone();
+    rig.until_get(&format!("/messages/{}/history", id_of(&deleted)), "the delete", |h| {
+        h.as_array().is_some_and(|h| h.iter().any(|e| e["action"] == "delete"))
+    })
+    .await;
+    let messages_now = rig
+        .until_get(
+            &format!("/channels/{general_id}/messages?limit=100&after={}", id_of(first)),
+            "the bulk delete",
+            |page| !page.to_string().contains(&format!("\"{}\"", s.history[7])),
+        )
+        .await;
+    assert!(!messages_now.to_string().contains(&format!("\"{}\"", s.history[6])));
+    let audit = rig.get(&format!("/servers/{server_id}/audit-log")).await;
+    let deletes: Vec<&Value> =
+        audit.as_array().unwrap().iter().filter(|e| e["action"] == "message_delete").collect();
+    assert_eq!(deletes.len(), 3, "{audit}");
+    assert!(deletes.iter().all(|e| e["actor_id"].is_null() && e["reason"] == "discord"));
+    let members = rig
+        .until_get(&format!("/servers/{server_id}/members"), "dave joins and carol leaves", |m| {
+            let text = m.to_string();
+            text.contains(&dave.to_string()) && !text.contains(&format!("\"{}\"", s.carol))
+        })
+        .await;
+    assert_eq!(members.as_array().unwrap().len(), 3, "owner, bob, dave: {members}");
+
+    // The same sync again changes nothing.
+    let before = rig.all_messages(&general_id).await;
+    let (status, _) =
+        rig.call(reqwest::Method::POST, &format!("/bridges/discord/{bridge}/backfill"), None).await;
+    assert_eq!(status, 202);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    rig.backfilled(&bridge).await;
+    assert_eq!(rig.all_messages(&general_id).await, before);
+    assert_eq!(rig.get(&format!("/servers/{server_id}/channels")).await, channels);
+    assert_eq!(discord.rate_limit_violations(), Vec::<String>::new());
+    assert_eq!(discord.gateway_violations(), Vec::<String>::new());
+    // Archive mode never wrote to Discord.
+    assert!(discord.requests().iter().all(|r| r.method == "GET"), "archive mode only reads");
+}
+
+pub(crate) async fn relay_splits_retries_and_recognises_its_echoes(db: TestDb) {
+    let discord = FakeDiscord::start(Account::user("user-token", 0, "ada")).await;
+    let s = script(&discord, 3);
+    let rig = Rig::start(&db, &discord).await;
+    let bridge = rig.add_bridge("user-token", "user", "relay").await;
+    rig.backfilled(&bridge).await;
+    let server = rig.server_named("Rift Fans").await;
+    let general = rig.channel_named(&id_of(&server), "general").await;
+    let general_id = id_of(&general);
+    let before = discord.messages(s.general).len();
+
+    // 4,500 characters with a code block across the split; one POST fails before creating its
+    // part and one after.
+    let code: String = (0..120).map(|i| format!("let value_{i:03} = {i};\n")).collect();
+    let text = format!(
+        "{}\n```rust\n{code}```\n{}",
+        "intro ".repeat(200).trim_end(),
+        "outro ".repeat(100).trim_end()
+    );
+    assert!(text.chars().count() > 4000, "{}", text.chars().count());
+    discord.fail_posts(1, FailAt::BeforeCreate, 502);
+    discord.fail_posts(1, FailAt::AfterCreate, 502);
+    let (status, sent) = rig
+        .call(
+            reqwest::Method::POST,
+            &format!("/channels/{general_id}/messages"),
+            Some(json!({"content": text})),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    let sent_id = id_of(&sent);
+    wait_for(|| (discord.messages(s.general).len() >= before + 3).then_some(())).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let parts: Vec<Value> = discord.messages(s.general).into_iter().skip(before).collect();
+    assert_eq!(parts.len(), 3, "each part exactly once: {parts:#?}");
+    assert!(parts.iter().all(|p| p["content"].as_str().unwrap().chars().count() <= 2000));
+    assert!(parts[0]["content"].as_str().unwrap().ends_with("\n```"));
+    assert!(parts[1]["content"].as_str().unwrap().starts_with("```rust\n"));
+    // No echo was stored: Rift has the one message it sent.
+    let messages = rig.all_messages(&general_id).await;
+    assert_eq!(
+        messages.iter().filter(|m| m["content"].as_str().is_some_and(|c| c.contains("value_001"))).count(),
+        1
+    );
+    assert!(messages.iter().all(|m| m["bridge_remote_id"] != parts[0]["id"]));
+
+    // An edit patches only the parts that changed; a delete removes them all.
+    let edited = text.replacen("outro", "OUTRO", 1);
+    let (status, _) = rig
+        .call(reqwest::Method::PATCH, &format!("/messages/{sent_id}"), Some(json!({"content": edited})))
+        .await;
+    assert_eq!(status, 200);
+    wait_for(|| {
+        discord
+            .messages(s.general)
+            .iter()
+            .any(|m| m["content"].as_str().is_some_and(|c| c.contains("OUTRO")))
+            .then_some(())
+    })
+    .await;
+    let patches = discord.requests().iter().filter(|r| r.method == "PATCH").count();
+    assert_eq!(patches, 1, "only the last part changed");
+    let history = rig.get(&format!("/messages/{sent_id}/history")).await;
+    assert_eq!(history.as_array().map(Vec::len), Some(1), "Rift's history is [old, new]: {history}");
+    assert_eq!(history[0]["old_content"].as_str(), Some(text.as_str()));
+    let (status, _) = rig.call(reqwest::Method::DELETE, &format!("/messages/{sent_id}"), None).await;
+    assert_eq!(status, 204);
+    wait_for(|| (discord.messages(s.general).len() == before).then_some(())).await;
+
+    // A reaction by the owner reaches Discord once.
+    let first = by_remote(&rig.all_messages(&general_id).await, s.first).clone();
+    let emoji = "%F0%9F%91%8D";
+    let (status, _) =
+        rig.call(reqwest::Method::PUT, &format!("/messages/{}/reactions/{emoji}", id_of(&first)), None).await;
+    assert_eq!(status, 204);
+    wait_for(|| discord.reactors(s.general, s.first, "👍").contains(&discord.me()).then_some(())).await;
+    assert_eq!(discord.rate_limit_violations(), Vec::<String>::new());
+    let _ = (s.edited, s.reply, s.bob, s.mods, s.secret);
+}
+
+pub(crate) async fn a_restart_mid_backfill_finishes_with_every_message_once(db: TestDb) {
+    let discord = FakeDiscord::start(Account::user("user-token", 0, "ada")).await;
+    let s = script(&discord, 600);
+    // About two history pages a second, so the restart lands mid-way.
+    discord.set_rate_limit(2, Duration::from_secs(1));
+    let rig = Rig::start(&db, &discord).await;
+    let bridge = rig.add_bridge("user-token", "user", "archive").await;
+    rig.until(&bridge, "the first pages", |c| c["backfill"]["messages"].as_u64() >= Some(150)).await;
+    // A 429 storm on history and a dropped gateway while it reads.
+    discord.storm(Some(&format!("GET /api/v10/channels/{}/messages", s.general)), 3, 0.3, false);
+    discord.gateway_fault(GatewayFault::Drop);
+    rig.until(&bridge, "more pages", |c| c["backfill"]["messages"].as_u64() >= Some(250)).await;
+    // The process goes away: bridges stop without touching their status, the server stops.
+    rig.bridges.shutdown().await;
+    let stored_before = rig.get(&format!("/bridges/discord/{bridge}")).await;
+    assert_ne!(stored_before["status"], "stopped", "a shutdown is not a stop: {stored_before}");
+    assert_eq!(stored_before["backfill"]["channels_done"], 0, "stopped mid-way: {stored_before}");
+    let session = rig.rift.login("owner", "password123").await.expect("login");
+    let rift = rig.rift.clone();
+    drop(rig);
+    // Said while Rift was down: caught up after the restart.
+    let while_down = discord.create_message(s.general, NewMessage::new(s.bob, "while you were away"));
+    let rig = Rig::serve(rift, &discord, session).await;
+    rig.backfilled(&bridge).await;
+    let server = rig.server_named("Rift Fans").await;
+    let general = id_of(&rig.channel_named(&id_of(&server), "general").await);
+    let messages = rig.all_messages(&general).await;
+    let remote: Vec<String> =
+        messages.iter().map(|m| m["bridge_remote_id"].as_str().unwrap().to_owned()).collect();
+    let unique: BTreeSet<&String> = remote.iter().collect();
+    assert_eq!(unique.len(), remote.len(), "no duplicates");
+    let mut expected: BTreeSet<String> = s.history.iter().map(u64::to_string).collect();
+    expected.insert(while_down.to_string());
+    assert_eq!(unique.into_iter().cloned().collect::<BTreeSet<_>>(), expected, "nothing lost");
+    assert_eq!(discord.rate_limit_violations(), Vec::<String>::new());
+    assert_eq!(discord.gateway_violations(), Vec::<String>::new());
+}
+
+pub(crate) async fn bad_tokens_and_other_owners_get_clear_answers(db: TestDb) {
+    let discord = FakeDiscord::start(Account::user("user-token", 0, "ada")).await;
+    let rig = Rig::start(&db, &discord).await;
+    for body in [
+        json!({"token": "", "token_kind": "user", "mode": "relay"}),
+        json!({"token_kind": "user", "mode": "relay"}),
+        json!({"token": 42, "token_kind": "user", "mode": "relay"}),
+        json!({"token": "t", "token_kind": "robot", "mode": "relay"}),
+        json!({"token": "t", "token_kind": "user", "mode": "mirror"}),
+    ] {
+        let (status, answer) = rig.call(reqwest::Method::POST, "/bridges/discord", Some(body.clone())).await;
+        assert_eq!(status, 400, "{body} → {answer}");
+        assert!(answer["error"]["code"].is_string(), "{answer}");
+    }
+    // A token Discord refuses stops the connection for good, with a reason.
+    let bridge = rig.add_bridge("wrong-token", "user", "relay").await;
+    let stopped = rig.until(&bridge, "the stop", |c| c["status"] == "stopped").await;
+    assert!(stopped["status_reason"].as_str().is_some_and(|r| r.contains("token")), "{stopped}");
+    // Pause and resume answer the connection; another user sees none of it.
+    let paused = rig.call(reqwest::Method::POST, &format!("/bridges/discord/{bridge}/pause"), None).await;
+    assert_eq!((paused.0, paused.1["status"].as_str()), (200, Some("paused")));
+    let other = rig.rift.register(RegisterInput::new("mallory", "password123")).await.expect("register");
+    let foreign = rig
+        .http
+        .get(format!("{}/api/bridges/discord/{bridge}", rig.base))
+        .bearer_auth(&other.access_token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(foreign.status().as_u16(), 404);
+    let list = rig
+        .http
+        .get(format!("{}/api/bridges/discord", rig.base))
+        .bearer_auth(&other.access_token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(list.json::<Value>().await.expect("json"), json!([]));
+    let (status, _) = rig.call(reqwest::Method::DELETE, &format!("/bridges/discord/{bridge}"), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = rig.call(reqwest::Method::GET, &format!("/bridges/discord/{bridge}"), None).await;
+    assert_eq!(status, 404);
+}
+
+/// Polls `check` until it gives a value (generous: background work on a busy machine).
+async fn wait_for<T>(check: impl Fn() -> Option<T>) -> T {
+    for _ in 0..1200 {
+        if let Some(value) = check() {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the condition never held");
+}
