@@ -68,9 +68,14 @@ fn verify_password_blocking(password: &str, hash: &str) -> bool {
         .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-/// Runs CPU-heavy hashing off the async workers.
+/// Runs CPU- and memory-heavy hashing on the bounded hashing pool, off the async workers.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Internal(format!("hashing task failed: {e}")))
+    super::hashing::run(f).await
+}
+
+#[cfg(test)]
+pub(super) async fn hash_password_for_test(password: String) -> Result<String> {
+    hash_password(&password).await
 }
 
 pub(super) async fn hash_password(password: &str) -> Result<String> {
