@@ -279,6 +279,11 @@ pub(crate) async fn bad_frames_get_their_answers_while_others_chat(s: TestServer
     assert_eq!(client.expect("Error").await["code"], "unknown_channel");
     client.send(json!({ "type": "SubscribeServer", "server_id": uuid::Uuid::now_v7() })).await;
     assert_eq!(client.expect("Error").await["code"], "unknown_server");
+    // A NUL in the nonce is refused before the database (PostgreSQL would fail on it).
+    client
+        .send(json!({ "type": "SendMessage", "channel_id": general, "content": "hi", "nonce": "a\u{0}b" }))
+        .await;
+    assert_eq!(client.expect("Error").await["code"], "invalid_nonce");
     client.send(json!({ "type": "SubscribeChannel", "channel_id": general })).await;
     client.send(json!({ "type": "Heartbeat" })).await;
     client.expect("HeartbeatAck").await;

@@ -126,8 +126,11 @@ impl Rift {
         if input.attachment_ids.len() > 10 {
             return Err(Error::invalid("too_many_attachments", "at most 10 attachments per message"));
         }
-        if input.nonce.as_ref().is_some_and(|n| n.chars().count() > 64) {
-            return Err(Error::invalid("invalid_nonce", "nonce must be at most 64 characters"));
+        if let Some(nonce) = &input.nonce {
+            if nonce.chars().count() > 64 {
+                return Err(Error::invalid("invalid_nonce", "nonce must be at most 64 characters"));
+            }
+            super::check_text("nonce", "invalid_nonce", nonce)?;
         }
         if let Some(reply_to) = input.reply_to {
             match self.inner.store.message(reply_to, None).await? {
