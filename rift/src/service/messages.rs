@@ -146,7 +146,7 @@ impl Rift {
         if self.inner.config.rate_limits
             && let Err(wait) = self.inner.message_limiter.check(&user_id)
         {
-            return Err(Error::RateLimited { retry_after_secs: wait.as_secs().max(1) });
+            return Err(Error::RateLimited { retry_after_secs: crate::ratelimit::retry_after_secs(wait) });
         }
         let now = self.now();
         let new = NewMessage {
