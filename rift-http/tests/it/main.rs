@@ -23,6 +23,7 @@ common::http_tests! {
         messages::messages_pages_and_nonces,
         messages::edits_deletes_and_history,
         messages::reactions_and_read_state,
+        messages::every_message_answer_marks_the_callers_reactions,
         messages::search_filters_and_visibility,
         messages::direct_messages,
         uploads::uploads_round_trip_with_safe_headers,

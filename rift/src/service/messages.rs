@@ -253,7 +253,13 @@ impl Rift {
             .await?
             .ok_or(Error::NotFound(Resource::Message))?;
         let edited = self.public_message(edited);
-        self.publish(Topic::Channel(edited.channel_id), Event::MessageUpdate(edited.clone()));
+        // The answer is the editor's view; the event goes to everyone, so it claims no one's
+        // reactions as `me`.
+        let mut broadcast = edited.clone();
+        for reaction in &mut broadcast.reactions {
+            reaction.me = false;
+        }
+        self.publish(Topic::Channel(edited.channel_id), Event::MessageUpdate(broadcast));
         Ok(edited)
     }
 
