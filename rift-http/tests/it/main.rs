@@ -53,5 +53,6 @@ common::http_tests! {
         gateway::silent_sessions_time_out,
         gateway::a_reader_that_never_reads_is_dropped_without_slowing_others,
         gateway::resuming_after_the_window_is_refused,
+        gateway::a_failed_visibility_check_ends_the_session,
     ],
 }

@@ -606,3 +606,30 @@ pub(crate) async fn search_treats_operators_as_text(store: Arc<dyn Store>) {
     foreign.server_id = Some(ServerId::new());
     assert_code(rift.search(f.owner, foreign).await, "unknown_server");
 }
+
+/// What a live session may see: `Some`/`None` for visible/invisible, and an error (never `None`)
+/// when the database cannot answer, so the gateway never drops a server on a transient failure.
+pub(crate) async fn visibility_tells_hidden_from_failed(db: rift_testing::TestDb) {
+    let f = fixture(Arc::clone(&db.store)).await;
+    let outsider = user(&f.rift, "outsider").await;
+    let secret = f.rift.create_channel(f.owner, f.server, ChannelInput::text("secret")).await.unwrap();
+    let hide = OverwriteInput::new(OverwriteKind::Role, Permissions::NONE, Permissions::VIEW_CHANNELS);
+    f.rift.put_overwrite(f.owner, secret.id, f.server.uuid(), hide).await.unwrap();
+
+    assert_eq!(f.rift.visible_channel(f.member, f.general).await.unwrap().map(|c| c.id), Some(f.general));
+    assert!(f.rift.visible_channel(f.member, secret.id).await.unwrap().is_none());
+    assert!(f.rift.visible_channel(f.owner, secret.id).await.unwrap().is_some());
+    assert!(f.rift.visible_channel(f.member, ChannelId::new()).await.unwrap().is_none());
+    assert!(f.rift.visible_channel(outsider, f.general).await.unwrap().is_none());
+    let seen = f.rift.visible_channels(f.member, f.server).await.unwrap().expect("a member");
+    assert_eq!(seen.iter().map(|c| c.id).collect::<Vec<_>>(), [f.general]);
+    assert!(f.rift.visible_channels(outsider, f.server).await.unwrap().is_none());
+    assert!(f.rift.visible_channels(f.member, ServerId::new()).await.unwrap().is_none());
+
+    // The database goes away: "could not tell", not "not visible".
+    db.database.close().await;
+    let failed = f.rift.visible_channel(f.member, f.general).await;
+    assert_kind(failed.map(|_| ()), ErrorKind::Internal);
+    let failed = f.rift.visible_channels(f.member, f.server).await;
+    assert_kind(failed.map(|_| ()), ErrorKind::Internal);
+}
