@@ -56,7 +56,7 @@ pub struct NewUser {
     /// Optional e-mail (unique ignoring case).
     pub email: Option<String>,
     /// Argon2id PHC string; `None` for puppets, which cannot log in.
-    pub password_hash: Option<String>,
+    pub password_hash: Option<crate::secret::Secret>,
     /// Set for bridge puppets.
     pub bridge: Option<BridgeRef>,
     /// When it was made.
