@@ -121,7 +121,9 @@ impl AppState {
         if !self.config.rate_limits {
             return Ok(());
         }
-        self.auth_limiter.check(&ip).map_err(|wait| ApiError::rate_limited(wait.as_secs().max(1)))
+        self.auth_limiter
+            .check(&ip)
+            .map_err(|wait| ApiError::rate_limited(rift::ratelimit::retry_after_secs(wait)))
     }
 }
 

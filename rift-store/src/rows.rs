@@ -331,7 +331,7 @@ impl BridgeConnectionRow {
                 .ok_or_else(|| corrupt("bridge status", &self.status))?,
             source: self.source,
             owner_id: UserId::from_uuid(self.owner_id),
-            token: self.token,
+            token: self.token.into(),
             token_kind: self.token_kind,
             mode: self.mode,
             status_reason: self.status_reason,

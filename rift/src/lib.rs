@@ -16,6 +16,7 @@ pub mod model;
 pub mod permissions;
 pub mod ratelimit;
 pub mod router;
+pub mod secret;
 pub mod service;
 pub mod store;
 
@@ -26,4 +27,5 @@ pub use id::{
     Timestamp, TokenFamilyId, UploadId, UserId,
 };
 pub use permissions::Permissions;
+pub use secret::Secret;
 pub use store::Store;

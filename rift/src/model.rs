@@ -564,9 +564,9 @@ pub struct BridgeConnection {
     pub source: String,
     /// The Rift user it acts for.
     pub owner_id: UserId,
-    /// The remote credential. Write-only: never serialised.
+    /// The remote credential. Write-only: never serialised, never printed.
     #[serde(skip)]
-    pub token: String,
+    pub token: crate::secret::Secret,
     /// `"user"` or `"bot"`.
     pub token_kind: String,
     /// `"relay"` or `"archive"`.
@@ -595,7 +595,7 @@ impl BridgeConnection {
             id: BridgeConnectionId::new(),
             source: source.into(),
             owner_id,
-            token: token.into(),
+            token: crate::secret::Secret::new(token),
             token_kind: token_kind.into(),
             mode: mode.into(),
             status: BridgeStatus::Connecting,
@@ -709,5 +709,8 @@ mod tests {
             created_at: chrono::Utc::now(),
         };
         assert!(!serde_json::to_string(&c).unwrap().contains("secret-token"));
+        assert!(!format!("{c:?}").contains("secret-token"));
+        assert!(!format!("{c:#?}").contains("secret-token"));
+        assert_eq!(c.token.expose(), "secret-token");
     }
 }

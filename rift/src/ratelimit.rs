@@ -23,6 +23,18 @@ pub struct RateLimiter<K> {
 /// Buckets are pruned when the map grows past this many keys.
 const PRUNE_AT: usize = 10_000;
 
+/// Slack for floating-point refills: a bucket this close to one token has one, so a client that
+/// waited exactly the advertised time is let in.
+const EPSILON: f64 = 1e-9;
+
+/// A wait as the whole seconds of a `Retry-After` header: rounded **up** (at least 1), so a
+/// client that waits that long finds a token. (Rounded down, the 11th login at 10 per minute was
+/// told 5 s and refused again after waiting 5 s.)
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
+}
+
 impl<K: Hash + Eq + Clone> RateLimiter<K> {
     /// A limiter of `rate` per second with bursts of `burst` (both > 0).
     pub fn new(rate: f64, burst: f64) -> Self {
@@ -41,8 +53,8 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * self.rate).min(self.burst);
         bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+        if bucket.tokens >= 1.0 - EPSILON {
+            bucket.tokens = (bucket.tokens - 1.0).max(0.0);
             Ok(())
         } else {
             Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.rate))
@@ -70,6 +82,44 @@ mod tests {
         assert!(wait <= Duration::from_millis(100) && wait > Duration::ZERO, "{wait:?}");
         assert!(limiter.check_at(&"ada", start + Duration::from_millis(100)).is_ok());
         assert!(limiter.check_at(&"ada", start + Duration::from_millis(100)).is_err());
+    }
+
+    /// Each limiter's own shape: after the burst, wait the advertised whole seconds (by the
+    /// limiter's clock) and the next attempt passes.
+    #[test]
+    fn waiting_the_advertised_seconds_is_enough() {
+        let limiters = [
+            ("auth, 10 per minute", 10.0 / 60.0, 10.0),
+            ("message sends, 10/s burst 20", 10.0, 20.0),
+            ("gateway frames, 50/s burst 100", 50.0, 100.0),
+        ];
+        for (name, rate, burst) in limiters {
+            for offset_ms in [0_u64, 1, 900, 4_999] {
+                let limiter = RateLimiter::new(rate, burst);
+                let start = Instant::now();
+                for _ in 0..(burst as usize) {
+                    assert!(limiter.check_at(&"ip", start).is_ok(), "{name}");
+                }
+                let asked = start + Duration::from_millis(offset_ms);
+                let Err(wait) = limiter.check_at(&"ip", asked) else { continue };
+                let secs = retry_after_secs(wait);
+                assert!(Duration::from_secs(secs) >= wait, "{name}: {secs} s < {wait:?}");
+                let retry = asked + Duration::from_secs(secs);
+                assert!(
+                    limiter.check_at(&"ip", retry).is_ok(),
+                    "{name} +{offset_ms} ms: refused after {secs} s"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn retry_after_rounds_up() {
+        assert_eq!(retry_after_secs(Duration::from_millis(5_100)), 6);
+        assert_eq!(retry_after_secs(Duration::from_secs(6)), 6);
+        assert_eq!(retry_after_secs(Duration::from_nanos(5_999_999_999)), 6);
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(20)), 1);
     }
 
     #[test]

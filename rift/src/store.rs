@@ -56,7 +56,7 @@ pub struct NewUser {
     /// Optional e-mail (unique ignoring case).
     pub email: Option<String>,
     /// Argon2id PHC string; `None` for puppets, which cannot log in.
-    pub password_hash: Option<String>,
+    pub password_hash: Option<crate::secret::Secret>,
     /// Set for bridge puppets.
     pub bridge: Option<BridgeRef>,
     /// When it was made.
@@ -445,8 +445,9 @@ pub trait Store: Send + Sync + 'static {
         page: MessagePage,
         viewer: Option<UserId>,
     ) -> StoreResult<Vec<Message>>;
-    /// Replaces a live message's content and writes the edit to its history, atomically.
-    /// `None` if unknown or deleted.
+    /// Replaces a live message's content and writes the edit to its history, atomically. Returns
+    /// the edited message as `actor_id` sees it (`me` on their reactions); `None` if unknown or
+    /// deleted.
     async fn edit_message(
         &self,
         id: MessageId,

@@ -128,8 +128,8 @@ impl Rng {
     }
 }
 
-/// The gateway protocol of one shard.
-#[derive(Debug)]
+/// The gateway protocol of one shard. Its `Debug` leaves out the token (and the identify
+/// payload, which carries it).
 pub(crate) struct Machine {
     token: String,
     identify: GatewayPayload,
@@ -144,6 +144,19 @@ pub(crate) struct Machine {
     last_identify: Option<Instant>,
     attempts: u32,
     rng: Rng,
+}
+
+impl std::fmt::Debug for Machine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Machine")
+            .field("token", &"<redacted>")
+            .field("gateway_url", &self.gateway_url)
+            .field("state", &self.state)
+            .field("session", &self.session)
+            .field("seq", &self.seq)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Wait before the `attempt`th reconnection in a row: at once, then 1 s doubling up to 60 s.
@@ -522,6 +535,14 @@ mod tests {
             })
             .collect();
         assert!(firsts.len() > 15, "{firsts:?}");
+    }
+
+    #[test]
+    fn the_machine_does_not_print_its_token() {
+        let config = Config::builder("tok-Secret.123").gateway_url(GATEWAY).build();
+        let machine = Machine::new(&config);
+        let printed = format!("{machine:?}");
+        assert!(!printed.contains("tok-Secret.123"), "{printed}");
     }
 
     #[test]

@@ -151,8 +151,8 @@ impl Default for IdentifyProperties {
     }
 }
 
-/// Opcode 2 data: start a new session.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Opcode 2 data: start a new session. Its `Debug` leaves the token out.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Identify {
     /// The token, without a `Bot ` prefix.
@@ -187,8 +187,8 @@ impl Identify {
     }
 }
 
-/// Opcode 6 data: resume a session.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Opcode 6 data: resume a session. Its `Debug` leaves the token out.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Resume {
     /// The token.
@@ -197,6 +197,29 @@ pub struct Resume {
     pub session_id: String,
     /// Last sequence number received (`null` if none).
     pub seq: Option<u64>,
+}
+
+impl std::fmt::Debug for Identify {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identify")
+            .field("token", &"<redacted>")
+            .field("properties", &self.properties)
+            .field("intents", &self.intents)
+            .field("compress", &self.compress)
+            .field("large_threshold", &self.large_threshold)
+            .field("shard", &self.shard)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Resume {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resume")
+            .field("token", &"<redacted>")
+            .field("session_id", &self.session_id)
+            .field("seq", &self.seq)
+            .finish()
+    }
 }
 
 impl Resume {
@@ -305,6 +328,14 @@ impl Encoding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identify_and_resume_do_not_print_their_token() {
+        let identify = Identify::new("tok-Secret.123", IdentifyProperties::default());
+        let resume = Resume::new("tok-Secret.123", "session", Some(3));
+        let printed = format!("{identify:?} {resume:#?}");
+        assert!(!printed.contains("tok-Secret.123"), "{printed}");
+    }
 
     #[test]
     fn opcodes_map_both_ways() {

@@ -31,8 +31,7 @@ pub const DEFAULT_CDN_BASE: &str = "https://cdn.discordapp.com";
 /// The most messages one page holds.
 pub const MESSAGES_PER_PAGE: u8 = 100;
 
-/// Builds a [`Client`].
-#[derive(Debug)]
+/// Builds a [`Client`]. Its `Debug` leaves the token out.
 pub struct ClientBuilder {
     token: String,
     token_kind: TokenKind,
@@ -42,6 +41,18 @@ pub struct ClientBuilder {
     max_retries: u32,
     max_rate_limit_retries: u32,
     timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a secret: never in logs.
+        f.debug_struct("ClientBuilder")
+            .field("token", &"<redacted>")
+            .field("token_kind", &self.token_kind)
+            .field("api_base", &self.api_base)
+            .field("cdn_base", &self.cdn_base)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientBuilder {
@@ -806,6 +817,13 @@ fn own_reaction_path<'a>(channel: &'a str, message: &'a str, emoji: &'a str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_builder_does_not_print_its_token() {
+        let builder = Client::builder("tok-Secret.123").token_kind(TokenKind::User);
+        let printed = format!("{builder:?} {builder:#?}");
+        assert!(!printed.contains("tok-Secret.123"), "{printed}");
+    }
 
     #[test]
     fn split_content_respects_the_limit_and_prefers_breaks() {

@@ -3,7 +3,7 @@
 
 use rift::model::Status;
 use rift::service::SendMessage;
-use rift::{ChannelId, ServerId, SessionId};
+use rift::{ChannelId, Secret, ServerId, SessionId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -34,8 +34,8 @@ pub(crate) mod close {
 /// A client frame, after the `type` has been recognised.
 #[derive(Debug)]
 pub(crate) enum ClientFrame {
-    Identify { token: String },
-    Resume { token: String, session_id: SessionId, seq: u64 },
+    Identify { token: Secret },
+    Resume { token: Secret, session_id: SessionId, seq: u64 },
     Heartbeat,
     SendMessage { channel_id: ChannelId, message: SendMessage },
     StartTyping { channel_id: ChannelId },
@@ -57,12 +57,12 @@ pub(crate) enum FrameError {
 
 #[derive(Deserialize)]
 struct IdentifyFields {
-    token: String,
+    token: Secret,
 }
 
 #[derive(Deserialize)]
 struct ResumeFields {
-    token: String,
+    token: Secret,
     session_id: SessionId,
     seq: u64,
 }

@@ -245,8 +245,10 @@ impl Connection {
         };
         let Some(session) = self.session.clone() else {
             return match frame {
-                ClientFrame::Identify { token } => self.identify(&token).await,
-                ClientFrame::Resume { token, session_id, seq } => self.resume(&token, session_id, seq).await,
+                ClientFrame::Identify { token } => self.identify(token.expose()).await,
+                ClientFrame::Resume { token, session_id, seq } => {
+                    self.resume(token.expose(), session_id, seq).await
+                }
                 _ => Some(Ending::Close(close::NOT_AUTHENTICATED)),
             };
         };

@@ -206,13 +206,48 @@ pub(crate) async fn pump(rift: Rift, session: Arc<Session>, mut subscription: Su
                 return;
             }
         };
-        for event in route(&rift, &session, &subscription, &mut view, delivery.topic, &delivery.event).await {
+        let mut failures = 0;
+        let events = loop {
+            match route(&rift, &session, &subscription, &mut view, delivery.topic, &delivery.event).await {
+                Ok(events) => break Some(events),
+                Err(error) if failures < RETRY_BACKOFF.len() => {
+                    tracing::warn!(session = %session.id, %error, "gateway session could not re-check visibility; retrying");
+                    tokio::time::sleep(RETRY_BACKOFF[failures]).await;
+                    failures += 1;
+                }
+                Err(error) => {
+                    tracing::error!(session = %session.id, %error, "gateway session could not re-check visibility; ending it");
+                    break None;
+                }
+            }
+        };
+        let Some(events) = events else {
+            // Guessing would either leak events or silently drop a whole server, so the session
+            // ends (its connection closes with 4000) and the client identifies again, getting a
+            // fresh Ready. The pump must not abort itself mid-cleanup: take its handle out first.
+            drop(session.pump.lock().unwrap_or_else(|p| p.into_inner()).take());
+            if session.end() {
+                let _ = rift.session_disconnected(session.user_id).await;
+            }
+            return;
+        };
+        for event in events {
             session.dispatch(&event);
         }
     }
 }
 
+/// Waits before each retry when deciding what a session may see fails (the database, not the
+/// answer "not visible"); after the last one the session ends.
+const RETRY_BACKOFF: [std::time::Duration; 3] = [
+    std::time::Duration::from_millis(50),
+    std::time::Duration::from_millis(250),
+    std::time::Duration::from_secs(1),
+];
+
 /// Decides what one delivery means for this session: the events to send, and subscription changes.
+/// An error means visibility could not be decided (nothing was changed that a retry would not
+/// redo).
 async fn route(
     rift: &Rift,
     session: &Session,
@@ -220,9 +255,9 @@ async fn route(
     view: &mut View,
     topic: Topic,
     event: &Event,
-) -> Vec<Event> {
+) -> rift::Result<Vec<Event>> {
     let me = session.user_id;
-    match (topic, event) {
+    Ok(match (topic, event) {
         // Queued before an unsubscribe: the session may no longer see it.
         (Topic::Channel(channel), _) => {
             if view.can_see(channel) {
@@ -233,7 +268,7 @@ async fn route(
         }
         (Topic::User(_), Event::MemberAdd(member)) if member.user.id == me => {
             let mut out = vec![event.clone()];
-            out.extend(join(rift, me, subscription, view, member.server_id).await);
+            out.extend(join(rift, me, subscription, view, member.server_id).await?);
             out
         }
         (Topic::User(_), Event::DmChannelCreate(dm)) => {
@@ -255,7 +290,7 @@ async fn route(
                 vec![event.clone()]
             }
             Event::ChannelCreate(channel) | Event::ChannelUpdate(channel) => {
-                let visible = rift.channel(me, channel.id).await.is_ok();
+                let visible = rift.visible_channel(me, channel.id).await?.is_some();
                 let channels = view.servers.entry(server).or_default();
                 let was_visible = channels.contains(&channel.id);
                 if visible {
@@ -277,18 +312,18 @@ async fn route(
             }
             // Permissions may have changed: what the user sees in the server is computed again.
             Event::RoleCreate(_) | Event::RoleUpdate(_) | Event::RoleDelete { .. } => {
-                let mut out = refresh(rift, me, subscription, view, server).await;
+                let mut out = refresh(rift, me, subscription, view, server).await?;
                 out.insert(0, event.clone());
                 out
             }
             Event::MemberUpdate(member) if member.user.id == me => {
-                let mut out = refresh(rift, me, subscription, view, server).await;
+                let mut out = refresh(rift, me, subscription, view, server).await?;
                 out.insert(0, event.clone());
                 out
             }
             _ => vec![event.clone()],
         },
-    }
+    })
 }
 
 /// Subscribes to a server the user just joined and the channels they can see in it (announced as
@@ -299,7 +334,7 @@ async fn join(
     subscription: &Subscription,
     view: &mut View,
     server: ServerId,
-) -> Vec<Event> {
+) -> rift::Result<Vec<Event>> {
     subscription.add(Topic::Server(server));
     view.servers.entry(server).or_default();
     refresh(rift, me, subscription, view, server).await
@@ -314,20 +349,18 @@ fn leave(subscription: &Subscription, view: &mut View, server: ServerId) {
 }
 
 /// Re-computes which channels of a server the user can see; returns `ChannelCreate` for channels
-/// that appeared and `ChannelDelete` for channels that disappeared.
+/// that appeared and `ChannelDelete` for channels that disappeared. No longer a member: leaves
+/// the server. Could not tell (an error): changes nothing.
 async fn refresh(
     rift: &Rift,
     me: UserId,
     subscription: &Subscription,
     view: &mut View,
     server: ServerId,
-) -> Vec<Event> {
-    let channels = match rift.channels(me, server).await {
-        Ok(channels) => channels,
-        Err(_) => {
-            leave(subscription, view, server);
-            return vec![];
-        }
+) -> rift::Result<Vec<Event>> {
+    let Some(channels) = rift.visible_channels(me, server).await? else {
+        leave(subscription, view, server);
+        return Ok(vec![]);
     };
     let now: HashSet<ChannelId> = channels.iter().map(|c| c.id).collect();
     let before = view.servers.insert(server, now.clone()).unwrap_or_default();
@@ -342,5 +375,5 @@ async fn refresh(
         subscription.remove(Topic::Channel(*gone));
         out.push(Event::ChannelDelete { id: *gone, server_id: server });
     }
-    out
+    Ok(out)
 }

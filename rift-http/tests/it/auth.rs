@@ -118,7 +118,7 @@ pub(crate) async fn bearer_tokens_are_checked(s: TestServer) {
         std::sync::Arc::clone(s.rift.store()),
         rift::service::Config::new(b"some other secret that is long enough".to_vec()),
     );
-    let foreign = other.login("ada", "password123").await.unwrap().access_token;
+    let foreign = other.login("ada", "password123").await.unwrap().access_token.into_inner();
     s.call(Method::GET, "/api/users/me", Some(&foreign), None).await.expect_error(401, "invalid_token");
 }
 

@@ -279,6 +279,11 @@ pub(crate) async fn bad_frames_get_their_answers_while_others_chat(s: TestServer
     assert_eq!(client.expect("Error").await["code"], "unknown_channel");
     client.send(json!({ "type": "SubscribeServer", "server_id": uuid::Uuid::now_v7() })).await;
     assert_eq!(client.expect("Error").await["code"], "unknown_server");
+    // A NUL in the nonce is refused before the database (PostgreSQL would fail on it).
+    client
+        .send(json!({ "type": "SendMessage", "channel_id": general, "content": "hi", "nonce": "a\u{0}b" }))
+        .await;
+    assert_eq!(client.expect("Error").await["code"], "invalid_nonce");
     client.send(json!({ "type": "SubscribeChannel", "channel_id": general })).await;
     client.send(json!({ "type": "Heartbeat" })).await;
     client.expect("HeartbeatAck").await;
@@ -397,4 +402,20 @@ pub(crate) async fn resuming_after_the_window_is_refused(db: rift_testing::TestD
     // Identifying again works on the same connection.
     late.send(json!({ "type": "Identify", "token": member.token })).await;
     late.expect("Ready").await;
+}
+
+/// A database failure while re-checking what a session may see is not "not visible": the session
+/// is not silently unsubscribed from the server; it ends (4000) so the client identifies again.
+pub(crate) async fn a_failed_visibility_check_ends_the_session(db: rift_testing::TestDb) {
+    let database = db.database.clone();
+    let s = TestServer::start(db).await;
+    let (_, member, server, _) = pair(&s).await;
+    let roles = s.get(&format!("/api/servers/{server}/roles"), &member).await.expect(200);
+    let role: rift::model::Role = serde_json::from_value(roles[0].clone()).unwrap();
+    let (mut client, _) = Client::identify(&s, &member).await;
+    database.close().await;
+    // A role change makes the session re-compute the server's channels, which now fails.
+    let server_id: rift::ServerId = server.parse().unwrap();
+    s.rift.router().publish(rift::event::Topic::Server(server_id), rift::event::Event::RoleUpdate(role));
+    client.expect_close(4000).await;
 }

@@ -374,3 +374,98 @@ pub(crate) async fn health_is_503_when_the_database_is_gone(db: rift_testing::Te
     assert_eq!(reply.status.as_u16(), 500);
     assert_eq!(reply.body["error"]["message"], "internal error");
 }
+
+/// A NUL character in any text field that could reach the database: PostgreSQL cannot store it
+/// in a text column, so it must be refused (or dropped) before the store, never answered with a
+/// 500; and nothing is stored. Each case is (method, path, body), with `NUL` in one field.
+pub(crate) async fn nul_characters_in_text_fields_are_refused_not_500(s: TestServer) {
+    const NUL: &str = "a\u{0}b";
+    let w = world(&s).await;
+    let friend = s.register("friend").await;
+    s.join(&w.owner, &w.server, &friend).await;
+    let dm = s.post("/api/dm/channels", &w.owner, json!({ "recipient_id": friend.id })).await.expect(201);
+    let dm = dm["id"].as_str().unwrap().to_owned();
+    let before = snapshot(&s, &w).await;
+    let (server, channel, message, role) = (&w.server, &w.channel, &w.message, &w.role);
+    let valid = json!({ "username": "newcomer", "password": "password123" });
+    let with = |base: &Value, field: &str| {
+        let mut body = base.clone();
+        body[field] = json!(NUL);
+        body
+    };
+    let mut cases: Vec<(&str, String, Option<Value>)> = Vec::new();
+    for field in ["username", "password", "email", "display_name"] {
+        cases.push(("POST", "/api/auth/register".into(), Some(with(&valid, field))));
+    }
+    for field in ["username", "password"] {
+        cases.push(("POST", "/api/auth/login".into(), Some(with(&valid, field))));
+    }
+    cases.push(("POST", "/api/auth/refresh".into(), Some(json!({ "refresh_token": NUL }))));
+    cases.push(("POST", "/api/auth/logout".into(), Some(json!({ "refresh_token": NUL }))));
+    cases.push(("PATCH", "/api/users/me".into(), Some(json!({ "display_name": NUL }))));
+    cases.push(("PATCH", "/api/users/me".into(), Some(json!({ "status": NUL }))));
+    let password = json!({ "current_password": "password123", "new_password": "password123" });
+    for field in ["current_password", "new_password"] {
+        cases.push(("PUT", "/api/users/me/password".into(), Some(with(&password, field))));
+    }
+    cases.push(("POST", "/api/servers".into(), Some(json!({ "name": NUL }))));
+    cases.push(("PATCH", format!("/api/servers/{server}"), Some(json!({ "name": NUL }))));
+    cases.push(("POST", format!("/api/servers/{server}/channels"), Some(json!({ "name": NUL }))));
+    let topic = json!({ "name": "ok", "topic": NUL });
+    cases.push(("POST", format!("/api/servers/{server}/channels"), Some(topic.clone())));
+    cases.push(("PATCH", format!("/api/channels/{channel}"), Some(json!({ "name": NUL }))));
+    cases.push(("PATCH", format!("/api/channels/{channel}"), Some(json!({ "topic": NUL }))));
+    cases.push(("POST", format!("/api/servers/{server}/roles"), Some(json!({ "name": NUL }))));
+    cases.push(("PATCH", format!("/api/roles/{role}"), Some(json!({ "name": NUL }))));
+    cases.push(("POST", format!("/api/servers/{server}/join"), Some(json!({ "code": NUL }))));
+    cases.push(("GET", "/api/invites/a%00b".into(), None));
+    cases.push(("DELETE", "/api/invites/a%00b".into(), None));
+    for target in [channel, &dm] {
+        let path = format!("/api/channels/{target}/messages");
+        cases.push(("POST", path.clone(), Some(json!({ "content": NUL }))));
+        cases.push(("POST", path, Some(json!({ "content": "hi", "nonce": NUL }))));
+    }
+    cases.push((
+        "POST",
+        format!("/api/dm/channels/{dm}/messages"),
+        Some(json!({ "content": "hi", "nonce": NUL })),
+    ));
+    cases.push(("PATCH", format!("/api/messages/{message}"), Some(json!({ "content": NUL }))));
+    cases.push(("PUT", format!("/api/messages/{message}/reactions/a%00b"), None));
+    cases.push(("GET", "/api/search?q=a%00b".into(), None));
+    cases.push(("GET", format!("/api/search?q=%00&channel_id={channel}"), None));
+    for (method, path, body) in cases {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let reply = s.call(method.clone(), &path, Some(&w.owner.token), body.clone()).await;
+        check(method.as_str(), &path, &format!("{body:?}"), reply.status, &reply.body);
+        assert!(
+            !matches!(reply.status.as_u16(), 200 | 201 | 204) || method == Method::GET,
+            "{method} {path} {body:?} was accepted: {}",
+            reply.body
+        );
+    }
+    // A ban reason is free text: the NUL is dropped, the ban stands.
+    let reply = s
+        .put(
+            &format!("/api/servers/{server}/bans/{}", w.outsider.id),
+            &w.owner,
+            Some(json!({ "reason": NUL })),
+        )
+        .await;
+    check("PUT", "bans", "reason", reply.status, &reply.body);
+    // An upload's file name is sanitised (control characters dropped) or refused.
+    let part = reqwest::multipart::Part::bytes(b"plain words".to_vec()).file_name(NUL);
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let reply =
+        s.http.post(s.url("/api/upload")).bearer_auth(&w.owner.token).multipart(form).send().await.unwrap();
+    let reply = TestServer::reply(reply).await;
+    check("POST", "/api/upload", "filename", reply.status, &reply.body);
+    // (The multipart parser may refuse the part's headers outright: a 400 is fine too.)
+    if reply.status.as_u16() == 201 {
+        assert!(!reply.body["filename"].as_str().unwrap().contains('\u{0}'), "{}", reply.body);
+    }
+    assert_eq!(snapshot(&s, &w).await, before, "a refused request changed stored state");
+    // Nothing of the refused sends reached the DM either.
+    let dm_messages = s.get(&format!("/api/channels/{dm}/messages"), &w.owner).await.expect(200);
+    assert_eq!(dm_messages, json!([]));
+}

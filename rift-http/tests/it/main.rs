@@ -23,6 +23,7 @@ common::http_tests! {
         messages::messages_pages_and_nonces,
         messages::edits_deletes_and_history,
         messages::reactions_and_read_state,
+        messages::every_message_answer_marks_the_callers_reactions,
         messages::search_filters_and_visibility,
         messages::direct_messages,
         uploads::uploads_round_trip_with_safe_headers,
@@ -34,6 +35,7 @@ common::http_tests! {
         hostile::unauthenticated_calls_are_401,
         hostile::metacharacters_and_unicode_are_plain_text,
         hostile::unknown_routes_and_methods_answer_in_shape,
+        hostile::nul_characters_in_text_fields_are_refused_not_500,
         gateway::two_clients_chat_live,
         gateway::a_kicked_member_stops_receiving_at_once,
         gateway::losing_view_channels_hides_the_channel,
@@ -51,5 +53,6 @@ common::http_tests! {
         gateway::silent_sessions_time_out,
         gateway::a_reader_that_never_reads_is_dropped_without_slowing_others,
         gateway::resuming_after_the_window_is_refused,
+        gateway::a_failed_visibility_check_ends_the_session,
     ],
 }

@@ -402,3 +402,39 @@ pub(crate) async fn direct_messages(s: TestServer) {
     s.delete(&format!("/api/messages/{message}"), &ada).await.expect_error(403, "missing_permissions");
     s.delete(&format!("/api/messages/{message}"), &bob).await.expect(204);
 }
+
+/// Every route that answers with a message marks the caller's own reactions `me` (the edit once
+/// answered `me: false` for them while `GET` said `true`).
+pub(crate) async fn every_message_answer_marks_the_callers_reactions(s: TestServer) {
+    let owner = s.register("owner").await;
+    let member = s.register("member").await;
+    let (server, general) = s.server(&owner, "Lab").await;
+    s.join(&owner, &server, &member).await;
+    let path = format!("/api/channels/{general}/messages");
+    let sent =
+        s.post(&path, &owner, json!({ "content": "zebra crossing", "nonce": "n-1" })).await.expect(201);
+    let id = sent["id"].as_str().unwrap().to_owned();
+    s.put(&format!("/api/messages/{id}/reactions/%F0%9F%91%8D"), &owner, None).await.expect(204);
+    s.put(&format!("/api/messages/{id}/reactions/party:123"), &member, None).await.expect(204);
+    let owners =
+        json!([{ "emoji": "👍", "count": 1, "me": true }, { "emoji": "party:123", "count": 1, "me": false }]);
+    let members =
+        json!([{ "emoji": "👍", "count": 1, "me": false }, { "emoji": "party:123", "count": 1, "me": true }]);
+
+    let repeated =
+        s.post(&path, &owner, json!({ "content": "zebra crossing", "nonce": "n-1" })).await.expect(200);
+    assert_eq!(repeated["reactions"], owners, "create (repeated nonce)");
+    let edited = s
+        .patch(&format!("/api/messages/{id}"), &owner, json!({ "content": "zebra crossing, edited" }))
+        .await
+        .expect(200);
+    assert_eq!(edited["reactions"], owners, "edit");
+    for (who, expected) in [(&owner, &owners), (&member, &members)] {
+        let got = s.get(&format!("/api/messages/{id}"), who).await.expect(200);
+        assert_eq!(&got["reactions"], expected, "get");
+        let page = s.get(&path, who).await.expect(200);
+        assert_eq!(&page[0]["reactions"], expected, "list");
+        let found = s.get("/api/search?q=zebra", who).await.expect(200);
+        assert_eq!(&found[0]["reactions"], expected, "search");
+    }
+}

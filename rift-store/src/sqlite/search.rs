@@ -15,15 +15,14 @@ pub(crate) fn match_expression(terms: &Terms) -> String {
     terms.words.iter().chain(&terms.phrases).map(|t| fts5_string(t)).collect::<Vec<_>>().join(" ")
 }
 
-/// The index drives the search (a join, not `seq IN (subquery)`): SQLite then reads only the
-/// matching rows instead of every message of the searched channels.
+/// The index drives the search: `CROSS JOIN` is SQLite's way to fix the join order, so the FTS5
+/// table is the outer loop and each match is looked up by `seq`. With a plain join and
+/// `ORDER BY m.id DESC LIMIT`, the planner prefers walking the channel index newest-first and
+/// testing MATCH row by row, which reads every message of the channel for a rare word.
 impl SearchDialect for Sqlite {
-    fn push_index_join(qb: &mut QueryBuilder<'_, Self>) {
-        qb.push(" JOIN messages_fts ON messages_fts.rowid = m.seq");
-    }
-
-    fn push_index_match<'a>(qb: &mut QueryBuilder<'a, Self>, terms: &'a Terms) {
-        qb.push(" AND messages_fts MATCH ").push_bind(match_expression(terms));
+    fn push_indexed_from<'a>(qb: &mut QueryBuilder<'a, Self>, terms: &'a Terms) {
+        qb.push("messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid WHERE messages_fts MATCH ")
+            .push_bind(match_expression(terms));
     }
 }
 

@@ -45,7 +45,7 @@ impl Database {
             .bind(c.id.uuid())
             .bind(&c.source)
             .bind(c.owner_id.uuid())
-            .bind(&c.token)
+            .bind(c.token.expose())
             .bind(&c.token_kind)
             .bind(&c.mode)
             .bind(c.status.as_str())

@@ -280,7 +280,8 @@ impl Database {
         if !edited {
             return Ok(None);
         }
-        self.load_one(id.uuid(), None, false).await
+        // As the editor sees it: their own reactions are `me`.
+        self.load_one(id.uuid(), actor_id, false).await
     }
 
     pub(crate) async fn soft_delete(

@@ -22,7 +22,7 @@ impl Database {
                 .bind(&user.username)
                 .bind(&user.display_name)
                 .bind(user.email.as_deref())
-                .bind(user.password_hash.as_deref())
+                .bind(user.password_hash.as_ref().map(rift::Secret::expose))
                 .bind(source)
                 .bind(remote)
                 .bind(Ts::new(user.created_at))

@@ -172,3 +172,38 @@ impl Rift {
         Ok(ChannelAccess { channel, permissions, server: Some(server) })
     }
 }
+
+/// `NotFound` (the answer "you may not see it") as `None`; any other error stays an error.
+fn not_found_is_none<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(Error::NotFound(_)) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+/// What a live session may see, decided here so the gateway only follows the answers.
+impl Rift {
+    /// The channel, if `user_id` may view it now (`None`: unknown, not a member, no
+    /// VIEW_CHANNELS, not a participant of the DM).
+    ///
+    /// # Errors
+    /// Only when it could not be decided (the database failed): never a stand-in for "not
+    /// visible", so a caller must not unsubscribe on it.
+    pub async fn visible_channel(&self, user_id: UserId, channel_id: ChannelId) -> Result<Option<Channel>> {
+        not_found_is_none(self.channel_access(user_id, channel_id).await.map(|access| access.channel))
+    }
+
+    /// The channels of a server that `user_id` may view now; `None` when they are not a member
+    /// (or the server is gone).
+    ///
+    /// # Errors
+    /// Only when it could not be decided (the database failed), as [`Rift::visible_channel`].
+    pub async fn visible_channels(
+        &self,
+        user_id: UserId,
+        server_id: ServerId,
+    ) -> Result<Option<Vec<Channel>>> {
+        not_found_is_none(self.channels(user_id, server_id).await)
+    }
+}

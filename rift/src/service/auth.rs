@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::id::{TokenFamilyId, UserId};
 use crate::model::User;
+use crate::secret::Secret;
 use crate::store::{NewRefreshToken, RefreshOutcome};
 
 use super::Rift;
@@ -20,9 +21,9 @@ use super::Rift;
 #[derive(Debug, Clone, Serialize)]
 pub struct AuthSession {
     /// Bearer token for API calls.
-    pub access_token: String,
+    pub access_token: Secret,
     /// Single-use token for `POST /api/auth/refresh`.
-    pub refresh_token: String,
+    pub refresh_token: Secret,
     /// Seconds until the access token expires.
     pub expires_in: u64,
     /// The signed-in user.
@@ -33,9 +34,9 @@ pub struct AuthSession {
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenPair {
     /// Bearer token for API calls.
-    pub access_token: String,
+    pub access_token: Secret,
     /// Single-use token for `POST /api/auth/refresh`.
-    pub refresh_token: String,
+    pub refresh_token: Secret,
     /// Seconds until the access token expires.
     pub expires_in: u64,
 }
@@ -68,9 +69,14 @@ fn verify_password_blocking(password: &str, hash: &str) -> bool {
         .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-/// Runs CPU-heavy hashing off the async workers.
+/// Runs CPU- and memory-heavy hashing on the bounded hashing pool, off the async workers.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Internal(format!("hashing task failed: {e}")))
+    super::hashing::run(f).await
+}
+
+#[cfg(test)]
+pub(super) async fn hash_password_for_test(password: String) -> Result<String> {
+    hash_password(&password).await
 }
 
 pub(super) async fn hash_password(password: &str) -> Result<String> {
@@ -166,8 +172,8 @@ impl Rift {
             })
             .await?;
         Ok(TokenPair {
-            access_token: self.access_token(user_id)?,
-            refresh_token,
+            access_token: Secret::new(self.access_token(user_id)?),
+            refresh_token: Secret::new(refresh_token),
             expires_in: self.inner.config.access_token_ttl.as_secs(),
         })
     }
@@ -275,6 +281,22 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_ne!(token_hash(&a), a);
         assert_eq!(token_hash(&a), token_hash(&a));
+    }
+
+    #[test]
+    fn token_pairs_do_not_print_their_tokens() {
+        let pair = TokenPair {
+            access_token: Secret::new("eyJ.access.sig"),
+            refresh_token: Secret::new("refresh-0123"),
+            expires_in: 900,
+        };
+        let printed = format!("{pair:?}");
+        assert!(!printed.contains("eyJ.access.sig") && !printed.contains("refresh-0123"), "{printed}");
+        let json = serde_json::to_value(&pair).unwrap();
+        assert_eq!(
+            (json["access_token"].as_str(), json["refresh_token"].as_str()),
+            (Some("eyJ.access.sig"), Some("refresh-0123"))
+        );
     }
 
     #[test]

@@ -126,8 +126,11 @@ impl Rift {
         if input.attachment_ids.len() > 10 {
             return Err(Error::invalid("too_many_attachments", "at most 10 attachments per message"));
         }
-        if input.nonce.as_ref().is_some_and(|n| n.chars().count() > 64) {
-            return Err(Error::invalid("invalid_nonce", "nonce must be at most 64 characters"));
+        if let Some(nonce) = &input.nonce {
+            if nonce.chars().count() > 64 {
+                return Err(Error::invalid("invalid_nonce", "nonce must be at most 64 characters"));
+            }
+            super::check_text("nonce", "invalid_nonce", nonce)?;
         }
         if let Some(reply_to) = input.reply_to {
             match self.inner.store.message(reply_to, None).await? {
@@ -143,7 +146,7 @@ impl Rift {
         if self.inner.config.rate_limits
             && let Err(wait) = self.inner.message_limiter.check(&user_id)
         {
-            return Err(Error::RateLimited { retry_after_secs: wait.as_secs().max(1) });
+            return Err(Error::RateLimited { retry_after_secs: crate::ratelimit::retry_after_secs(wait) });
         }
         let now = self.now();
         let new = NewMessage {
@@ -251,7 +254,13 @@ impl Rift {
             .await?
             .ok_or(Error::NotFound(Resource::Message))?;
         let edited = self.public_message(edited);
-        self.publish(Topic::Channel(edited.channel_id), Event::MessageUpdate(edited.clone()));
+        // The answer is the editor's view; the event goes to everyone, so it claims no one's
+        // reactions as `me`.
+        let mut broadcast = edited.clone();
+        for reaction in &mut broadcast.reactions {
+            reaction.me = false;
+        }
+        self.publish(Topic::Channel(edited.channel_id), Event::MessageUpdate(broadcast));
         Ok(edited)
     }
 

@@ -10,6 +10,7 @@ mod auth;
 mod bridges;
 mod channels;
 mod dms;
+mod hashing;
 mod invites;
 mod messages;
 mod mirror;
@@ -30,6 +31,7 @@ use uuid::Uuid;
 pub use auth::{AuthSession, Claims, TokenPair};
 pub use bridges::{BackfillProgress, BridgeInput, BridgeView, BridgedServer};
 pub use channels::{ChannelInput, ChannelUpdate, OverwriteInput};
+pub use hashing::HashingStats;
 pub use invites::InviteInput;
 pub use messages::{MessageQuery, SendMessage, Sent};
 pub use mirror::{RemoteChannel, RemoteMember, RemoteMessage, RemoteRole, RemoteUser};
@@ -185,6 +187,12 @@ impl Rift {
     pub async fn health(&self) -> Result<&'static str> {
         self.inner.store.ping().await?;
         Ok(self.inner.store.backend().as_str())
+    }
+
+    /// The password-hashing pool now (its queue length, for metrics). The pool is shared by every
+    /// `Rift` in the process.
+    pub fn hashing_stats(&self) -> HashingStats {
+        hashing::stats()
     }
 
     /// The database's name (`sqlite` or `postgres`).

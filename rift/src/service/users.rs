@@ -93,7 +93,7 @@ impl Rift {
             username: input.username,
             display_name,
             email,
-            password_hash: Some(password_hash),
+            password_hash: Some(password_hash.into()),
             bridge: None,
             created_at: self.now(),
         };

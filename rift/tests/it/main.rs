@@ -26,6 +26,33 @@ macro_rules! service_tests {
     };
 }
 
+/// Like `service_tests!`, for bodies that need the database itself (to close it).
+macro_rules! database_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_database {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    crate::service::$name(rift_testing::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres_database {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(db) = rift_testing::postgres().await else { return };
+                    crate::service::$name(db).await;
+                }
+            )*
+        }
+    };
+}
+
+database_tests! {
+    visibility_tells_hidden_from_failed,
+}
+
 service_tests! {
     refresh_rotates_and_reuse_revokes_the_family,
     login_does_not_reveal_which_part_was_wrong,

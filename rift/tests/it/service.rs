@@ -78,17 +78,17 @@ fn no_event(sub: &mut Subscription) {
 pub(crate) async fn refresh_rotates_and_reuse_revokes_the_family(store: Arc<dyn Store>) {
     let rift = service(store);
     let session = rift.register(RegisterInput::new("ada", "password123")).await.unwrap();
-    assert_eq!(rift.authenticate(&session.access_token).unwrap(), session.user.id);
+    assert_eq!(rift.authenticate(session.access_token.expose()).unwrap(), session.user.id);
 
-    let second = rift.refresh(&session.refresh_token).await.unwrap();
-    assert_code(rift.refresh(&session.refresh_token).await, "invalid_refresh_token");
+    let second = rift.refresh(session.refresh_token.expose()).await.unwrap();
+    assert_code(rift.refresh(session.refresh_token.expose()).await, "invalid_refresh_token");
     // The reuse revoked the family: the newer token is dead too.
-    assert_code(rift.refresh(&second.refresh_token).await, "invalid_refresh_token");
+    assert_code(rift.refresh(second.refresh_token.expose()).await, "invalid_refresh_token");
 
     let login = rift.login("ADA", "password123").await.unwrap();
-    let next = rift.refresh(&login.refresh_token).await.unwrap();
-    rift.logout(login.user.id, &next.refresh_token).await.unwrap();
-    assert_code(rift.refresh(&next.refresh_token).await, "invalid_refresh_token");
+    let next = rift.refresh(login.refresh_token.expose()).await.unwrap();
+    rift.logout(login.user.id, next.refresh_token.expose()).await.unwrap();
+    assert_code(rift.refresh(next.refresh_token.expose()).await, "invalid_refresh_token");
 }
 
 pub(crate) async fn login_does_not_reveal_which_part_was_wrong(store: Arc<dyn Store>) {
@@ -106,9 +106,9 @@ pub(crate) async fn forged_and_foreign_tokens_are_rejected(store: Arc<dyn Store>
     let rift = service(Arc::clone(&store));
     let session = rift.register(RegisterInput::new("eve", "password123")).await.unwrap();
     let other = Rift::new(store, Config::new(b"another secret entirely".to_vec()));
-    assert_code(other.authenticate(&session.access_token).map(|_| ()), "invalid_token");
+    assert_code(other.authenticate(session.access_token.expose()).map(|_| ()), "invalid_token");
     // alg: none with the same claims.
-    let claims = session.access_token.split('.').nth(1).unwrap();
+    let claims = session.access_token.expose().split('.').nth(1).unwrap();
     let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{claims}.");
     assert_code(rift.authenticate(&none).map(|_| ()), "invalid_token");
     assert_code(rift.authenticate("garbage").map(|_| ()), "invalid_token");
@@ -118,7 +118,7 @@ pub(crate) async fn forged_and_foreign_tokens_are_rejected(store: Arc<dyn Store>
     let short = Rift::new(Arc::clone(rift.store()), config);
     let login = short.login("eve", "password123").await.unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_code(short.authenticate(&login.access_token).map(|_| ()), "invalid_token");
+    assert_code(short.authenticate(login.access_token.expose()).map(|_| ()), "invalid_token");
 }
 
 pub(crate) async fn change_password_revokes_other_sessions(store: Arc<dyn Store>) {
@@ -127,8 +127,8 @@ pub(crate) async fn change_password_revokes_other_sessions(store: Arc<dyn Store>
     let id = first.user.id;
     assert_code(rift.change_password(id, "wrong-current", "newpassword1").await, "invalid_credentials");
     let pair = rift.change_password(id, "password123", "newpassword1").await.unwrap();
-    assert_code(rift.refresh(&first.refresh_token).await, "invalid_refresh_token");
-    rift.refresh(&pair.refresh_token).await.unwrap();
+    assert_code(rift.refresh(first.refresh_token.expose()).await, "invalid_refresh_token");
+    rift.refresh(pair.refresh_token.expose()).await.unwrap();
     assert_code(rift.login("ann", "password123").await, "invalid_credentials");
     rift.login("ann", "newpassword1").await.unwrap();
 }
@@ -700,4 +700,31 @@ pub(crate) async fn search_treats_operators_as_text(store: Arc<dyn Store>) {
     let mut foreign = SearchParams::text("great");
     foreign.server_id = Some(ServerId::new());
     assert_code(rift.search(f.owner, foreign).await, "unknown_server");
+}
+
+/// What a live session may see: `Some`/`None` for visible/invisible, and an error (never `None`)
+/// when the database cannot answer, so the gateway never drops a server on a transient failure.
+pub(crate) async fn visibility_tells_hidden_from_failed(db: rift_testing::TestDb) {
+    let f = fixture(Arc::clone(&db.store)).await;
+    let outsider = user(&f.rift, "outsider").await;
+    let secret = f.rift.create_channel(f.owner, f.server, ChannelInput::text("secret")).await.unwrap();
+    let hide = OverwriteInput::new(OverwriteKind::Role, Permissions::NONE, Permissions::VIEW_CHANNELS);
+    f.rift.put_overwrite(f.owner, secret.id, f.server.uuid(), hide).await.unwrap();
+
+    assert_eq!(f.rift.visible_channel(f.member, f.general).await.unwrap().map(|c| c.id), Some(f.general));
+    assert!(f.rift.visible_channel(f.member, secret.id).await.unwrap().is_none());
+    assert!(f.rift.visible_channel(f.owner, secret.id).await.unwrap().is_some());
+    assert!(f.rift.visible_channel(f.member, ChannelId::new()).await.unwrap().is_none());
+    assert!(f.rift.visible_channel(outsider, f.general).await.unwrap().is_none());
+    let seen = f.rift.visible_channels(f.member, f.server).await.unwrap().expect("a member");
+    assert_eq!(seen.iter().map(|c| c.id).collect::<Vec<_>>(), [f.general]);
+    assert!(f.rift.visible_channels(outsider, f.server).await.unwrap().is_none());
+    assert!(f.rift.visible_channels(f.member, ServerId::new()).await.unwrap().is_none());
+
+    // The database goes away: "could not tell", not "not visible".
+    db.database.close().await;
+    let failed = f.rift.visible_channel(f.member, f.general).await;
+    assert_kind(failed.map(|_| ()), ErrorKind::Internal);
+    let failed = f.rift.visible_channels(f.member, f.server).await;
+    assert_kind(failed.map(|_| ()), ErrorKind::Internal);
 }

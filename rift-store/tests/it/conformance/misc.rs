@@ -126,7 +126,7 @@ pub(crate) async fn bridge_connections_and_cursors(store: &dyn Store) {
     store.create_bridge_connection(&first).await.unwrap();
     store.create_bridge_connection(&second).await.unwrap();
     assert_eq!(store.bridge_connection(first.id).await.unwrap(), Some(first.clone()));
-    assert_eq!(store.bridge_connection(first.id).await.unwrap().unwrap().token, "tok");
+    assert_eq!(store.bridge_connection(first.id).await.unwrap().unwrap().token.expose(), "tok");
     assert_eq!(store.bridge_connection(BridgeConnectionId::new()).await.unwrap(), None);
     assert_eq!(store.bridge_connections(None).await.unwrap(), [first.clone(), second.clone()]);
     assert_eq!(store.bridge_connections(Some(b.id)).await.unwrap(), [second.clone()]);
