@@ -101,7 +101,7 @@ impl DiscordBridge {
 
 fn rest_client(config: &BridgeConfig, ctx: &BridgeContext) -> Result<Client, Error> {
     let kind = token_kind(ctx);
-    Client::builder(ctx.connection().token.clone())
+    Client::builder(ctx.connection().token.expose().to_owned())
         .token_kind(kind)
         .api_base(config.api_base.clone())
         .cdn_base(config.cdn_base.clone())
@@ -216,7 +216,7 @@ async fn run_shard(
             tokio::time::sleep(Duration::from_millis(wait_ms)).await;
         }
     }
-    let shard_config = Config::builder(ctx.connection().token.clone())
+    let shard_config = Config::builder(ctx.connection().token.expose().to_owned())
         .token_kind(token_kind(&ctx))
         .gateway_url(gateway_url)
         .encoding(config.encoding)

@@ -78,7 +78,7 @@ impl Rig {
         Self {
             base,
             http: reqwest::Client::new(),
-            token: session.access_token.clone(),
+            token: session.access_token.expose().to_owned(),
             owner: session.user.id.to_string(),
             rift,
             bridges,
@@ -547,7 +547,7 @@ pub(crate) async fn bad_tokens_and_other_owners_get_clear_answers(db: TestDb) {
     let foreign = rig
         .http
         .get(format!("{}/api/bridges/discord/{bridge}", rig.base))
-        .bearer_auth(&other.access_token)
+        .bearer_auth(other.access_token.expose())
         .send()
         .await
         .expect("request");
@@ -555,7 +555,7 @@ pub(crate) async fn bad_tokens_and_other_owners_get_clear_answers(db: TestDb) {
     let list = rig
         .http
         .get(format!("{}/api/bridges/discord", rig.base))
-        .bearer_auth(&other.access_token)
+        .bearer_auth(other.access_token.expose())
         .send()
         .await
         .expect("request");

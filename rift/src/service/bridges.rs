@@ -169,8 +169,10 @@ impl Rift {
     ) -> Result<BridgeConnectionId> {
         let existing = self.inner.store.bridge_connections(Some(owner)).await?;
         let same = existing.iter().filter(|c| c.source == input.source);
-        if let Some(found) = same.clone().find(|c| c.token == input.token.trim()).or(same.clone().next()) {
-            if found.token != input.token.trim()
+        if let Some(found) =
+            same.clone().find(|c| c.token.expose() == input.token.trim()).or(same.clone().next())
+        {
+            if found.token.expose() != input.token.trim()
                 || found.token_kind != input.token_kind
                 || found.mode != input.mode
             {
