@@ -163,6 +163,26 @@ async function main() {
         viewport: { width: 1280, height: 800 },
       });
       contexts.push(context);
+      // Record the gateway's sockets and the frame types the client sends (for the resume step).
+      await context.addInitScript(() => {
+        const Native = window.WebSocket;
+        window.__frames = [];
+        window.__sockets = [];
+        window.WebSocket = class extends Native {
+          constructor(...args) {
+            super(...args);
+            window.__sockets.push(this);
+          }
+          send(data) {
+            try {
+              window.__frames.push(JSON.parse(data).type);
+            } catch {
+              // not JSON
+            }
+            super.send(data);
+          }
+        };
+      });
       const page = context.pages()[0] ?? (await context.newPage());
       page.setDefaultTimeout(TIMEOUT);
       page.on('dialog', (d) => {
@@ -254,11 +274,31 @@ async function main() {
       await message(bob, 'line two').waitFor();
     });
 
-    await step('an unread marker shows for another channel', async () => {
+    await step('a dropped connection resumes without losing events', async () => {
+      await bob.evaluate(() => {
+        window.__frames.length = 0;
+        // A close other than 1000 leaves the session resumable, like a network drop.
+        window.__sockets.at(-1).close(4000);
+      });
+      await send(alice, 'sent while bob was disconnected');
+      await message(bob, 'sent while bob was disconnected').waitFor();
+      await bob.waitForFunction(() => window.__frames.includes('Resume'));
+      const frames = await bob.evaluate(() => window.__frames);
+      assert(!frames.includes('Identify'), 'resumed, not re-identified: ' + frames.join(','));
+      assert((await message(bob, 'sent while bob was disconnected').count()) === 1, 'the missed message shows once');
+      // And the resumed session is live.
+      await send(alice, 'after the resume');
+      await message(bob, 'after the resume').waitFor();
+    });
+
+    await step('unread marker and mention badge for another channel', async () => {
       await bob.getByRole('link', { name: /general/ }).click();
       await bob.getByRole('heading', { name: '#general' }).waitFor();
       await send(alice, 'while bob is away');
       await bob.getByRole('link', { name: /random \(unread\)/ }).waitFor();
+      await send(alice, 'look here @bob');
+      await message(alice, 'look here').locator('.mention', { hasText: '@bob' }).waitFor();
+      await bob.getByRole('list', { name: 'Channels' }).getByLabel('1 mentions').waitFor();
       await bob.getByRole('link', { name: /random/ }).click();
       await message(bob, 'while bob is away').waitFor();
     });
@@ -394,6 +434,15 @@ async function main() {
       await bob.getByRole('link', { name: /random/ }).click();
       await message(bob, 'a picture').waitFor();
       await bob.getByRole('heading', { name: 'Welcome to Rift' }).waitFor({ state: 'detached' });
+    });
+
+    await step('phone width: the navigation is a drawer', async () => {
+      await bob.setViewportSize({ width: 390, height: 800 });
+      await bob.getByRole('button', { name: 'Open navigation' }).click();
+      await bob.getByRole('link', { name: /general/ }).click();
+      await bob.getByRole('heading', { name: '#general' }).waitFor();
+      await bob.getByRole('link', { name: /general/ }).waitFor({ state: 'hidden' });
+      await bob.getByRole('textbox', { name: 'Message #general' }).waitFor();
     });
 
     assert(problems.length === 0, 'browser problems:\n' + problems.join('\n'));

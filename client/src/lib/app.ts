@@ -4,6 +4,7 @@
 import * as api from './api';
 import { ApiError, type Id, type Message, type Status, type Upload } from './api';
 import { Gateway, type EventFrame, type ReadyData } from './gateway';
+import { resolveMentions } from './markdown';
 import { dms } from './stores/dms.svelte';
 import { members } from './stores/members.svelte';
 import { messages } from './stores/messages.svelte';
@@ -41,6 +42,30 @@ export function applyReady(data: ReadyData): void {
   const channel = viewedChannel();
   if (channel) void openChannel(channel);
   if (ui.route.name === 'channel') void loadMembers(ui.route.serverId);
+  void learnNewest(data);
+}
+
+/** Most channels with more than this are skipped at start-up (their unread state shows live). */
+const NEWEST_LOOKUPS = 100;
+
+/**
+ * Ready carries read state but not each server channel's newest message, so the unread markers
+ * ask for it: one newest-message lookup per text channel (at most NEWEST_LOOKUPS, four at a time).
+ */
+async function learnNewest(data: ReadyData): Promise<void> {
+  const ids = data.servers.flatMap((s) => s.channels.filter((c) => c.kind === 'text').map((c) => c.id)).slice(0, NEWEST_LOOKUPS);
+  const work = [...ids];
+  const worker = async () => {
+    for (let id = work.shift(); id; id = work.shift()) {
+      try {
+        const [newest] = await api.messages(id, { limit: 1 });
+        if (newest) readState.seen(id, newest.id);
+      } catch {
+        // No READ_HISTORY there: its unread state shows live only.
+      }
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
 }
 
 export function applyEvent(frame: EventFrame): void {
@@ -51,7 +76,7 @@ export function applyEvent(frame: EventFrame): void {
       messages.add(m);
       presence.stopTyping(m.channel_id, m.author.id);
       const viewing = viewedChannel() === m.channel_id && (typeof document === 'undefined' || !document.hidden);
-      readState.received(m, me, viewing);
+      readState.received(m, me, viewing, dms.get(m.channel_id) !== undefined);
       dms.touch(m.channel_id, m.id);
       if (viewing && m.author.id !== me) void api.ack(m.channel_id, m.id).catch(() => {});
       return;
@@ -277,9 +302,16 @@ export function newNonce(): string {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
 }
 
+/** The users a message in this channel can mention by @username. */
+function mentionable(channelId: Id): { id: Id; username: string }[] {
+  const serverId = servers.channel(channelId)?.server_id;
+  if (serverId) return members.of(serverId).map((m) => m.user);
+  return dms.get(channelId)?.recipients ?? [];
+}
+
 export async function send(channelId: Id, content: string, attachments: Upload[], replyTo: Id | null): Promise<void> {
   const message = await api.sendMessage(channelId, {
-    content,
+    content: resolveMentions(content, mentionable(channelId)),
     attachment_ids: attachments.map((a) => a.id),
     reply_to: replyTo,
     nonce: newNonce(),

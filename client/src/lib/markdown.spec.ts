@@ -1,7 +1,7 @@
 import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import Markdown from './components/Markdown.svelte';
-import { parse, safeHref, type MdNode } from './markdown';
+import { parse, resolveMentions, safeHref, type MdNode } from './markdown';
 
 const ALLOWED = new Set(['DIV', 'STRONG', 'EM', 'S', 'CODE', 'PRE', 'BLOCKQUOTE', 'A', 'SPAN', 'BR', 'BUTTON']);
 
@@ -97,6 +97,14 @@ describe('parse', () => {
     expect(() => parse(nested)).not.toThrow();
     expect(() => parse('['.repeat(10_000))).not.toThrow();
     expect(() => parse('`'.repeat(10_000) + '*'.repeat(10_000))).not.toThrow();
+  });
+});
+
+describe('resolveMentions', () => {
+  it('turns @username of known users into mentions, outside code', () => {
+    const users = [{ id: 'id-bob', username: 'Bob' }];
+    expect(resolveMentions('hi @bob and @nobody, @everyone', users)).toBe('hi <@id-bob> and @nobody, @everyone');
+    expect(resolveMentions('mail bob@bob.example `@bob` ```\n@bob\n```', users)).toBe('mail bob@bob.example `@bob` ```\n@bob\n```');
   });
 });
 

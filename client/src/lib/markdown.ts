@@ -265,3 +265,22 @@ export function plain(nodes: MdNode[]): string {
     })
     .join('');
 }
+
+/**
+ * Turns `@username` of known users into `<@id>` mentions before sending (not inside code spans,
+ * and not `@everyone`/`@here`, which stay as typed).
+ */
+export function resolveMentions(content: string, users: { id: string; username: string }[]): string {
+  const byName = new Map(users.map((u) => [u.username.toLowerCase(), u.id]));
+  return content
+    .split(/(```[\s\S]*?```|`[^`\n]*`)/)
+    .map((part, i) =>
+      i % 2 === 1
+        ? part
+        : part.replace(/(^|[\s(])@([A-Za-z0-9_.-]{2,32})/g, (whole, before: string, name: string) => {
+            const id = byName.get(name.toLowerCase());
+            return id ? `${before}<@${id}>` : whole;
+          }),
+    )
+    .join('');
+}

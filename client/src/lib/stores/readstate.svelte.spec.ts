@@ -46,6 +46,18 @@ describe('ReadStateStore', () => {
     expect(s.mentionsIn('v')).toBe(0);
   });
 
+  it('counts every DM message from others and learns newest ids', () => {
+    const s = new ReadStateStore();
+    s.reset([{ channel_id: 'dm', last_read_message_id: 'id-01' }]);
+    s.received(msg('id-02', 'other', 'hello', 'dm'), me, false, true);
+    s.received(msg('id-03', 'other', 'again', 'dm'), me, false, true);
+    expect(s.mentionsIn('dm')).toBe(2);
+    s.seen('c', 'id-09');
+    s.seen('c', 'id-05');
+    expect(s.newest['c']).toBe('id-09');
+    expect(s.unread('c')).toBe(true);
+  });
+
   it('recognises mentions', () => {
     expect(mentions(`<@${me}>`, me)).toBe(true);
     expect(mentions('email@everyone.example', me)).toBe(false);

@@ -32,15 +32,24 @@ export class ReadStateStore {
     return this.mentionCount[channelId] ?? 0;
   }
 
-  /** A new message: it may be unread, and may mention me. My own messages count as read. */
-  received(message: Message, me: Id | null, viewing: boolean): void {
+  /** Only moves the newest known message (e.g. learnt at start-up). */
+  seen(channelId: Id, messageId: Id): void {
+    const current = this.newest[channelId];
+    if (!current || messageId > current) this.newest[channelId] = messageId;
+  }
+
+  /**
+   * A new message: it may be unread, and may mention me (in a DM every message counts as one).
+   * My own messages and those in the channel on screen count as read.
+   */
+  received(message: Message, me: Id | null, viewing: boolean, direct = false): void {
     const current = this.newest[message.channel_id];
     if (!current || message.id > current) this.newest[message.channel_id] = message.id;
     if (message.author.id === me || viewing) {
       this.markRead(message.channel_id, message.id);
       return;
     }
-    if (me && mentions(message.content, me)) {
+    if (direct || (me && mentions(message.content, me))) {
       this.mentionCount[message.channel_id] = this.mentionsIn(message.channel_id) + 1;
     }
   }
