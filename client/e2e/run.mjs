@@ -358,6 +358,26 @@ async function main() {
       assert((await reply.textContent()).includes('hi alice, bob here'), 'reply shows the replied text');
     });
 
+    await step('files can be dropped and pasted into the composer', async () => {
+      await alice.evaluate(() => {
+        const composer = document.querySelector('form.composer');
+        const textarea = composer.querySelector('textarea');
+        const dropped = new DataTransfer();
+        dropped.items.add(new File(['dropped text'], 'dropped.txt', { type: 'text/plain' }));
+        composer.dispatchEvent(new DragEvent('drop', { dataTransfer: dropped, bubbles: true, cancelable: true }));
+        const pasted = new DataTransfer();
+        pasted.items.add(new File(['pasted text'], 'pasted.txt', { type: 'text/plain' }));
+        textarea.dispatchEvent(new ClipboardEvent('paste', { clipboardData: pasted, bubbles: true, cancelable: true }));
+      });
+      const pending = alice.getByRole('list', { name: 'Attachments to send' });
+      await pending.getByText('dropped.txt').waitFor();
+      await pending.getByText('pasted.txt').waitFor();
+      await alice.getByRole('button', { name: 'Send' }).and(alice.locator(':enabled')).waitFor();
+      await alice.getByRole('button', { name: 'Send' }).click();
+      const sent = message(bob, 'dropped.txt');
+      await sent.getByRole('link', { name: /pasted\.txt/ }).waitFor();
+    });
+
     await step('upload an image and see its preview', async () => {
       await alice.getByLabel('Files to attach').setInputFiles({ name: 'red.png', mimeType: 'image/png', buffer: png() });
       await alice.getByText('red.png').waitFor();
