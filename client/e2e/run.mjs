@@ -327,7 +327,7 @@ async function main() {
       await dialog.waitFor({ state: 'detached' });
     });
 
-    await step('delete a message: it disappears for both', async () => {
+    await step('delete a message: gone for others, its history for the author', async () => {
       await send(alice, 'please delete me');
       await message(bob, 'please delete me').waitFor();
       const m = message(alice, 'please delete me');
@@ -336,6 +336,16 @@ async function main() {
       await alice.getByRole('dialog', { name: 'Delete message?' }).getByRole('button', { name: 'Delete' }).click();
       await message(bob, 'please delete me').waitFor({ state: 'detached' });
       await message(alice, 'please delete me').waitFor({ state: 'detached' });
+      // The author keeps a marker, and its history shows the deleted text.
+      const marker = alice.locator('li.message', { hasText: 'This message was deleted.' });
+      await marker.hover();
+      await marker.getByRole('button', { name: 'Message history' }).click();
+      const dialog = alice.getByRole('dialog', { name: 'Message history' });
+      await dialog.getByText(/^Deleted by alice/).waitFor();
+      await dialog.getByText('please delete me', { exact: true }).waitFor();
+      await alice.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'detached' });
+      assert((await bob.locator('li.message', { hasText: 'This message was deleted.' }).count()) === 0, 'others see no marker');
     });
 
     await step('react with the picker', async () => {

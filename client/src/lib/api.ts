@@ -97,6 +97,8 @@ export interface Message {
   reactions: Reaction[];
   reply_to: Id | null;
   nonce?: string;
+  /** Client-side only: deleted while on screen, kept as a marker for those who may see its history. */
+  deleted?: boolean;
 }
 
 export interface HistoryEntry {

@@ -5,6 +5,7 @@ import * as api from './api';
 import { ApiError, type Id, type Message, type Status, type Upload } from './api';
 import { Gateway, type EventFrame, type ReadyData } from './gateway';
 import { resolveMentions } from './markdown';
+import { channelPermissions, has, P } from './permissions';
 import { dms } from './stores/dms.svelte';
 import { members } from './stores/members.svelte';
 import { messages } from './stores/messages.svelte';
@@ -84,9 +85,14 @@ export function applyEvent(frame: EventFrame): void {
     case 'MessageUpdate':
       messages.update(frame.data);
       return;
-    case 'MessageDelete':
-      messages.remove(frame.data.channel_id, frame.data.id);
+    case 'MessageDelete': {
+      const { channel_id, id } = frame.data;
+      const gone = messages.find(channel_id, id);
+      // Its author and moderators keep a marker to open its history from; others just lose it.
+      if (gone && (gone.author.id === me || canModerate(channel_id))) messages.markDeleted(channel_id, id);
+      else messages.remove(channel_id, id);
       return;
+    }
     case 'ReactionAdd':
     case 'ReactionRemove': {
       const d = frame.data;
@@ -140,6 +146,15 @@ export function applyEvent(frame: EventFrame): void {
       servers.removeRole(frame.data.server_id, frame.data.role_id);
       return;
   }
+}
+
+/** Whether I hold MANAGE_MESSAGES in a server channel. */
+function canModerate(channelId: Id): boolean {
+  const channel = servers.channel(channelId);
+  const server = servers.get(channel?.server_id);
+  const me = session.userId;
+  if (!channel || !server || !me) return false;
+  return has(channelPermissions(server, channel, me, members.member(server.id, me)), P.MANAGE_MESSAGES);
 }
 
 function leftServer(serverId: Id): void {
@@ -327,7 +342,8 @@ export async function edit(message: Message, content: string): Promise<void> {
 
 export async function remove(message: Message): Promise<void> {
   await api.deleteMessage(message.id);
-  messages.remove(message.channel_id, message.id);
+  // I deleted it, so I may read its history: keep the marker (the event does the same).
+  messages.markDeleted(message.channel_id, message.id);
 }
 
 export async function toggleReaction(message: Message, emoji: string): Promise<void> {

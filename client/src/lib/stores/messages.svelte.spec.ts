@@ -81,6 +81,15 @@ describe('MessagesStore', () => {
     expect(s.of('c')!.items).toEqual([]);
   });
 
+  it('keeps a deleted message as an empty marker', () => {
+    const s = new MessagesStore();
+    const m = msg('c', { reactions: [{ emoji: '👍', count: 1, me: false }] });
+    s.setLatest('c', [m], 50);
+    s.markDeleted('c', m.id);
+    expect(s.find('c', m.id)).toMatchObject({ deleted: true, content: '', reactions: [], attachments: [] });
+    expect(s.lastBy('c', 'u1')).toBeUndefined();
+  });
+
   it('finds my last message for Up-to-edit', () => {
     const s = new MessagesStore();
     const mine = msg('c');

@@ -96,6 +96,17 @@ export class MessagesStore {
     if (channel) channel.items = channel.items.filter((m) => m.id !== id);
   }
 
+  /** Keeps a deleted message as a marker (for its author and moderators, who may read its history). */
+  markDeleted(channelId: Id, id: Id): void {
+    const message = this.find(channelId, id);
+    if (message) {
+      message.deleted = true;
+      message.content = '';
+      message.attachments = [];
+      message.reactions = [];
+    }
+  }
+
   find(channelId: Id, id: Id): Message | undefined {
     return this.byChannel[channelId]?.items.find((m) => m.id === id);
   }
@@ -125,7 +136,7 @@ export class MessagesStore {
   /** The newest message of `authorId` in a channel (for Up-to-edit). */
   lastBy(channelId: Id, authorId: Id): Message | undefined {
     const items = this.byChannel[channelId]?.items ?? [];
-    for (let i = items.length - 1; i >= 0; i--) if (items[i]!.author.id === authorId) return items[i];
+    for (let i = items.length - 1; i >= 0; i--) if (items[i]!.author.id === authorId && !items[i]!.deleted) return items[i];
     return undefined;
   }
 
