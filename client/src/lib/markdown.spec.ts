@@ -162,3 +162,14 @@ describe('Markdown rendering', () => {
     expect(root.textContent).toContain('javascript:alert(1)');
   });
 });
+
+describe('the client', () => {
+  it('never renders raw HTML: no {@html} in any component', () => {
+    const sources = import.meta.glob(['../**/*.svelte'], { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+    expect(Object.keys(sources).length).toBeGreaterThan(20);
+    for (const [path, source] of Object.entries(sources)) {
+      expect(source.includes('{@html'), path).toBe(false);
+      expect(/\binnerHTML\b|outerHTML|insertAdjacentHTML/.test(source), path).toBe(false);
+    }
+  });
+});
