@@ -466,6 +466,34 @@ async function main() {
       await bob.getByRole('heading', { name: 'Welcome to Rift' }).waitFor({ state: 'detached' });
     });
 
+    await step('user settings: display name, status, password; sign out and back in', async () => {
+      await bob.getByRole('button', { name: 'User settings' }).click();
+      const d = bob.getByRole('dialog', { name: 'User settings' });
+      await d.getByLabel('Display name').fill('Bobby');
+      await d.getByLabel('Status').selectOption('dnd');
+      await d.getByRole('button', { name: 'Save profile' }).click();
+      await d.getByText('Profile saved.').waitFor();
+      await d.getByLabel('Current password').fill('correct horse battery');
+      await d.getByLabel('New password').fill('another good password');
+      await d.getByRole('button', { name: 'Change password' }).click();
+      await d.getByText(/^Password changed/).waitFor();
+      await bob.keyboard.press('Escape');
+      await bob.locator('.user-panel').getByText('Bobby').waitFor();
+      // Alice (in the DM view) sees bob's new status live.
+      await alice.locator('.dm-row .presence-dot.dnd').waitFor();
+      await bob.getByRole('button', { name: 'User settings' }).click();
+      await bob.getByRole('dialog', { name: 'User settings' }).getByRole('button', { name: 'Sign out' }).click();
+      await bob.getByLabel('Username').fill('bob');
+      await bob.getByLabel('Password').fill('correct horse battery');
+      await bob.getByRole('button', { name: 'Sign in' }).click();
+      await bob.getByRole('alert').getByText(/invalid|credentials|password/i).waitFor();
+      await bob.getByLabel('Password').fill('another good password');
+      await bob.getByRole('button', { name: 'Sign in' }).click();
+      await bob.getByRole('button', { name: 'Test Lab' }).click();
+      await bob.getByRole('link', { name: /general/ }).click();
+      await bob.getByRole('heading', { name: '#general' }).waitFor();
+    });
+
     await step('phone width: the navigation is a drawer', async () => {
       await bob.setViewportSize({ width: 390, height: 800 });
       await bob.getByRole('button', { name: 'Open navigation' }).click();

@@ -60,6 +60,7 @@ export class UiStore {
   toast = $state<string | null>(null);
 
   navigate(path: string, replace = false): void {
+    this.showNav = false;
     if (path === this.path) return;
     if (typeof history !== 'undefined') {
       if (replace) history.replaceState(null, '', path);
