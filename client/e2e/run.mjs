@@ -503,6 +503,49 @@ async function main() {
       await bob.getByRole('textbox', { name: 'Message #general' }).waitFor();
     });
 
+    await step('roles, a channel overwrite, the audit log and a kick', async () => {
+      await alice.getByRole('button', { name: 'Test Lab' }).click();
+      await alice.getByRole('heading', { name: '#general' }).waitFor();
+      await alice.getByRole('button', { name: 'Server menu' }).click();
+      await alice.getByRole('button', { name: 'Roles' }).click();
+      const roles = alice.getByRole('dialog', { name: 'Roles' });
+      await roles.getByRole('button', { name: 'Create role' }).click();
+      await roles.getByLabel('Role name').fill('mods');
+      await roles.getByLabel('Manage messages').check();
+      await roles.getByRole('button', { name: 'Save role' }).click();
+      await roles.getByRole('list', { name: 'Roles' }).getByRole('button', { name: 'mods' }).waitFor();
+      await alice.keyboard.press('Escape');
+      await roles.waitFor({ state: 'detached' });
+
+      const bobCard = alice.locator('.member-list .member', { hasText: /bob/i });
+      await bobCard.getByRole('button', { name: /bob/i }).first().click();
+      await bobCard.getByRole('checkbox', { name: 'mods' }).check();
+      await alice.waitForFunction(() => document.querySelector('.member-list')?.textContent?.includes('Roles: mods'));
+
+      await alice.getByRole('button', { name: 'Permissions of general' }).click();
+      const ow = alice.getByRole('dialog', { name: 'Permissions of #general' });
+      await ow.getByLabel('Add role or member').selectOption({ label: '@everyone' });
+      await ow.getByLabel('Attach files').selectOption('deny');
+      await ow.getByRole('button', { name: 'Save overwrite' }).click();
+      await ow.getByRole('list', { name: 'Overwrites' }).getByRole('button', { name: '@everyone' }).waitFor();
+      await alice.keyboard.press('Escape');
+      // Bob (in #general) loses the attach button live.
+      await bob.getByRole('button', { name: 'Attach files' }).waitFor({ state: 'detached' });
+
+      await alice.getByRole('button', { name: 'Server menu' }).click();
+      await alice.getByRole('button', { name: 'Audit log' }).click();
+      const log = alice.getByRole('dialog', { name: 'Audit log' });
+      for (const action of ['role_create', 'member_role_update', 'overwrite_update', 'channel_create', 'invite_create']) {
+        await log.getByText(action, { exact: true }).first().waitFor();
+      }
+      await alice.keyboard.press('Escape');
+
+      await bobCard.getByRole('button', { name: 'Kick' }).click();
+      await alice.getByRole('dialog', { name: /^Kick/ }).getByRole('button', { name: 'Kick' }).click();
+      await bob.getByRole('button', { name: 'Test Lab' }).waitFor({ state: 'detached' });
+      await bobCard.waitFor({ state: 'detached' });
+    });
+
     assert(problems.length === 0, 'browser problems:\n' + problems.join('\n'));
     console.log(`e2e: ${steps.length} steps passed`);
   } catch (error) {
