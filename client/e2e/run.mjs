@@ -546,6 +546,47 @@ async function main() {
       await bobCard.waitFor({ state: 'detached' });
     });
 
+    await step('older history loads as you scroll up, keeping your place', async () => {
+      // 120 messages in a new channel, sent through the API (the test, not the client, calls fetch).
+      await alice.evaluate(async () => {
+        const token = JSON.parse(localStorage.getItem('rift.tokens')).access;
+        const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+        const server = location.pathname.split('/')[2];
+        const made = await fetch(`/api/servers/${server}/channels`, { method: 'POST', headers, body: JSON.stringify({ name: 'history' }) });
+        const channel = await made.json();
+        for (let i = 1; i <= 120; i++) {
+          await fetch(`/api/channels/${channel.id}/messages`, { method: 'POST', headers, body: JSON.stringify({ content: `history message ${i}.` }) });
+        }
+      });
+      await alice.getByRole('link', { name: /history/ }).click();
+      await message(alice, 'history message 120.').waitFor();
+      assert((await message(alice, 'history message 70.').count()) === 0, 'only the newest page at first');
+      const anchorText = 'history message 71.';
+      const top = () =>
+        alice.evaluate((text) => {
+          const el = [...document.querySelectorAll('li.message')].find((li) => li.textContent.includes(text));
+          return el.getBoundingClientRect().top;
+        }, anchorText);
+      await alice.evaluate(() => {
+        document.querySelector('.message-scroll').scrollTop = 0;
+      });
+      await message(alice, 'history message 21.').waitFor({ state: 'attached' });
+      const before = await alice.evaluate(() => document.querySelector('.message-scroll').scrollTop);
+      assert(before > 0, 'the list moved down by the height of what was loaded above');
+      const anchorTop = await top();
+      const boxTop = await alice.evaluate(() => document.querySelector('.message-scroll').getBoundingClientRect().top);
+      assert(Math.abs(anchorTop - boxTop) < 120, `the message that was at the top stays near the top (${anchorTop} vs ${boxTop})`);
+      await alice.evaluate(() => {
+        document.querySelector('.message-scroll').scrollTop = 0;
+      });
+      await message(alice, 'history message 1.').waitFor({ state: 'attached' });
+      await alice.getByText('This is the start of the conversation.').waitFor();
+      const numbers = await alice.evaluate(() =>
+        [...document.querySelectorAll('li.message')].map((li) => /history message (\d+)\./.exec(li.textContent)?.[1]).filter(Boolean).map(Number),
+      );
+      assert(numbers.length === 120 && numbers.every((n, i) => n === i + 1), 'all 120 loaded once, in order: ' + numbers.join(','));
+    });
+
     assert(problems.length === 0, 'browser problems:\n' + problems.join('\n'));
     console.log(`e2e: ${steps.length} steps passed`);
   } catch (error) {
