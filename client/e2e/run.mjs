@@ -481,6 +481,7 @@ async function main() {
       await bob.locator('.user-panel').getByText('Bobby').waitFor();
       // Alice (in the DM view) sees bob's new status live.
       await alice.locator('.dm-row .presence-dot.dnd').waitFor();
+      await alice.locator('.dm-row', { hasText: 'Bobby' }).waitFor();
       await bob.getByRole('button', { name: 'User settings' }).click();
       await bob.getByRole('dialog', { name: 'User settings' }).getByRole('button', { name: 'Sign out' }).click();
       await bob.getByLabel('Username').fill('bob');

@@ -108,6 +108,8 @@ export function applyEvent(frame: EventFrame): void {
     case 'UserUpdate':
       if (frame.data.id === me) session.user = frame.data;
       members.updateUser(frame.data);
+      messages.updateAuthor(frame.data);
+      dms.updateUser(frame.data);
       return;
     case 'ChannelCreate':
     case 'ChannelUpdate':

@@ -19,6 +19,11 @@ export class DmsStore {
     else this.list.unshift(dm);
   }
 
+  /** A profile changed: update it among the recipients. */
+  updateUser(user: DmChannel['recipients'][number]): void {
+    for (const dm of this.list) dm.recipients = dm.recipients.map((r) => (r.id === user.id ? user : r));
+  }
+
   /** Moves a DM to the top when a message arrives in it. */
   touch(id: Id, messageId: Id): void {
     const i = this.list.findIndex((d) => d.id === id);

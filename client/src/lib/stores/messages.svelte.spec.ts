@@ -90,6 +90,14 @@ describe('MessagesStore', () => {
     expect(s.lastBy('c', 'u1')).toBeUndefined();
   });
 
+  it('shows a changed profile on the messages on screen', () => {
+    const s = new MessagesStore();
+    const m = msg('c');
+    s.setLatest('c', [m], 50);
+    s.updateAuthor({ ...m.author, display_name: 'Ada L.' });
+    expect(s.find('c', m.id)!.author.display_name).toBe('Ada L.');
+  });
+
   it('finds my last message for Up-to-edit', () => {
     const s = new MessagesStore();
     const mine = msg('c');

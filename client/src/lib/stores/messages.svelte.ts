@@ -140,6 +140,13 @@ export class MessagesStore {
     return undefined;
   }
 
+  /** A profile changed: show the new name and avatar on the messages on screen. */
+  updateAuthor(user: Message['author']): void {
+    for (const channel of Object.values(this.byChannel)) {
+      for (const m of channel.items) if (m.author.id === user.id) m.author = user;
+    }
+  }
+
   forget(channelId: Id): void {
     delete this.byChannel[channelId];
   }
