@@ -588,6 +588,35 @@ async function main() {
       assert(numbers.length === 120 && numbers.every((n, i) => n === i + 1), 'all 120 loaded once, in order: ' + numbers.join(','));
     });
 
+    await step('a signed-out visitor registers on the invite page and joins; a ban keeps them out', async () => {
+      const carol = await open('carol');
+      await carol.goto(new URL(inviteLink).pathname);
+      await carol.getByRole('heading', { name: 'Test Lab', exact: true }).waitFor();
+      await carol.getByRole('heading', { name: 'Sign in to join Test Lab' }).waitFor();
+      await carol.getByRole('button', { name: 'Need an account? Register' }).click();
+      await carol.getByLabel('Username').fill('carol');
+      await carol.getByLabel('Password').fill('correct horse battery');
+      await carol.getByRole('button', { name: 'Create account' }).click();
+      await carol.getByRole('button', { name: 'Join Test Lab' }).click();
+      await carol.getByRole('heading', { name: '#general' }).waitFor();
+
+      await alice.getByRole('link', { name: /general/ }).click();
+      const card = alice.locator('.member-list .member', { hasText: 'carol' });
+      await card.getByRole('button', { name: /carol/ }).click();
+      await card.getByRole('button', { name: 'Ban' }).click();
+      await alice.getByRole('dialog', { name: /^Ban/ }).getByRole('button', { name: 'Ban' }).click();
+      await carol.getByRole('button', { name: 'Test Lab' }).waitFor({ state: 'detached' });
+      await alice.getByRole('button', { name: 'Server menu' }).click();
+      await alice.getByRole('button', { name: 'Bans' }).click();
+      const bans = alice.getByRole('dialog', { name: 'Bans' });
+      await bans.getByText('@carol').waitFor();
+      await alice.keyboard.press('Escape');
+
+      await carol.goto(new URL(inviteLink).pathname);
+      await carol.getByRole('button', { name: 'Join Test Lab' }).click();
+      await carol.getByRole('alert').getByText(/banned/i).waitFor();
+    });
+
     assert(problems.length === 0, 'browser problems:\n' + problems.join('\n'));
     console.log(`e2e: ${steps.length} steps passed`);
   } catch (error) {
