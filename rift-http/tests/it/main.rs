@@ -1,6 +1,7 @@
 //! HTTP tests over real sockets on 127.0.0.1, each on SQLite and on PostgreSQL.
 
 mod auth;
+mod client;
 mod common;
 mod gateway;
 mod hostile;
@@ -45,6 +46,8 @@ common::http_tests! {
         gateway::dms_and_new_servers_arrive_live,
     ],
     database: [
+        client::the_client_is_served_with_strict_headers,
+        client::without_a_built_client_api_paths_are_still_json,
         auth::expired_tokens_are_rejected,
         auth::auth_routes_are_rate_limited_per_address,
         hostile::message_sends_are_rate_limited_per_user,

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import type { Message } from '../api';
+import { mentions, ReadStateStore } from './readstate.svelte';
+
+const me = '0190a5b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b';
+
+function msg(id: string, author: string, content = 'hi', channel = 'c'): Message {
+  return {
+    id,
+    channel_id: channel,
+    author: { id: author, username: 'x', display_name: 'X', avatar_url: null, status: 'online', created_at: '' },
+    content,
+    created_at: '',
+    edited_at: null,
+    attachments: [],
+    reactions: [],
+    reply_to: null,
+  };
+}
+
+describe('ReadStateStore', () => {
+  it('starts from Ready and marks channels unread when a newer message arrives', () => {
+    const s = new ReadStateStore();
+    s.reset([{ channel_id: 'c', last_read_message_id: 'id-02' }], { d: 'id-05' });
+    expect(s.unread('c')).toBe(false);
+    expect(s.unread('d')).toBe(true);
+    s.received(msg('id-03', 'other'), me, false);
+    expect(s.unread('c')).toBe(true);
+    expect(s.markRead('c', 'id-03')).toBe(true);
+    expect(s.unread('c')).toBe(false);
+    expect(s.markRead('c', 'id-01')).toBe(false);
+  });
+
+  it('counts mentions until read; my own and viewed messages are read', () => {
+    const s = new ReadStateStore();
+    s.reset([]);
+    s.received(msg('id-01', 'other', `hey <@${me}>`), me, false);
+    s.received(msg('id-02', 'other', '@everyone look'), me, false);
+    s.received(msg('id-03', 'other', 'no mention'), me, false);
+    expect(s.mentionsIn('c')).toBe(2);
+    s.received(msg('id-04', me, 'mine'), me, false);
+    expect(s.unread('c')).toBe(false);
+    expect(s.mentionsIn('c')).toBe(0);
+    s.received(msg('id-05', 'other', `<@${me}>`, 'v'), me, true);
+    expect(s.unread('v')).toBe(false);
+    expect(s.mentionsIn('v')).toBe(0);
+  });
+
+  it('counts every DM message from others and learns newest ids', () => {
+    const s = new ReadStateStore();
+    s.reset([{ channel_id: 'dm', last_read_message_id: 'id-01' }]);
+    s.received(msg('id-02', 'other', 'hello', 'dm'), me, false, true);
+    s.received(msg('id-03', 'other', 'again', 'dm'), me, false, true);
+    expect(s.mentionsIn('dm')).toBe(2);
+    s.seen('c', 'id-09');
+    s.seen('c', 'id-05');
+    expect(s.newest['c']).toBe('id-09');
+    expect(s.unread('c')).toBe(true);
+  });
+
+  it('recognises mentions', () => {
+    expect(mentions(`<@${me}>`, me)).toBe(true);
+    expect(mentions('email@everyone.example', me)).toBe(false);
+    expect(mentions('<@someone-else>', me)).toBe(false);
+  });
+});

@@ -1,0 +1,67 @@
+// Read state: the last message read per channel, the newest known message, and mention counts.
+// Ids are UUIDv7, so their text order is their creation order.
+
+import type { Id, Message, ReadState } from '../api';
+
+/** Whether `content` mentions `userId` (`<@id>`) or everyone. */
+export function mentions(content: string, userId: Id): boolean {
+  return content.includes(`<@${userId}>`) || /(^|\s)@(everyone|here)\b/.test(content);
+}
+
+export class ReadStateStore {
+  lastRead = $state<Record<Id, Id>>({});
+  newest = $state<Record<Id, Id>>({});
+  mentionCount = $state<Record<Id, number>>({});
+
+  reset(states: ReadState[], newest: Record<Id, Id> = {}): void {
+    const lastRead: Record<Id, Id> = {};
+    for (const s of states) lastRead[s.channel_id] = s.last_read_message_id;
+    this.lastRead = lastRead;
+    this.newest = { ...newest };
+    this.mentionCount = {};
+  }
+
+  unread(channelId: Id): boolean {
+    const newest = this.newest[channelId];
+    if (!newest) return false;
+    const read = this.lastRead[channelId];
+    return !read || newest > read;
+  }
+
+  mentionsIn(channelId: Id): number {
+    return this.mentionCount[channelId] ?? 0;
+  }
+
+  /** Only moves the newest known message (e.g. learnt at start-up). */
+  seen(channelId: Id, messageId: Id): void {
+    const current = this.newest[channelId];
+    if (!current || messageId > current) this.newest[channelId] = messageId;
+  }
+
+  /**
+   * A new message: it may be unread, and may mention me (in a DM every message counts as one).
+   * My own messages and those in the channel on screen count as read.
+   */
+  received(message: Message, me: Id | null, viewing: boolean, direct = false): void {
+    const current = this.newest[message.channel_id];
+    if (!current || message.id > current) this.newest[message.channel_id] = message.id;
+    if (message.author.id === me || viewing) {
+      this.markRead(message.channel_id, message.id);
+      return;
+    }
+    if (direct || (me && mentions(message.content, me))) {
+      this.mentionCount[message.channel_id] = this.mentionsIn(message.channel_id) + 1;
+    }
+  }
+
+  /** Marks everything up to `messageId` read; returns whether that moved the marker. */
+  markRead(channelId: Id, messageId: Id): boolean {
+    delete this.mentionCount[channelId];
+    const read = this.lastRead[channelId];
+    if (read && read >= messageId) return false;
+    this.lastRead[channelId] = messageId;
+    return true;
+  }
+}
+
+export const readState = new ReadStateStore();
