@@ -218,7 +218,7 @@ impl MessageRow {
 }
 
 pub(crate) const UPLOAD_COLS: &str = "id, uploader_id, message_id, filename, content_type, size, url, \
-     secret, width, height, bridge_source, bridge_remote_id, created_at";
+     secret, width, height, bridge_source, bridge_remote_id, content_hash, created_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UploadRow {
@@ -234,6 +234,7 @@ pub(crate) struct UploadRow {
     height: Option<i32>,
     bridge_source: Option<String>,
     bridge_remote_id: Option<String>,
+    content_hash: Option<String>,
     created_at: Ts,
 }
 
@@ -251,6 +252,7 @@ impl UploadRow {
             secret: self.secret,
             message_id: self.message_id.map(MessageId::from_uuid),
             bridge: bridge(self.bridge_source, self.bridge_remote_id),
+            content_hash: self.content_hash,
             created_at: Some(self.created_at.0),
         })
     }

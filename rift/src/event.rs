@@ -220,6 +220,7 @@ mod tests {
                 secret: String::new(),
                 message_id: None,
                 bridge: None,
+                content_hash: None,
                 created_at: None,
             }],
             reactions: vec![ReactionSummary { emoji: "👍".into(), count: 2, me: true }],

@@ -336,6 +336,9 @@ pub struct Upload {
     /// Set for mirrored attachments.
     #[serde(skip)]
     pub bridge: Option<BridgeRef>,
+    /// SHA-256 of the bytes (hex), for files stored once per distinct content.
+    #[serde(skip)]
+    pub content_hash: Option<String>,
     /// When it was uploaded.
     #[serde(skip)]
     pub created_at: Option<Timestamp>,

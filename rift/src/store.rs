@@ -475,6 +475,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_upload(&self, upload: &Upload) -> StoreResult<()>;
     /// An upload by id.
     async fn upload(&self, id: UploadId) -> StoreResult<Option<Upload>>;
+    /// The oldest upload whose bytes have this SHA-256 (hex), if any.
+    async fn upload_by_hash(&self, content_hash: &str) -> StoreResult<Option<Upload>>;
 
     // ---- reactions ----
     /// Adds a reaction; `false` if it was there.

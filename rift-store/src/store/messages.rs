@@ -356,8 +356,8 @@ impl Database {
         on_db!(self, write, |pool| {
             sqlx::query(
                 "INSERT INTO attachments (id, uploader_id, message_id, filename, content_type, size, url, secret, \
-                 width, height, bridge_source, bridge_remote_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 width, height, bridge_source, bridge_remote_id, content_hash, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(upload.id.uuid())
             .bind(upload.uploader_id.map(UserId::uuid))
@@ -371,6 +371,7 @@ impl Database {
             .bind(upload.height)
             .bind(source)
             .bind(remote)
+            .bind(upload.content_hash.as_deref())
             .bind(Ts::new(created_at))
             .execute(pool)
             .await
@@ -383,6 +384,15 @@ impl Database {
         let sql = format!("SELECT {UPLOAD_COLS} FROM attachments WHERE id = $1");
         let row = on_db!(self, read, |pool| {
             sqlx::query_as::<_, UploadRow>(&sql).bind(id.uuid()).fetch_optional(pool).await?
+        });
+        Ok(row.map(UploadRow::into_upload).transpose()?)
+    }
+
+    pub(crate) async fn get_upload_by_hash(&self, hash: &str) -> Res<Option<Upload>> {
+        let sql =
+            format!("SELECT {UPLOAD_COLS} FROM attachments WHERE content_hash = $1 ORDER BY id LIMIT 1");
+        let row = on_db!(self, read, |pool| {
+            sqlx::query_as::<_, UploadRow>(&sql).bind(hash).fetch_optional(pool).await?
         });
         Ok(row.map(UploadRow::into_upload).transpose()?)
     }

@@ -276,6 +276,9 @@ impl Store for Database {
     async fn upload(&self, id: UploadId) -> StoreResult<Option<Upload>> {
         Ok(self.get_upload(id).await?)
     }
+    async fn upload_by_hash(&self, content_hash: &str) -> StoreResult<Option<Upload>> {
+        Ok(self.get_upload_by_hash(content_hash).await?)
+    }
 
     // ---- reactions ----
     async fn add_reaction(

@@ -94,6 +94,7 @@ pub(crate) fn upload_value(uploader: Option<UserId>, name: &str) -> Upload {
         secret: "s3cret".into(),
         message_id: None,
         bridge: None,
+        content_hash: None,
         created_at: Some(at(2)),
     }
 }

@@ -4,13 +4,14 @@
 //! so a replayed remote event changes nothing.
 
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::StoreError;
 use crate::error::{Error, Resource, Result};
 use crate::event::{Event, Topic};
 use crate::id::{AuditEntryId, ChannelId, MessageId, RoleId, ServerId, Timestamp, UploadId, UserId};
 use crate::model::{
-    AuditEntry, BridgeRef, Channel, ChannelKind, Message, PermissionOverwrite, Role, Server, User,
+    AuditEntry, BridgeRef, Channel, ChannelKind, Message, PermissionOverwrite, Role, Server, Upload, User,
 };
 use crate::permissions::Permissions;
 use crate::store::{
@@ -482,6 +483,69 @@ impl Rift {
             self.publish(Topic::Channel(channel_id), event);
         }
         Ok(done)
+    }
+
+    /// Stores a remote file once (for a message by `uploader`, or an avatar), keyed by its remote
+    /// id; bytes already stored under another upload (same SHA-256) are shared, not written again.
+    ///
+    /// # Errors
+    /// 500 when no file store was set or it fails to write.
+    pub async fn mirror_attachment(
+        &self,
+        uploader: UserId,
+        bridge: &BridgeRef,
+        filename: &str,
+        claimed_type: Option<&str>,
+        bytes: &[u8],
+    ) -> Result<Upload> {
+        let store = &self.inner.store;
+        if let Some(id) = self.find(BridgedKind::Upload, bridge).await? {
+            return store.upload(UploadId::from_uuid(id)).await?.ok_or(Error::NotFound(Resource::Upload));
+        }
+        let files =
+            self.inner.files.get().ok_or_else(|| Error::Internal("no file store is configured".into()))?;
+        let hash: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let id = UploadId::new();
+        let written = match store.upload_by_hash(&hash).await? {
+            Some(existing) => files.share(existing.id, id).await,
+            None => files.put(id, bytes).await,
+        };
+        written.map_err(|e| Error::Internal(format!("cannot store a mirrored file: {e}")))?;
+        let head = &bytes[..bytes.len().min(512)];
+        let new = super::NewUpload::new(
+            id,
+            filename,
+            claimed_type.map(str::to_owned),
+            head.to_vec(),
+            bytes.len() as u64,
+        );
+        let mut upload = self.upload_record(uploader, new)?;
+        upload.bridge = Some(bridge.clone());
+        upload.content_hash = Some(hash);
+        match store.create_upload(&upload).await {
+            Ok(()) => Ok(upload),
+            // Mirrored concurrently: keep the first.
+            Err(StoreError::Conflict(_)) => {
+                let id =
+                    self.find(BridgedKind::Upload, bridge).await?.ok_or(Error::NotFound(Resource::Upload))?;
+                store.upload(UploadId::from_uuid(id)).await?.ok_or(Error::NotFound(Resource::Upload))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Sets a puppet's avatar to a mirrored image (`None` clears it).
+    pub async fn mirror_avatar(&self, user_id: UserId, avatar: Option<&Upload>) -> Result<User> {
+        let store = &self.inner.store;
+        let user = store.user(user_id).await?.ok_or(Error::NotFound(Resource::User))?;
+        let url = avatar.filter(|a| a.content_type.starts_with("image/")).map(|a| a.url.clone());
+        if user.avatar_url == url {
+            return Ok(user);
+        }
+        let patch = UserPatch { avatar_url: Some(url), ..UserPatch::default() };
+        let user = store.update_user(user_id, &patch).await?.ok_or(Error::NotFound(Resource::User))?;
+        self.publish(Topic::User(user_id), Event::UserUpdate(user.clone()));
+        Ok(user)
     }
 
     /// Stores a remote message once; replays return the stored one with `created: false`.

@@ -1,0 +1,4 @@
+-- Mirrored files are stored once per distinct content: the SHA-256 of a file's bytes, so a second
+-- attachment with the same bytes shares the first one's file.
+ALTER TABLE attachments ADD COLUMN content_hash TEXT;
+CREATE INDEX attachments_hash_idx ON attachments (content_hash) WHERE content_hash IS NOT NULL;
