@@ -51,6 +51,10 @@ impl FileStore for DirFileStore {
             Err(_) => tokio::fs::copy(&from, &to).await.map(drop),
         }
     }
+
+    async fn get(&self, id: UploadId) -> std::io::Result<Vec<u8>> {
+        tokio::fs::read(self.dir.join(id.to_string())).await
+    }
 }
 
 /// Bytes kept from the start of a file for sniffing its type.

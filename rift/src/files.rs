@@ -14,6 +14,8 @@ pub trait FileStore: Send + Sync + 'static {
     async fn put(&self, id: UploadId, bytes: &[u8]) -> std::io::Result<()>;
     /// Makes `id` name the same bytes as `existing` (stored once; a copy where sharing is impossible).
     async fn share(&self, existing: UploadId, id: UploadId) -> std::io::Result<()>;
+    /// The bytes of `id`.
+    async fn get(&self, id: UploadId) -> std::io::Result<Vec<u8>>;
 }
 
 /// Longest stored file name, in characters.

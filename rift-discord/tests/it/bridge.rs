@@ -537,6 +537,44 @@ pub(crate) async fn relay_splits_retries_and_recognises_its_echoes(db: TestDb) {
     assert_eq!(status, 204);
     wait_for(|| (discord.messages(s.general).len() == before).then_some(())).await;
 
+    // A file the owner attaches goes to Discord with the message.
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("mine.png").mime_str("image/png").unwrap(),
+    );
+    let upload: Value = rig
+        .http
+        .post(format!("{}/api/upload", rig.base))
+        .bearer_auth(&rig.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let body = json!({"content": "", "attachment_ids": [upload["id"]]});
+    let (status, sent) =
+        rig.call(reqwest::Method::POST, &format!("/channels/{general_id}/messages"), Some(body)).await;
+    assert_eq!(status, 201, "{sent}");
+    let relayed = wait_for(|| {
+        discord.messages(s.general).into_iter().find(|m| m["attachments"][0]["filename"] == "mine.png")
+    })
+    .await;
+    assert_eq!(relayed["attachments"].as_array().map(Vec::len), Some(1));
+    assert_eq!(relayed["attachments"][0]["size"], PNG.len(), "the bytes Rift stored");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let with_file = rig.all_messages(&general_id).await;
+    assert_eq!(
+        with_file.iter().filter(|m| m["attachments"][0]["filename"] == "mine.png").count(),
+        1,
+        "no echo stored"
+    );
+    assert!(
+        discord.requests().iter().filter(|r| r.method == "POST").count() >= 4,
+        "three parts and the file were posted"
+    );
+
     // A reaction by the owner reaches Discord once.
     let first = by_remote(&rig.all_messages(&general_id).await, s.first).clone();
     let emoji = "%F0%9F%91%8D";

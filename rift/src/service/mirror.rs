@@ -534,6 +534,19 @@ impl Rift {
         }
     }
 
+    /// The bytes of an upload, for a bridge relaying it elsewhere.
+    ///
+    /// # Errors
+    /// 500 when no file store was set or the file cannot be read.
+    pub async fn upload_bytes(&self, upload: &Upload) -> Result<Vec<u8>> {
+        let files =
+            self.inner.files.get().ok_or_else(|| Error::Internal("no file store is configured".into()))?;
+        files
+            .get(upload.id)
+            .await
+            .map_err(|e| Error::Internal(format!("cannot read upload {}: {e}", upload.id)))
+    }
+
     /// Sets a puppet's avatar to a mirrored image (`None` clears it).
     pub async fn mirror_avatar(&self, user_id: UserId, avatar: Option<&Upload>) -> Result<User> {
         let store = &self.inner.store;
