@@ -179,7 +179,7 @@ impl OverwriteRow {
 }
 
 pub(crate) const MESSAGE_COLS: &str = "id, channel_id, author_id, content, reply_to, nonce, \
-     created_at, edited_at, deleted_at, bridge_source, bridge_remote_id";
+     created_at, edited_at, deleted_at, bridge_source, bridge_remote_id, extras";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageRow {
@@ -194,6 +194,7 @@ pub(crate) struct MessageRow {
     pub(crate) deleted_at: Option<Ts>,
     bridge_source: Option<String>,
     bridge_remote_id: Option<String>,
+    extras: Option<String>,
 }
 
 impl MessageRow {
@@ -211,6 +212,7 @@ impl MessageRow {
             reply_to: self.reply_to.map(MessageId::from_uuid),
             // GET never returns the nonce; the create path sets it explicitly.
             nonce: None,
+            extras: self.extras.as_deref().and_then(|e| serde_json::from_str(e).ok()),
             bridge: bridge(self.bridge_source, self.bridge_remote_id),
             deleted_at: self.deleted_at.map(|t| t.0),
         })

@@ -226,6 +226,7 @@ mod tests {
             reactions: vec![ReactionSummary { emoji: "👍".into(), count: 2, me: true }],
             reply_to: Some(MessageId::new()),
             nonce: Some("n-1".into()),
+            extras: None,
             bridge: Some(BridgeRef::new("discord", "1234567890")),
             deleted_at: None,
         }

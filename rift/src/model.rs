@@ -386,6 +386,10 @@ pub struct Message {
     /// The sender's nonce: echoed in the create answer and event, never returned by GET.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    /// What a mirrored message carries beside its text, as the remote network sent it (Discord:
+    /// `{"embeds": [...], "sticker_items": [...]}`); absent for native messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extras: Option<serde_json::Value>,
     /// Set for mirrored messages.
     #[serde(flatten, with = "bridge_fields")]
     pub bridge: Option<BridgeRef>,

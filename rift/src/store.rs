@@ -194,6 +194,8 @@ pub struct NewMessage {
     pub created_at: Timestamp,
     /// When it was last edited, for a mirrored message that was edited before Rift saw it.
     pub edited_at: Option<Timestamp>,
+    /// What a mirrored message carries beside its text (see [`Message::extras`]).
+    pub extras: Option<serde_json::Value>,
     /// Set for mirrored messages.
     pub bridge: Option<BridgeRef>,
 }
@@ -465,6 +467,13 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
         audit: Option<&AuditEntry>,
     ) -> StoreResult<Option<Message>>;
+    /// Replaces what a message carries beside its text (an embed-only update: no history version);
+    /// `false` if unknown.
+    async fn set_message_extras(
+        &self,
+        id: MessageId,
+        extras: Option<&serde_json::Value>,
+    ) -> StoreResult<bool>;
     /// A message's edit/delete trail, oldest first.
     async fn message_history(&self, id: MessageId) -> StoreResult<Vec<MessageHistoryEntry>>;
     /// Live messages matching a search, newest first.

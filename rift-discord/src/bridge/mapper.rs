@@ -529,6 +529,7 @@ impl Mirror {
         remote.reply_to = reply_to;
         remote.edited_at = message.edited_timestamp.as_deref().and_then(parse_time);
         remote.attachment_ids = self.attachments(author, message).await?;
+        remote.extras = extras(&message.embeds, &message.sticker_items);
         if !rift.mirror_message(remote).await?.created {
             return Ok(false);
         }
@@ -624,6 +625,15 @@ impl Mirror {
     pub(crate) fn guild_of(&self, channel: Snowflake) -> Option<Snowflake> {
         self.channel_guild.get(&channel).copied()
     }
+}
+
+/// What a message carries beside its text, kept as Discord sent it; `None` when nothing.
+pub(crate) fn extras(
+    embeds: &[serde_json::Value],
+    stickers: &[serde_json::Value],
+) -> Option<serde_json::Value> {
+    (!embeds.is_empty() || !stickers.is_empty())
+        .then(|| serde_json::json!({ "embeds": embeds, "sticker_items": stickers }))
 }
 
 /// When a re-seen message was edited (its edit timestamp, else now).

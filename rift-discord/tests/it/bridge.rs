@@ -206,6 +206,8 @@ struct Script {
     first: u64,
     edited: u64,
     reply: u64,
+    /// A message with an embed.
+    embedded: u64,
     /// Two messages carrying the same picture, and one whose file is gone from the CDN.
     pictures: [u64; 2],
     gone: u64,
@@ -270,6 +272,12 @@ fn script(discord: &FakeDiscord, count: u64) -> Script {
             NewMessage::new(carol, "the same").at(later + 21_000).attachment("again.png", "image/png", PNG),
         ),
     ];
+    let embedded = discord.add_message(
+        general,
+        NewMessage::new(bob, "look https://example.invalid")
+            .at(later + 19_000)
+            .embed(json!({"type": "link", "title": "Example"})),
+    );
     let gone = discord.add_message(
         general,
         NewMessage::new(carol, "lost file").at(later + 22_000).attachment("lost.txt", "text/plain", b"bye"),
@@ -279,8 +287,22 @@ fn script(discord: &FakeDiscord, count: u64) -> Script {
         .expect("url")
         .to_owned();
     assert!(discord.remove_file(&url), "the CDN had {url}");
-    history.extend([edited, reply, pictures[0], pictures[1], gone]);
-    Script { guild, general, secret, bob, carol, mods, first, edited, reply, pictures, gone, history }
+    history.extend([edited, reply, embedded, pictures[0], pictures[1], gone]);
+    Script {
+        guild,
+        general,
+        secret,
+        bob,
+        carol,
+        mods,
+        first,
+        edited,
+        reply,
+        embedded,
+        pictures,
+        gone,
+        history,
+    }
 }
 
 fn by_remote(messages: &[Value], remote: u64) -> &Value {
@@ -373,6 +395,17 @@ pub(crate) async fn a_scripted_guild_mirrors_whole_and_follows_live_changes(db: 
     let thumbs = reactions.as_array().unwrap().iter().find(|r| r["emoji"] == "👍").expect("👍");
     assert_eq!((thumbs["count"].as_u64(), thumbs["me"].as_bool()), (Some(2), Some(true)));
     assert!(reactions.as_array().unwrap().iter().any(|r| r["emoji"] == "🎉" && r["count"] == 1));
+
+    // Embeds are kept beside the content, never in it; an embed-only update is not a version.
+    let embedded = by_remote(&messages, s.embedded).clone();
+    assert_eq!(embedded["content"], "look https://example.invalid");
+    assert_eq!(embedded["extras"]["embeds"][0]["title"], "Example");
+    discord.set_embeds(s.general, s.embedded, vec![json!({"type": "link", "title": "Resolved"})]);
+    rig.until_get(&format!("/messages/{}", id_of(&embedded)), "the embed update", |m| {
+        m["extras"]["embeds"][0]["title"] == "Resolved"
+    })
+    .await;
+    assert_eq!(rig.get(&format!("/messages/{}/history", id_of(&embedded))).await, json!([]));
 
     // Files are kept in Rift's storage, once per distinct content; a file gone from the CDN
     // leaves its message stored without it; avatars come along.

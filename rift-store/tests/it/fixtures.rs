@@ -69,6 +69,7 @@ pub(crate) fn new_message(channel: ChannelId, author: UserId, content: &str) -> 
         attachment_ids: Vec::new(),
         created_at: id.created_at().expect("v7 id"),
         edited_at: None,
+        extras: None,
         bridge: None,
     }
 }

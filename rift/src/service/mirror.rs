@@ -59,6 +59,8 @@ pub struct RemoteMessage {
     /// When it was last edited there, if it was edited before the bridge saw it (no earlier
     /// version is known, so none is recorded).
     pub edited_at: Option<Timestamp>,
+    /// What it carries beside its text (embeds, stickers), kept as sent.
+    pub extras: Option<serde_json::Value>,
 }
 
 impl RemoteMessage {
@@ -79,6 +81,7 @@ impl RemoteMessage {
             reply_to: None,
             attachment_ids: vec![],
             edited_at: None,
+            extras: None,
         }
     }
 }
@@ -590,6 +593,7 @@ impl Rift {
             attachment_ids: remote.attachment_ids,
             created_at: remote.created_at,
             edited_at: remote.edited_at,
+            extras: remote.extras.clone(),
             bridge: Some(remote.bridge.clone()),
         };
         let outcome = self.inner.store.create_message(&new, remote.created_at).await;
@@ -633,6 +637,23 @@ impl Rift {
             self.publish(Topic::Channel(edited.channel_id), Event::MessageUpdate(edited.clone()));
         }
         Ok(edited)
+    }
+
+    /// Replaces what a mirrored message carries beside its text (embeds resolving, stickers):
+    /// not an edit, so no history version. Unknown messages: `false`.
+    pub async fn mirror_extras(&self, bridge: &BridgeRef, extras: Option<serde_json::Value>) -> Result<bool> {
+        let Some(id) = self.find(BridgedKind::Message, bridge).await? else { return Ok(false) };
+        let id = MessageId::from_uuid(id);
+        let store = &self.inner.store;
+        let Some(message) = store.message(id, None).await? else { return Ok(false) };
+        if message.extras == extras || message.deleted_at.is_some() {
+            return Ok(false);
+        }
+        store.set_message_extras(id, extras.as_ref()).await?;
+        if let Some(updated) = store.message(id, None).await? {
+            self.publish(Topic::Channel(updated.channel_id), Event::MessageUpdate(updated));
+        }
+        Ok(true)
     }
 
     /// Applies a remote delete: the message leaves Rift's lists but keeps its history, and the
