@@ -163,6 +163,12 @@ impl RemoteMember {
     }
 }
 
+/// Remote text as Rift can store it: a NUL (which PostgreSQL cannot hold) becomes U+FFFD, so the
+/// message is kept rather than refused.
+fn storable_text(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
 /// A display name made safe: no control characters, 1–64 characters.
 fn clean_display_name(name: &str, fallback: &str) -> String {
     let cleaned: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
@@ -576,7 +582,8 @@ impl Rift {
             return Ok(Created { value: message, created: false });
         }
         let max = self.inner.config.max_message_chars;
-        super::check_text("content", "invalid_content", &remote.content)?;
+        let mut remote = remote;
+        remote.content = storable_text(&remote.content);
         if remote.content.chars().count() > max {
             return Err(Error::too_large(
                 "message_too_long",
@@ -625,7 +632,8 @@ impl Rift {
         content: &str,
         edited_at: Timestamp,
     ) -> Result<Option<Message>> {
-        super::check_text("content", "invalid_content", content)?;
+        let content = storable_text(content);
+        let content = content.as_str();
         let Some(id) = self.find(BridgedKind::Message, bridge).await? else { return Ok(None) };
         let id = MessageId::from_uuid(id);
         match self.inner.store.message(id, None).await? {
