@@ -256,6 +256,29 @@ impl Mirror {
         Ok(())
     }
 
+    /// Downloads a guild's icon into Rift's storage (once per icon hash).
+    async fn icon(&self, server_id: ServerId, guild: &Guild) -> rift::Result<()> {
+        let rift = self.ctx.rift();
+        let Some(hash) = &guild.icon else { return rift.mirror_server_icon(server_id, None).await.map(drop) };
+        let remote = self.remote(format!("icon:{}:{hash}", guild.id));
+        let upload = match self.ctx.find(BridgedKind::Upload, &remote.remote_id).await? {
+            Some(upload) => rift.store().upload(rift::UploadId::from_uuid(upload)).await?,
+            None => match self.rest.download(&self.rest.guild_icon_url(guild.id, hash)).await {
+                Ok(bytes) => {
+                    Some(rift.mirror_attachment(self.ctx.owner(), &remote, "icon.png", None, &bytes).await?)
+                }
+                Err(error) => {
+                    tracing::debug!(guild = %guild.id, %error, "guild icon not downloaded");
+                    None
+                }
+            },
+        };
+        if let Some(upload) = upload {
+            rift.mirror_server_icon(server_id, Some(&upload)).await?;
+        }
+        Ok(())
+    }
+
     /// Downloads a message's files into Rift's storage; a file already gone from the CDN (or too
     /// large to hold) is left out and the message is still stored.
     async fn attachments(&self, author: UserId, message: &Message) -> rift::Result<Vec<rift::UploadId>> {
@@ -327,6 +350,7 @@ impl Mirror {
     pub(crate) async fn sync_guild(&mut self, guild: &Guild) -> rift::Result<Vec<HistoryTarget>> {
         let rift = self.ctx.rift().clone();
         let server = rift.mirror_server(self.ctx.owner(), &self.remote(guild.id), &guild.name).await?;
+        self.icon(server.id, guild).await?;
         let roles = if guild.roles.is_empty() {
             self.rest.guild_roles(guild.id).await.unwrap_or_default()
         } else {

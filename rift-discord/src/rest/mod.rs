@@ -748,6 +748,12 @@ impl Client {
         .await
     }
 
+    /// Where a guild's icon is on the configured CDN.
+    pub fn guild_icon_url(&self, guild_id: Snowflake, hash: &str) -> String {
+        let ext = if hash.starts_with("a_") { "gif" } else { "png" };
+        format!("{}/icons/{guild_id}/{hash}.{ext}", self.inner.cdn_base)
+    }
+
     /// Where a user's avatar is on the configured CDN.
     pub fn avatar_url(&self, user_id: Snowflake, hash: &str) -> String {
         let ext = if hash.starts_with("a_") { "gif" } else { "png" };

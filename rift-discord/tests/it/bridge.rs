@@ -226,6 +226,7 @@ const PNG: &[u8] = &[
 fn script(discord: &FakeDiscord, count: u64) -> Script {
     let me = discord.me();
     let guild = discord.add_guild("Rift Fans");
+    discord.set_guild_icon(guild, PNG);
     let bob = discord.add_user("bob", Some("Bob B."));
     let carol = discord.add_user("carol", None);
     // Bob owns the guild, so the account is subject to its overwrites.
@@ -331,6 +332,9 @@ pub(crate) async fn a_scripted_guild_mirrors_whole_and_follows_live_changes(db: 
         (Some("discord"), Some(rig.owner.as_str()))
     );
     assert_eq!(connection["guilds"][0]["server_id"], server_id.as_str());
+    let icon = server["icon_url"].as_str().expect("the guild's icon");
+    let bytes = rig.http.get(format!("{}{icon}", rig.base)).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(&bytes[..], PNG);
     let channels = rig.get(&format!("/servers/{server_id}/channels")).await;
     let names: BTreeSet<&str> =
         channels.as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();

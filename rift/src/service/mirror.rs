@@ -556,6 +556,21 @@ impl Rift {
             .map_err(|e| Error::Internal(format!("cannot read upload {}: {e}", upload.id)))
     }
 
+    /// Sets a mirrored server's icon to a mirrored image (`None` clears it).
+    pub async fn mirror_server_icon(&self, server_id: ServerId, icon: Option<&Upload>) -> Result<Server> {
+        let store = &self.inner.store;
+        let server = store.server(server_id).await?.ok_or(Error::NotFound(Resource::Server))?;
+        let url = icon.filter(|i| i.content_type.starts_with("image/")).map(|i| i.url.clone());
+        if server.icon_url == url {
+            return Ok(server);
+        }
+        let patch = ServerPatch { icon_url: Some(url), ..ServerPatch::default() };
+        let server =
+            store.update_server(server_id, &patch).await?.ok_or(Error::NotFound(Resource::Server))?;
+        self.publish(Topic::Server(server_id), Event::ServerUpdate(server.clone()));
+        Ok(server)
+    }
+
     /// Sets a puppet's avatar to a mirrored image (`None` clears it).
     pub async fn mirror_avatar(&self, user_id: UserId, avatar: Option<&Upload>) -> Result<User> {
         let store = &self.inner.store;
