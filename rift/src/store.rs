@@ -496,6 +496,12 @@ pub trait Store: Send + Sync + 'static {
         emoji: &str,
         at: Timestamp,
     ) -> StoreResult<bool>;
+    /// Removes every reaction of a message, or those with `emoji`; returns who had which.
+    async fn clear_reactions(
+        &self,
+        message_id: MessageId,
+        emoji: Option<&str>,
+    ) -> StoreResult<Vec<(UserId, String)>>;
     /// Removes a reaction; `false` if it was not there.
     async fn remove_reaction(&self, message_id: MessageId, user_id: UserId, emoji: &str)
     -> StoreResult<bool>;

@@ -423,6 +423,11 @@ async fn apply_dispatch(
                 }
             }
         }
+        Event::ReactionRemoveAll(clear) | Event::ReactionRemoveEmoji(clear) => {
+            let emoji = clear.emoji.as_ref().and_then(mapper::emoji_key);
+            let remote = ctx.remote(clear.message_id.to_string());
+            ctx.rift().mirror_reactions_clear(&remote, emoji.as_deref()).await?;
+        }
         Event::ReactionAdd(reaction) | Event::ReactionRemove(reaction) => {
             let add = dispatch.name == "MESSAGE_REACTION_ADD";
             // The echo of the owner's relayed reaction finds it already stored: idempotent.

@@ -450,4 +450,22 @@ impl Database {
         });
         Ok(done > 0)
     }
+
+    pub(crate) async fn clear_reactions(
+        &self,
+        message: MessageId,
+        emoji: Option<&str>,
+    ) -> Res<Vec<(UserId, String)>> {
+        let removed: Vec<(Uuid, String)> = on_db!(self, write, |pool| {
+            sqlx::query_as(
+                "DELETE FROM reactions WHERE message_id = $1 AND ($2 IS NULL OR emoji = $2) \
+                 RETURNING user_id, emoji",
+            )
+            .bind(message.uuid())
+            .bind(emoji)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(removed.into_iter().map(|(user, emoji)| (UserId::from_uuid(user), emoji)).collect())
+    }
 }

@@ -276,6 +276,13 @@ impl Store for Database {
     async fn upload(&self, id: UploadId) -> StoreResult<Option<Upload>> {
         Ok(self.get_upload(id).await?)
     }
+    async fn clear_reactions(
+        &self,
+        message_id: MessageId,
+        emoji: Option<&str>,
+    ) -> StoreResult<Vec<(UserId, String)>> {
+        Ok(Database::clear_reactions(self, message_id, emoji).await?)
+    }
     async fn set_message_extras(
         &self,
         id: MessageId,

@@ -662,6 +662,23 @@ impl Rift {
         Ok(edited)
     }
 
+    /// Removes a mirrored message's reactions (all, or those with `emoji`), as when a moderator
+    /// clears them remotely. Returns how many were removed.
+    pub async fn mirror_reactions_clear(&self, message: &BridgeRef, emoji: Option<&str>) -> Result<usize> {
+        let Some(id) = self.find(BridgedKind::Message, message).await? else { return Ok(0) };
+        let message_id = MessageId::from_uuid(id);
+        let store = &self.inner.store;
+        let Some(stored) = store.message(message_id, None).await? else { return Ok(0) };
+        let removed = store.clear_reactions(message_id, emoji).await?;
+        let channel_id = stored.channel_id;
+        for (user_id, emoji) in &removed {
+            let event =
+                Event::ReactionRemove { message_id, channel_id, user_id: *user_id, emoji: emoji.clone() };
+            self.publish(Topic::Channel(channel_id), event);
+        }
+        Ok(removed.len())
+    }
+
     /// Replaces what a mirrored message carries beside its text (embeds resolving, stickers):
     /// not an edit, so no history version. Unknown messages: `false`.
     pub async fn mirror_extras(&self, bridge: &BridgeRef, extras: Option<serde_json::Value>) -> Result<bool> {

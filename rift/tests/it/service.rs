@@ -665,6 +665,11 @@ pub(crate) async fn mirrored_roles_channels_members_and_reactions_follow_the_rem
     assert!(rift.mirror_reaction(&remote("m-1"), owner, "👍", false).await.unwrap());
     assert!(!rift.mirror_reaction(&remote("unknown"), owner, "👍", true).await.unwrap());
     assert_eq!(rift.message(owner, stored.id).await.unwrap().reactions[0].count, 1);
+    assert!(rift.mirror_reaction(&remote("m-1"), owner, "🎉", true).await.unwrap());
+    assert_eq!(rift.mirror_reactions_clear(&remote("m-1"), Some("🎉")).await.unwrap(), 1);
+    assert_eq!(rift.message(owner, stored.id).await.unwrap().reactions.len(), 1, "only 🎉 went");
+    assert_eq!(rift.mirror_reactions_clear(&remote("m-1"), None).await.unwrap(), 1);
+    assert!(rift.message(owner, stored.id).await.unwrap().reactions.is_empty());
     let mut saw_role_update = false;
     while let Some(Ok(delivery)) = sub.try_recv() {
         saw_role_update |= matches!(delivery.event, Event::RoleUpdate(_));
