@@ -237,46 +237,54 @@ impl Mirror {
 
     /// Downloads a user's avatar into Rift's storage (once per avatar hash).
     async fn avatar(&self, id: UserId, user: &User) -> rift::Result<()> {
-        let rift = self.ctx.rift();
-        let Some(hash) = &user.avatar else { return rift.mirror_avatar(id, None).await.map(drop) };
-        let remote = self.remote(format!("avatar:{}:{hash}", user.id));
-        let upload = match self.ctx.find(BridgedKind::Upload, &remote.remote_id).await? {
-            Some(upload) => rift.store().upload(rift::UploadId::from_uuid(upload)).await?,
-            None => match self.rest.download(&self.rest.avatar_url(user.id, hash)).await {
-                Ok(bytes) => Some(rift.mirror_attachment(id, &remote, "avatar.png", None, &bytes).await?),
-                Err(error) => {
-                    tracing::debug!(user = %user.id, %error, "avatar not downloaded");
-                    None
-                }
-            },
+        let image = match &user.avatar {
+            Some(hash) => {
+                self.image(id, &format!("avatar:{}:{hash}", user.id), &self.rest.avatar_url(user.id, hash))
+                    .await?
+            }
+            None => None,
         };
-        if let Some(upload) = upload {
-            rift.mirror_avatar(id, Some(&upload)).await?;
-        }
-        Ok(())
+        self.ctx.rift().mirror_avatar(id, image.as_ref()).await.map(drop)
     }
 
     /// Downloads a guild's icon into Rift's storage (once per icon hash).
     async fn icon(&self, server_id: ServerId, guild: &Guild) -> rift::Result<()> {
-        let rift = self.ctx.rift();
-        let Some(hash) = &guild.icon else { return rift.mirror_server_icon(server_id, None).await.map(drop) };
-        let remote = self.remote(format!("icon:{}:{hash}", guild.id));
-        let upload = match self.ctx.find(BridgedKind::Upload, &remote.remote_id).await? {
-            Some(upload) => rift.store().upload(rift::UploadId::from_uuid(upload)).await?,
-            None => match self.rest.download(&self.rest.guild_icon_url(guild.id, hash)).await {
-                Ok(bytes) => {
-                    Some(rift.mirror_attachment(self.ctx.owner(), &remote, "icon.png", None, &bytes).await?)
-                }
-                Err(error) => {
-                    tracing::debug!(guild = %guild.id, %error, "guild icon not downloaded");
-                    None
-                }
-            },
+        let owner = self.ctx.owner();
+        let image = match &guild.icon {
+            Some(hash) => {
+                self.image(
+                    owner,
+                    &format!("icon:{}:{hash}", guild.id),
+                    &self.rest.guild_icon_url(guild.id, hash),
+                )
+                .await?
+            }
+            None => None,
         };
-        if let Some(upload) = upload {
-            rift.mirror_server_icon(server_id, Some(&upload)).await?;
+        self.ctx.rift().mirror_server_icon(server_id, image.as_ref()).await.map(drop)
+    }
+
+    /// An image stored under `key` (its hash is part of it, so a new image is a new key),
+    /// downloaded from `url` the first time; `None` when the CDN does not have it.
+    async fn image(
+        &self,
+        uploader: UserId,
+        key: &str,
+        url: &str,
+    ) -> rift::Result<Option<rift::model::Upload>> {
+        let rift = self.ctx.rift();
+        if let Some(upload) = self.ctx.find(BridgedKind::Upload, key).await? {
+            return Ok(rift.store().upload(rift::UploadId::from_uuid(upload)).await?);
         }
-        Ok(())
+        match self.rest.download(url).await {
+            Ok(bytes) => Ok(Some(
+                rift.mirror_attachment(uploader, &self.remote(key), "image.png", None, &bytes).await?,
+            )),
+            Err(error) => {
+                tracing::debug!(key, %error, "image not downloaded");
+                Ok(None)
+            }
+        }
     }
 
     /// Downloads a message's files into Rift's storage; a file already gone from the CDN (or too
