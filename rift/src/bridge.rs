@@ -329,8 +329,12 @@ impl BridgeManager {
         Ok(view)
     }
 
-    /// Resumes one of `owner`'s connections and starts it.
+    /// Resumes one of `owner`'s connections (paused, or stopped for a reason that may have gone
+    /// away) and starts it afresh.
     pub async fn resume(&self, owner: UserId, id: BridgeConnectionId) -> Result<BridgeView> {
+        self.rift.bridge_connection(owner, id).await?;
+        // A stopped connection's host may still be registered: start from scratch.
+        self.stop(id).await;
         self.rift.set_bridge_paused(owner, id, false).await?;
         let source = self.rift.store().bridge_connection(id).await?.map(|c| c.source).unwrap_or_default();
         self.start(id, &source).await;
