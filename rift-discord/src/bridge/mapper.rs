@@ -197,6 +197,8 @@ pub(crate) struct Mirror {
     /// Channels read up to the newest message in this run: live messages there move the
     /// catch-up cursor (elsewhere the catch-up has yet to read what came before them).
     pub(crate) caught_up: std::collections::HashSet<Snowflake>,
+    /// DMs and group DMs as last mirrored, by Discord channel id (recipient events patch them).
+    pub(crate) dms: HashMap<Snowflake, Channel>,
 }
 
 impl Mirror {
@@ -209,6 +211,7 @@ impl Mirror {
             channel_guild: HashMap::new(),
             users: HashMap::new(),
             caught_up: Default::default(),
+            dms: HashMap::new(),
         }
     }
 
@@ -562,6 +565,60 @@ fn remote_edit_time(message: &Message) -> Timestamp {
     message.edited_timestamp.as_deref().and_then(parse_time).unwrap_or_else(Utc::now)
 }
 
+// ---- DMs and group DMs ----
+
+/// Discord's private channel types onto Rift's DM kinds: 1 → `dm`, 3 → `group_dm`.
+pub(crate) fn dm_kind(kind: u8) -> Option<ChannelKind> {
+    match kind {
+        1 => Some(ChannelKind::Dm),
+        3 => Some(ChannelKind::GroupDm),
+        _ => None,
+    }
+}
+
+impl Mirror {
+    /// Mirrors a DM or group DM of a user account (its recipients as puppets, the owner always a
+    /// participant), links it for the relay, and returns it as a history target. Other channel
+    /// types: `None`. A channel event without recipients keeps the ones last seen.
+    pub(crate) async fn sync_dm(&mut self, channel: &Channel) -> rift::Result<Option<HistoryTarget>> {
+        let Some(kind) = dm_kind(channel.kind) else { return Ok(None) };
+        let mut channel = channel.clone();
+        if channel.recipients.is_empty()
+            && let Some(known) = self.dms.get(&channel.id)
+        {
+            channel.recipients.clone_from(&known.recipients);
+        }
+        let mut recipients = Vec::with_capacity(channel.recipients.len());
+        for user in &channel.recipients {
+            recipients.push(self.user(user).await?);
+        }
+        let rift = self.ctx.rift().clone();
+        let dm = rift
+            .mirror_dm(self.ctx.owner(), &self.remote(channel.id), kind, channel.name.as_deref(), &recipients)
+            .await?;
+        // What the owner writes there reaches the relay.
+        self.ctx.link_channel(dm.id);
+        let target = HistoryTarget { remote: channel.id, channel_id: dm.id };
+        self.dms.insert(channel.id, channel);
+        Ok(Some(target))
+    }
+
+    /// CHANNEL_RECIPIENT_ADD / _REMOVE: a user joined or left a known group DM.
+    pub(crate) async fn dm_recipient(
+        &mut self,
+        channel_id: Snowflake,
+        user: &User,
+        added: bool,
+    ) -> rift::Result<Option<HistoryTarget>> {
+        let Some(mut channel) = self.dms.get(&channel_id).cloned() else { return Ok(None) };
+        channel.recipients.retain(|u| u.id != user.id);
+        if added {
+            channel.recipients.push(user.clone());
+        }
+        self.sync_dm(&channel).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -600,6 +657,9 @@ mod tests {
         assert_eq!(channel_kind(2), Some(ChannelKind::Voice));
         assert_eq!(channel_kind(13), Some(ChannelKind::Voice));
         assert_eq!(channel_kind(4), Some(ChannelKind::Category));
+        assert_eq!(dm_kind(1), Some(ChannelKind::Dm));
+        assert_eq!(dm_kind(3), Some(ChannelKind::GroupDm));
+        assert_eq!(dm_kind(0), None);
         for other in [1, 3, 10, 11, 12, 15, 99] {
             assert_eq!(channel_kind(other), None);
         }
