@@ -580,7 +580,7 @@ async fn wait_for<T>(check: impl Fn() -> Option<T>) -> T {
 // ---- DMs and group DMs ----
 
 /// The DM channel mirroring a Discord DM, as the owner lists it.
-fn dm_of<'a>(dms: &'a Value, remote: u64) -> &'a Value {
+fn dm_of(dms: &Value, remote: u64) -> &Value {
     let remote = remote.to_string();
     dms.as_array()
         .into_iter()
@@ -599,7 +599,7 @@ fn recipient_remote_ids(dm: &Value) -> BTreeSet<String> {
 }
 
 pub(crate) async fn dms_and_group_dms_mirror_with_history_and_relay(db: TestDb) {
-    let discord = FakeDiscord::start(Account::user("user-token", 0, "ada")).await;
+    let mut discord = FakeDiscord::start(Account::user("user-token", 0, "ada")).await;
     let me = discord.me();
     let bob = discord.add_user("bob", Some("Bob B."));
     let carol = discord.add_user("carol", None);
@@ -696,6 +696,20 @@ pub(crate) async fn dms_and_group_dms_mirror_with_history_and_relay(db: TestDb) 
     assert!(rig.rift.dm_channel(bob_puppet, channel).await.is_ok(), "participants see it");
     let carol_puppet = puppet_of(carol).await.expect("carol's puppet");
     assert!(rig.rift.dm_channel(carol_puppet, channel).await.is_ok());
+    // Recipients come and go (raw dispatches: the fake's world has no such change).
+    let dave = discord.add_user("dave", Some("Dave"));
+    let user_json = |id: u64, name: &str| json!({"id": id.to_string(), "username": name, "global_name": null, "discriminator": "0", "avatar": null});
+    let add = json!({"channel_id": group.to_string(), "user": user_json(dave, "dave")});
+    discord.gateway().dispatch("CHANNEL_RECIPIENT_ADD", add);
+    let remove = json!({"channel_id": group.to_string(), "user": user_json(carol, "carol")});
+    discord.gateway().dispatch("CHANNEL_RECIPIENT_REMOVE", remove);
+    rig.until_get("/dm/channels", "dave joins and carol leaves the group", |dms| {
+        recipient_remote_ids(dm_of(dms, group)) == BTreeSet::from([bob.to_string(), dave.to_string()])
+    })
+    .await;
+    assert!(matches!(rig.rift.dm_channel(carol_puppet, channel).await, Err(rift::Error::NotFound(_))));
+    let dave_puppet = puppet_of(dave).await.expect("dave's puppet");
+    assert!(rig.rift.dm_channel(dave_puppet, channel).await.is_ok());
     // A stranger gets 404 for the channel, its messages and their history.
     let stranger =
         rig.rift.register(RegisterInput::new("stranger", "password123")).await.expect("register").user.id;
