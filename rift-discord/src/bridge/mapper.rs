@@ -576,6 +576,35 @@ pub(crate) fn dm_kind(kind: u8) -> Option<ChannelKind> {
     }
 }
 
+/// READY's private channels with their recipients: Discord may send only `recipient_ids`, the
+/// users themselves being in READY's top-level `users`.
+pub(crate) fn ready_private_channels(channels: &[Channel], ready: &serde_json::Value) -> Vec<Channel> {
+    let users: Vec<User> = serde_json::from_value(ready["users"].clone()).unwrap_or_default();
+    let raw = ready["private_channels"].as_array().cloned().unwrap_or_default();
+    channels
+        .iter()
+        .enumerate()
+        .map(|(i, channel)| {
+            let mut channel = channel.clone();
+            if channel.recipients.is_empty() {
+                let ids: Vec<Snowflake> = raw
+                    .get(i)
+                    .and_then(|c| serde_json::from_value(c["recipient_ids"].clone()).ok())
+                    .unwrap_or_default();
+                channel.recipients = ids
+                    .into_iter()
+                    .filter_map(|id| {
+                        users.iter().find(|u| u.id == id).cloned().or_else(|| {
+                            serde_json::from_value(serde_json::json!({"id": id.to_string()})).ok()
+                        })
+                    })
+                    .collect();
+            }
+            channel
+        })
+        .collect()
+}
+
 impl Mirror {
     /// Mirrors a DM or group DM of a user account (its recipients as puppets, the owner always a
     /// participant), links it for the relay, and returns it as a history target. Other channel
@@ -660,6 +689,19 @@ mod tests {
         assert_eq!(dm_kind(1), Some(ChannelKind::Dm));
         assert_eq!(dm_kind(3), Some(ChannelKind::GroupDm));
         assert_eq!(dm_kind(0), None);
+    }
+
+    #[test]
+    fn ready_dms_take_recipients_from_ready_users() {
+        let ready = serde_json::json!({
+            "users": [{"id": "7", "username": "bob"}],
+            "private_channels": [{"id": "9", "type": 3, "recipient_ids": ["7", "8"]}],
+        });
+        let channels: Vec<Channel> = serde_json::from_value(ready["private_channels"].clone()).unwrap();
+        let filled = ready_private_channels(&channels, &ready);
+        let names: Vec<(String, &str)> =
+            filled[0].recipients.iter().map(|u| (u.id.to_string(), u.username.as_str())).collect();
+        assert_eq!(names, [("7".to_owned(), "bob"), ("8".to_owned(), "")]);
         for other in [1, 3, 10, 11, 12, 15, 99] {
             assert_eq!(channel_kind(other), None);
         }

@@ -333,7 +333,7 @@ async fn apply_dispatch(
             mirror.record_servers().await?;
             // A user account's DMs and group DMs (a bot's READY has none).
             let mut dms = Vec::new();
-            for channel in &ready.private_channels {
+            for channel in &mapper::ready_private_channels(&ready.private_channels, &dispatch.data) {
                 dms.extend(mirror.sync_dm(channel).await?);
             }
             plan(dms);
