@@ -593,7 +593,8 @@ impl Rift {
     /// (`ChannelKind::GroupDm`, with its `name`), made on first sight and afterwards kept equal to
     /// the remote one: its name and its participants, who are `recipients` and always `owner`.
     /// Each participant's sessions see it appear (`DmChannelCreate` on their user topic) when it is
-    /// made or they join it. Returns it as the owner sees it.
+    /// made, and again, as an update, when its name or participants change (nothing when nothing
+    /// changed). Returns it as the owner sees it.
     ///
     /// # Errors
     /// 400 `invalid_kind` for a kind other than `Dm`/`GroupDm`.
@@ -641,9 +642,14 @@ impl Rift {
                 Err(other) => return Err(other.into()),
             }
         };
-        for participant in &outcome.added {
-            let view = self.dm_channel(*participant, outcome.id).await?;
-            self.publish(Topic::User(*participant), Event::DmChannelCreate(view));
+        let changed =
+            outcome.created || outcome.renamed || !outcome.added.is_empty() || !outcome.removed.is_empty();
+        if changed {
+            // There is no DM update event: clients and sessions take a repeated create as one.
+            for participant in self.inner.store.dm_participants(outcome.id).await? {
+                let view = self.dm_channel(participant, outcome.id).await?;
+                self.publish(Topic::User(participant), Event::DmChannelCreate(view));
+            }
         }
         self.dm_channel(owner, outcome.id).await
     }

@@ -824,6 +824,12 @@ pub(crate) async fn mirrored_dms_and_group_dms_follow_the_remote(store: Arc<dyn 
         .await
         .unwrap();
     assert_eq!(changed.name.as_deref(), Some("quartet"));
+    match next_event(&mut owner_sub).await {
+        Event::DmChannelCreate(seen) => {
+            assert_eq!((seen.id, seen.name.as_deref()), (group.id, Some("quartet")))
+        }
+        other => panic!("expected the renamed group, got {other:?}"),
+    }
     match next_event(&mut dave_sub).await {
         Event::DmChannelCreate(seen) => assert_eq!(seen.id, group.id),
         other => panic!("expected DmChannelCreate, got {other:?}"),
