@@ -417,6 +417,9 @@ pub struct Message {
     /// Embeds, kept as sent.
     #[serde(default, deserialize_with = "nullable")]
     pub embeds: Vec<Value>,
+    /// Stickers, kept as sent.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    pub sticker_items: Vec<Value>,
     /// Reactions.
     #[serde(default, deserialize_with = "nullable")]
     pub reactions: Vec<Reaction>,

@@ -35,6 +35,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 
 pub use error::{ApiError, ApiResult};
 pub use gateway::GatewayConfig;
+pub use uploads::DirFileStore;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -94,6 +95,8 @@ impl AppState {
     pub fn new(rift: Rift, mut config: HttpConfig) -> Self {
         config.gateway.rate_limits = config.gateway.rate_limits && config.rate_limits;
         let gateway = Arc::new(gateway::Gateway::new(config.gateway.clone()));
+        // Files the service is handed (mirrored attachments) go where uploads go.
+        rift.set_file_store(Arc::new(uploads::DirFileStore::new(config.upload_dir.clone())));
         Self {
             bridges: BridgeManager::new(rift.clone()),
             rift,

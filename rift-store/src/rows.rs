@@ -179,7 +179,7 @@ impl OverwriteRow {
 }
 
 pub(crate) const MESSAGE_COLS: &str = "id, channel_id, author_id, content, reply_to, nonce, \
-     created_at, edited_at, deleted_at, bridge_source, bridge_remote_id";
+     created_at, edited_at, deleted_at, bridge_source, bridge_remote_id, extras";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageRow {
@@ -194,6 +194,7 @@ pub(crate) struct MessageRow {
     pub(crate) deleted_at: Option<Ts>,
     bridge_source: Option<String>,
     bridge_remote_id: Option<String>,
+    extras: Option<String>,
 }
 
 impl MessageRow {
@@ -211,6 +212,7 @@ impl MessageRow {
             reply_to: self.reply_to.map(MessageId::from_uuid),
             // GET never returns the nonce; the create path sets it explicitly.
             nonce: None,
+            extras: self.extras.as_deref().and_then(|e| serde_json::from_str(e).ok()),
             bridge: bridge(self.bridge_source, self.bridge_remote_id),
             deleted_at: self.deleted_at.map(|t| t.0),
         })
@@ -218,7 +220,7 @@ impl MessageRow {
 }
 
 pub(crate) const UPLOAD_COLS: &str = "id, uploader_id, message_id, filename, content_type, size, url, \
-     secret, width, height, bridge_source, bridge_remote_id, created_at";
+     secret, width, height, bridge_source, bridge_remote_id, content_hash, created_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UploadRow {
@@ -234,6 +236,7 @@ pub(crate) struct UploadRow {
     height: Option<i32>,
     bridge_source: Option<String>,
     bridge_remote_id: Option<String>,
+    content_hash: Option<String>,
     created_at: Ts,
 }
 
@@ -251,6 +254,7 @@ impl UploadRow {
             secret: self.secret,
             message_id: self.message_id.map(MessageId::from_uuid),
             bridge: bridge(self.bridge_source, self.bridge_remote_id),
+            content_hash: self.content_hash,
             created_at: Some(self.created_at.0),
         })
     }

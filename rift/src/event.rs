@@ -220,11 +220,13 @@ mod tests {
                 secret: String::new(),
                 message_id: None,
                 bridge: None,
+                content_hash: None,
                 created_at: None,
             }],
             reactions: vec![ReactionSummary { emoji: "👍".into(), count: 2, me: true }],
             reply_to: Some(MessageId::new()),
             nonce: Some("n-1".into()),
+            extras: None,
             bridge: Some(BridgeRef::new("discord", "1234567890")),
             deleted_at: None,
         }

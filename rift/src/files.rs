@@ -1,5 +1,22 @@
 //! Rules for uploaded files: what a file is (sniffed from its bytes), how it may be served, and
-//! what its stored name may contain. Pure functions; the bytes themselves live with `rift-http`.
+//! what its stored name may contain. Pure functions, and [`FileStore`], the trait through which
+//! the service layer writes bytes it was handed (mirrored attachments); `rift-http` implements it
+//! over its upload directory.
+
+use async_trait::async_trait;
+
+use crate::id::UploadId;
+
+/// Where uploaded files' bytes live. Each file is named by its upload id.
+#[async_trait]
+pub trait FileStore: Send + Sync + 'static {
+    /// Stores `bytes` as the file of `id`; durable when it returns.
+    async fn put(&self, id: UploadId, bytes: &[u8]) -> std::io::Result<()>;
+    /// Makes `id` name the same bytes as `existing` (stored once; a copy where sharing is impossible).
+    async fn share(&self, existing: UploadId, id: UploadId) -> std::io::Result<()>;
+    /// The bytes of `id`.
+    async fn get(&self, id: UploadId) -> std::io::Result<Vec<u8>>;
+}
 
 /// Longest stored file name, in characters.
 const MAX_FILENAME_CHARS: usize = 128;

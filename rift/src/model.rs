@@ -341,6 +341,9 @@ pub struct Upload {
     /// Set for mirrored attachments.
     #[serde(skip)]
     pub bridge: Option<BridgeRef>,
+    /// SHA-256 of the bytes (hex), for files stored once per distinct content.
+    #[serde(skip)]
+    pub content_hash: Option<String>,
     /// When it was uploaded.
     #[serde(skip)]
     pub created_at: Option<Timestamp>,
@@ -388,6 +391,10 @@ pub struct Message {
     /// The sender's nonce: echoed in the create answer and event, never returned by GET.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    /// What a mirrored message carries beside its text, as the remote network sent it (Discord:
+    /// `{"embeds": [...], "sticker_items": [...]}`); absent for native messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extras: Option<serde_json::Value>,
     /// Set for mirrored messages.
     #[serde(flatten, with = "bridge_fields")]
     pub bridge: Option<BridgeRef>,

@@ -194,6 +194,8 @@ pub struct NewMessage {
     pub created_at: Timestamp,
     /// When it was last edited, for a mirrored message that was edited before Rift saw it.
     pub edited_at: Option<Timestamp>,
+    /// What a mirrored message carries beside its text (see [`Message::extras`]).
+    pub extras: Option<serde_json::Value>,
     /// Set for mirrored messages.
     pub bridge: Option<BridgeRef>,
 }
@@ -497,6 +499,13 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
         audit: Option<&AuditEntry>,
     ) -> StoreResult<Option<Message>>;
+    /// Replaces what a message carries beside its text (an embed-only update: no history version);
+    /// `false` if unknown.
+    async fn set_message_extras(
+        &self,
+        id: MessageId,
+        extras: Option<&serde_json::Value>,
+    ) -> StoreResult<bool>;
     /// A message's edit/delete trail, oldest first.
     async fn message_history(&self, id: MessageId) -> StoreResult<Vec<MessageHistoryEntry>>;
     /// Live messages matching a search, newest first.
@@ -507,6 +516,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_upload(&self, upload: &Upload) -> StoreResult<()>;
     /// An upload by id.
     async fn upload(&self, id: UploadId) -> StoreResult<Option<Upload>>;
+    /// The oldest upload whose bytes have this SHA-256 (hex), if any.
+    async fn upload_by_hash(&self, content_hash: &str) -> StoreResult<Option<Upload>>;
 
     // ---- reactions ----
     /// Adds a reaction; `false` if it was there.

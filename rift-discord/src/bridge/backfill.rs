@@ -222,8 +222,15 @@ async fn store_page(mirror: &Arc<Mutex<Mirror>>, page: &[Message]) -> Result<u64
         if super::relay::is_own_part(&mirror.ctx, message.id).await {
             continue;
         }
-        if mirror.message(message, true).await? {
-            created += 1;
+        match mirror.message(message, true).await {
+            Ok(true) => created += 1,
+            Ok(false) => {}
+            // A message Rift refuses (too long, say) is logged and passed over: retrying cannot
+            // change it, and it must not hold up the rest of the channel.
+            Err(error) if !matches!(error.kind(), rift::ErrorKind::Internal) => {
+                tracing::warn!(message = %message.id, %error, "a Discord message cannot be stored; skipping it");
+            }
+            Err(error) => return Err(error.into()),
         }
     }
     Ok(created)

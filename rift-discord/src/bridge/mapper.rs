@@ -15,6 +15,9 @@ use rift::{ChannelId, MessageId, Permissions, RoleId, ServerId, Timestamp, UserI
 use crate::model::{Channel, Emoji, Guild, Member, Message, Role, Snowflake, User};
 use crate::rest::Client;
 
+/// Files larger than this are not downloaded (they would be held in memory whole).
+const MAX_MIRRORED_FILE: u64 = 100 * 1024 * 1024;
+
 /// Discord's permission bits the mapping reads.
 mod bits {
     pub(super) const CREATE_INSTANT_INVITE: u64 = 1 << 0;
@@ -230,8 +233,67 @@ impl Mirror {
         }
         let remote = RemoteUser::new(self.remote(user.id), display_name(user));
         let id = self.ctx.rift().mirror_user(&remote).await?.id;
+        self.avatar(id, user).await?;
         self.users.insert(user.id, id);
         Ok(id)
+    }
+
+    /// Downloads a user's avatar into Rift's storage (once per avatar hash).
+    async fn avatar(&self, id: UserId, user: &User) -> rift::Result<()> {
+        let rift = self.ctx.rift();
+        let Some(hash) = &user.avatar else { return rift.mirror_avatar(id, None).await.map(drop) };
+        let remote = self.remote(format!("avatar:{}:{hash}", user.id));
+        let upload = match self.ctx.find(BridgedKind::Upload, &remote.remote_id).await? {
+            Some(upload) => rift.store().upload(rift::UploadId::from_uuid(upload)).await?,
+            None => match self.rest.download(&self.rest.avatar_url(user.id, hash)).await {
+                Ok(bytes) => Some(rift.mirror_attachment(id, &remote, "avatar.png", None, &bytes).await?),
+                Err(error) => {
+                    tracing::debug!(user = %user.id, %error, "avatar not downloaded");
+                    None
+                }
+            },
+        };
+        if let Some(upload) = upload {
+            rift.mirror_avatar(id, Some(&upload)).await?;
+        }
+        Ok(())
+    }
+
+    /// Downloads a message's files into Rift's storage; a file already gone from the CDN (or too
+    /// large to hold) is left out and the message is still stored.
+    async fn attachments(&self, author: UserId, message: &Message) -> rift::Result<Vec<rift::UploadId>> {
+        let mut ids = Vec::new();
+        for attachment in &message.attachments {
+            let remote = self.remote(attachment.id);
+            if let Some(id) = self.ctx.find(BridgedKind::Upload, &remote.remote_id).await? {
+                ids.push(rift::UploadId::from_uuid(id));
+                continue;
+            }
+            if attachment.size > MAX_MIRRORED_FILE {
+                tracing::warn!(attachment = %attachment.id, size = attachment.size, "file too large to mirror; left out");
+                continue;
+            }
+            match self.rest.download(&attachment.url).await {
+                Ok(bytes) => {
+                    let upload = self
+                        .ctx
+                        .rift()
+                        .mirror_attachment(
+                            author,
+                            &remote,
+                            &attachment.filename,
+                            attachment.content_type.as_deref(),
+                            &bytes,
+                        )
+                        .await?;
+                    ids.push(upload.id);
+                }
+                Err(error) => {
+                    tracing::warn!(attachment = %attachment.id, %error, "file not downloaded; the message is stored without it");
+                }
+            }
+        }
+        Ok(ids)
     }
 
     /// The Rift user of a Discord user known only by id (an overwrite target, a reactor), if
@@ -444,6 +506,19 @@ impl Mirror {
         depth: u8,
     ) -> rift::Result<bool> {
         let Some(channel_id) = self.channel_id(message.channel_id).await? else { return Ok(false) };
+        let rift = self.ctx.rift().clone();
+        if let Some(id) = self.ctx.find(BridgedKind::Message, &message.id.to_string()).await? {
+            // Seen again (a history page after a restart): an edit made meanwhile is a new version.
+            let stored = rift.store().message(MessageId::from_uuid(id), None).await?;
+            if let Some(stored) = stored
+                && stored.deleted_at.is_none()
+                && stored.content != message.content
+            {
+                rift.mirror_edit(&self.remote(message.id), &message.content, remote_edit_time(message))
+                    .await?;
+            }
+            return Ok(false);
+        }
         let author = self.user(&message.author).await?;
         let reply_to = self.reply_target(message, depth).await?;
         let created_at = parse_time(&message.timestamp).unwrap_or_else(|| snowflake_time(message.id));
@@ -456,14 +531,9 @@ impl Mirror {
         );
         remote.reply_to = reply_to;
         remote.edited_at = message.edited_timestamp.as_deref().and_then(parse_time);
-        let rift = self.ctx.rift().clone();
-        let stored = rift.mirror_message(remote).await?;
-        if !stored.created {
-            // Seen again (a history page after a restart): an edit made meanwhile is a new version.
-            if stored.value.deleted_at.is_none() && stored.value.content != message.content {
-                let at = remote_edit_time(message);
-                rift.mirror_edit(&self.remote(message.id), &message.content, at).await?;
-            }
+        remote.attachment_ids = self.attachments(author, message).await?;
+        remote.extras = extras(&message.embeds, &message.sticker_items);
+        if !rift.mirror_message(remote).await?.created {
             return Ok(false);
         }
         if with_reactions {
@@ -558,6 +628,15 @@ impl Mirror {
     pub(crate) fn guild_of(&self, channel: Snowflake) -> Option<Snowflake> {
         self.channel_guild.get(&channel).copied()
     }
+}
+
+/// What a message carries beside its text, kept as Discord sent it; `None` when nothing.
+pub(crate) fn extras(
+    embeds: &[serde_json::Value],
+    stickers: &[serde_json::Value],
+) -> Option<serde_json::Value> {
+    (!embeds.is_empty() || !stickers.is_empty())
+        .then(|| serde_json::json!({ "embeds": embeds, "sticker_items": stickers }))
 }
 
 /// When a re-seen message was edited (its edit timestamp, else now).

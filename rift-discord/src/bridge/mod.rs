@@ -401,13 +401,26 @@ async fn apply_dispatch(
                 return Ok(());
             }
             // Partial updates (embeds resolving) carry no content and are not a new version.
+            let remote = ctx.remote(update.id.to_string());
             if let Some(content) = &update.content {
                 let at = update
                     .edited_timestamp
                     .as_deref()
                     .and_then(mapper::parse_time)
                     .unwrap_or_else(chrono::Utc::now);
-                ctx.rift().mirror_edit(&ctx.remote(update.id.to_string()), content, at).await?;
+                ctx.rift().mirror_edit(&remote, content, at).await?;
+            }
+            if let Some(embeds) = &update.embeds {
+                // Stickers never change after sending: keep the stored ones.
+                let stored = match ctx.find(rift::store::BridgedKind::Message, &remote.remote_id).await? {
+                    Some(id) => ctx.rift().store().message(rift::MessageId::from_uuid(id), None).await?,
+                    None => None,
+                };
+                let stickers: Vec<serde_json::Value> = stored
+                    .and_then(|m| m.extras)
+                    .and_then(|e| e.get("sticker_items").and_then(|s| s.as_array().cloned()))
+                    .unwrap_or_default();
+                ctx.rift().mirror_extras(&remote, mapper::extras(embeds, &stickers)).await?;
             }
         }
         Event::MessageDelete(delete) => {

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::split::split_message;
 use crate::Error;
 use crate::model::{Message, Snowflake};
-use crate::rest::{Client, CreateMessage};
+use crate::rest::{Client, CreateMessage, FileUpload};
 
 /// Discord's longest message, in code points.
 const DISCORD_MAX: usize = 2000;
@@ -119,17 +119,33 @@ impl Relay {
             Some(target) => remote_ids(ctx, target).await?.into_iter().next(),
             None => None,
         };
+        let mut files = Vec::new();
+        for upload in &message.attachments {
+            let bytes = ctx.rift().upload_bytes(upload).await?;
+            let mut file = FileUpload::new(upload.filename.clone(), bytes);
+            file.content_type = Some(upload.content_type.clone());
+            files.push(file);
+        }
+        let mut texts = split_message(&message.content, DISCORD_MAX);
+        texts.retain(|t| !t.trim().is_empty());
+        if texts.is_empty() && !files.is_empty() {
+            texts.push(String::new());
+        }
         let mut parts = Vec::new();
-        for (index, content) in split_message(&message.content, DISCORD_MAX).into_iter().enumerate() {
-            if content.trim().is_empty() {
-                continue;
-            }
+        for (index, content) in texts.into_iter().enumerate() {
             let nonce = nonce_for(message.id, index, 0);
             let mut body = CreateMessage::text(content.clone()).nonce(nonce.clone());
-            if index == 0
-                && let Some(reply) = reply
-            {
-                body = body.reply_to(channel, reply);
+            if content.is_empty() {
+                body.content = None;
+            }
+            if index == 0 {
+                // Files go with the first part; a reply points from it.
+                for file in files.drain(..) {
+                    body = body.file(file);
+                }
+                if let Some(reply) = reply {
+                    body = body.reply_to(channel, reply);
+                }
             }
             let part = self.post(ctx, message.id, channel, body, nonce).await?;
             parts.push(Part { id: part, nonce: nonce_for(message.id, index, 0), content });

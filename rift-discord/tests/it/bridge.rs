@@ -206,8 +206,22 @@ struct Script {
     first: u64,
     edited: u64,
     reply: u64,
+    /// A message with an embed.
+    embedded: u64,
+    /// Two messages carrying the same picture, and one whose file is gone from the CDN.
+    pictures: [u64; 2],
+    gone: u64,
     history: Vec<u64>,
 }
+
+/// A 1×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00,
+    0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05,
+    0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42,
+    0x60, 0x82,
+];
 
 fn script(discord: &FakeDiscord, count: u64) -> Script {
     let me = discord.me();
@@ -247,8 +261,48 @@ fn script(discord: &FakeDiscord, count: u64) -> Script {
     discord.add_reaction(general, reply, carol, "👍");
     discord.add_reaction(general, reply, me, "👍");
     discord.add_reaction(general, reply, bob, "🎉");
-    history.extend([edited, reply]);
-    Script { guild, general, secret, bob, carol, mods, first, edited, reply, history }
+    discord.set_avatar(bob, PNG);
+    let pictures = [
+        discord.add_message(
+            general,
+            NewMessage::new(bob, "a picture").at(later + 20_000).attachment("dot.png", "image/png", PNG),
+        ),
+        discord.add_message(
+            general,
+            NewMessage::new(carol, "the same").at(later + 21_000).attachment("again.png", "image/png", PNG),
+        ),
+    ];
+    let embedded = discord.add_message(
+        general,
+        NewMessage::new(bob, "look https://example.invalid")
+            .at(later + 19_000)
+            .embed(json!({"type": "link", "title": "Example"})),
+    );
+    let gone = discord.add_message(
+        general,
+        NewMessage::new(carol, "lost file").at(later + 22_000).attachment("lost.txt", "text/plain", b"bye"),
+    );
+    let url = discord.message(general, gone).expect("the message")["attachments"][0]["url"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    assert!(discord.remove_file(&url), "the CDN had {url}");
+    history.extend([edited, reply, embedded, pictures[0], pictures[1], gone]);
+    Script {
+        guild,
+        general,
+        secret,
+        bob,
+        carol,
+        mods,
+        first,
+        edited,
+        reply,
+        embedded,
+        pictures,
+        gone,
+        history,
+    }
 }
 
 fn by_remote(messages: &[Value], remote: u64) -> &Value {
@@ -325,8 +379,8 @@ pub(crate) async fn a_scripted_guild_mirrors_whole_and_follows_live_changes(db: 
     let own = messages.iter().filter(|m| m["author"]["id"] == rig.owner.as_str()).count();
     assert_eq!(
         own,
-        s.history.len() / 3 - 1 + usize::from(s.history.len() % 3 == 2),
-        "a third were the account's"
+        (1..230u64).filter(|i| i % 3 == 0).count(),
+        "every third scripted message is the account's"
     );
     let edited = by_remote(&messages, s.edited);
     assert!(edited["edited_at"].as_str().is_some_and(|t| t.contains("22:17:15")), "{edited}");
@@ -341,6 +395,49 @@ pub(crate) async fn a_scripted_guild_mirrors_whole_and_follows_live_changes(db: 
     let thumbs = reactions.as_array().unwrap().iter().find(|r| r["emoji"] == "👍").expect("👍");
     assert_eq!((thumbs["count"].as_u64(), thumbs["me"].as_bool()), (Some(2), Some(true)));
     assert!(reactions.as_array().unwrap().iter().any(|r| r["emoji"] == "🎉" && r["count"] == 1));
+
+    // Embeds are kept beside the content, never in it; an embed-only update is not a version.
+    let embedded = by_remote(&messages, s.embedded).clone();
+    assert_eq!(embedded["content"], "look https://example.invalid");
+    assert_eq!(embedded["extras"]["embeds"][0]["title"], "Example");
+    discord.set_embeds(s.general, s.embedded, vec![json!({"type": "link", "title": "Resolved"})]);
+    rig.until_get(&format!("/messages/{}", id_of(&embedded)), "the embed update", |m| {
+        m["extras"]["embeds"][0]["title"] == "Resolved"
+    })
+    .await;
+    assert_eq!(rig.get(&format!("/messages/{}/history", id_of(&embedded))).await, json!([]));
+
+    // Files are kept in Rift's storage, once per distinct content; a file gone from the CDN
+    // leaves its message stored without it; avatars come along.
+    let [one, two] = s.pictures.map(|p| by_remote(&messages, p)["attachments"][0].clone());
+    assert_eq!(
+        (one["filename"].as_str(), one["content_type"].as_str(), one["size"].as_u64()),
+        (Some("dot.png"), Some("image/png"), Some(PNG.len() as u64))
+    );
+    assert_eq!(two["filename"], "again.png");
+    assert_ne!(one["id"], two["id"]);
+    for file in [&one, &two] {
+        let bytes = rig
+            .http
+            .get(format!("{}{}", rig.base, file["url"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(&bytes[..], PNG, "served from Rift, not Discord");
+    }
+    use std::os::unix::fs::MetadataExt;
+    let inode = |file: &Value| {
+        std::fs::metadata(rig._uploads.path().join(file["id"].as_str().unwrap())).unwrap().ino()
+    };
+    assert_eq!(inode(&one), inode(&two), "the same bytes are stored once");
+    let gone = by_remote(&messages, s.gone);
+    assert_eq!((gone["content"].as_str(), gone["attachments"].clone()), (Some("lost file"), json!([])));
+    let avatar = bob["user"]["avatar_url"].as_str().expect("bob's avatar");
+    let bytes = rig.http.get(format!("{}{avatar}", rig.base)).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(&bytes[..], PNG);
 
     // Live changes follow.
     let live = discord.create_message(s.general, NewMessage::new(s.carol, "live hello"));
@@ -472,6 +569,44 @@ pub(crate) async fn relay_splits_retries_and_recognises_its_echoes(db: TestDb) {
     let (status, _) = rig.call(reqwest::Method::DELETE, &format!("/messages/{sent_id}"), None).await;
     assert_eq!(status, 204);
     wait_for(|| (discord.messages(s.general).len() == before).then_some(())).await;
+
+    // A file the owner attaches goes to Discord with the message.
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("mine.png").mime_str("image/png").unwrap(),
+    );
+    let upload: Value = rig
+        .http
+        .post(format!("{}/api/upload", rig.base))
+        .bearer_auth(&rig.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let body = json!({"content": "", "attachment_ids": [upload["id"]]});
+    let (status, sent) =
+        rig.call(reqwest::Method::POST, &format!("/channels/{general_id}/messages"), Some(body)).await;
+    assert_eq!(status, 201, "{sent}");
+    let relayed = wait_for(|| {
+        discord.messages(s.general).into_iter().find(|m| m["attachments"][0]["filename"] == "mine.png")
+    })
+    .await;
+    assert_eq!(relayed["attachments"].as_array().map(Vec::len), Some(1));
+    assert_eq!(relayed["attachments"][0]["size"], PNG.len(), "the bytes Rift stored");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let with_file = rig.all_messages(&general_id).await;
+    assert_eq!(
+        with_file.iter().filter(|m| m["attachments"][0]["filename"] == "mine.png").count(),
+        1,
+        "no echo stored"
+    );
+    assert!(
+        discord.requests().iter().filter(|r| r.method == "POST").count() >= 4,
+        "three parts and the file were posted"
+    );
 
     // A reaction by the owner reaches Discord once.
     let first = by_remote(&rig.all_messages(&general_id).await, s.first).clone();

@@ -5,17 +5,21 @@ use sqlx::{Postgres, QueryBuilder};
 
 use crate::store::search::{SearchDialect, Terms};
 
-/// The GIN index (partial, `WHERE deleted_at IS NULL`, as the search is) serves the matches; the
-/// query is planned with its words (see `search_messages`), so the planner's estimate of how
-/// rare they are decides between it and walking a channel newest-first.
+/// The GIN index drives: the matches are a subquery in `FROM` that `OFFSET 0` keeps from being
+/// merged into the outer query, so it is planned on its own (a bitmap scan of the partial GIN
+/// index, as the search filters `deleted_at IS NULL` too) and the outer query only filters and
+/// sorts what matched. Merged, the planner estimated ~1,800 rows for any word it has no statistics
+/// for and walked `messages_pkey` backwards testing `tsv @@` row by row: 0.5-1 s over 1M messages
+/// for a word found once or nowhere, with custom and generic plans alike.
 impl SearchDialect for Postgres {
     fn push_indexed_from<'a>(qb: &mut QueryBuilder<'a, Self>, terms: &'a Terms) {
-        qb.push("messages m WHERE TRUE");
+        qb.push("(SELECT * FROM messages WHERE deleted_at IS NULL");
         for word in &terms.words {
-            qb.push(" AND m.tsv @@ plainto_tsquery('simple', ").push_bind(word.as_str()).push(")");
+            qb.push(" AND tsv @@ plainto_tsquery('simple', ").push_bind(word.as_str()).push(")");
         }
         for phrase in &terms.phrases {
-            qb.push(" AND m.tsv @@ phraseto_tsquery('simple', ").push_bind(phrase.as_str()).push(")");
+            qb.push(" AND tsv @@ phraseto_tsquery('simple', ").push_bind(phrase.as_str()).push(")");
         }
+        qb.push(" OFFSET 0) m WHERE TRUE");
     }
 }

@@ -121,70 +121,72 @@ impl Database {
         }
         let stored = on_db!(self, write, |pool, dialect| {
             async {
-            let mut tx = pool.begin().await?;
-            if let Some(nonce) = &new.nonce {
-                if dialect == Dialect::Postgres {
-                    // Two concurrent sends with one nonce: the second waits here, then sees the first.
-                    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                        .bind(format!("nonce:{}:{}:{nonce}", new.channel_id, new.author_id))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                // Ordered by created_at, not id: ordering by id would lead SQLite to walk the whole
-                // channel in id order instead of using the nonce index.
-                let original: Option<Uuid> = sqlx::query_scalar(
-                    "SELECT id FROM messages WHERE channel_id = $1 AND author_id = $2 AND nonce = $3 \
+                let mut tx = pool.begin().await?;
+                if let Some(nonce) = &new.nonce {
+                    if dialect == Dialect::Postgres {
+                        // Two concurrent sends with one nonce: the second waits here, then sees the first.
+                        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                            .bind(format!("nonce:{}:{}:{nonce}", new.channel_id, new.author_id))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    // Ordered by created_at, not id: ordering by id would lead SQLite to walk the whole
+                    // channel in id order instead of using the nonce index.
+                    let original: Option<Uuid> = sqlx::query_scalar(
+                        "SELECT id FROM messages WHERE channel_id = $1 AND author_id = $2 AND nonce = $3 \
                      AND created_at >= $4 ORDER BY created_at, id LIMIT 1",
-                )
-                .bind(new.channel_id.uuid())
-                .bind(new.author_id.uuid())
-                .bind(nonce.as_str())
-                .bind(Ts::new(nonce_since))
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some(original) = original {
-                    // Nothing is written; the original is read after the connection is free.
-                    return Ok::<_, crate::db::Fail>(Stored::Duplicate(original));
+                    )
+                    .bind(new.channel_id.uuid())
+                    .bind(new.author_id.uuid())
+                    .bind(nonce.as_str())
+                    .bind(Ts::new(nonce_since))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(original) = original {
+                        // Nothing is written; the original is read after the connection is free.
+                        return Ok::<_, crate::db::Fail>(Stored::Duplicate(original));
+                    }
                 }
-            }
-            sqlx::query(
-                "INSERT INTO messages (id, channel_id, author_id, content, reply_to, nonce, created_at, \
-                 edited_at, bridge_source, bridge_remote_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(new.id.uuid())
-            .bind(new.channel_id.uuid())
-            .bind(new.author_id.uuid())
-            .bind(&new.content)
-            .bind(new.reply_to.map(MessageId::uuid))
-            .bind(new.nonce.as_deref())
-            .bind(Ts::new(new.created_at))
-            .bind(new.edited_at.map(Ts::new))
-            .bind(source)
-            .bind(remote)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| on_bridged_insert(e, "message", "channel", bridged))?;
-            for (position, upload) in (0_i32..).zip(&new.attachment_ids) {
-                let attached = sqlx::query(
-                    "UPDATE attachments SET message_id = $1, position = $2 \
-                     WHERE id = $3 AND message_id IS NULL AND ($4 OR uploader_id = $5)",
+                sqlx::query(
+                    "INSERT INTO messages (id, channel_id, author_id, content, reply_to, nonce, created_at, \
+                 edited_at, bridge_source, bridge_remote_id, extras) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(new.id.uuid())
-                .bind(position)
-                .bind(upload.uuid())
-                .bind(bridged)
+                .bind(new.channel_id.uuid())
                 .bind(new.author_id.uuid())
+                .bind(&new.content)
+                .bind(new.reply_to.map(MessageId::uuid))
+                .bind(new.nonce.as_deref())
+                .bind(Ts::new(new.created_at))
+                .bind(new.edited_at.map(Ts::new))
+                .bind(source)
+                .bind(remote)
+                .bind(new.extras.as_ref().map(serde_json::Value::to_string))
                 .execute(&mut *tx)
-                .await?;
-                if attached.rows_affected() != 1 {
-                    // Dropping the transaction rolls the message back too.
-                    return Err(StoreError::Missing("upload").into());
+                .await
+                .map_err(|e| on_bridged_insert(e, "message", "channel", bridged))?;
+                for (position, upload) in (0_i32..).zip(&new.attachment_ids) {
+                    let attached = sqlx::query(
+                        "UPDATE attachments SET message_id = $1, position = $2 \
+                     WHERE id = $3 AND message_id IS NULL AND ($4 OR uploader_id = $5)",
+                    )
+                    .bind(new.id.uuid())
+                    .bind(position)
+                    .bind(upload.uuid())
+                    .bind(bridged)
+                    .bind(new.author_id.uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                    if attached.rows_affected() != 1 {
+                        // Dropping the transaction rolls the message back too.
+                        return Err(StoreError::Missing("upload").into());
+                    }
                 }
+                tx.commit().await?;
+                Ok(Stored::Created)
             }
-            tx.commit().await?;
-            Ok(Stored::Created)
-        }
-        .await
+            .await
         })?;
         let (id, duplicate) = match stored {
             Stored::Created => (new.id.uuid(), false),
@@ -356,8 +358,8 @@ impl Database {
         on_db!(self, write, |pool| {
             sqlx::query(
                 "INSERT INTO attachments (id, uploader_id, message_id, filename, content_type, size, url, secret, \
-                 width, height, bridge_source, bridge_remote_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 width, height, bridge_source, bridge_remote_id, content_hash, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(upload.id.uuid())
             .bind(upload.uploader_id.map(UserId::uuid))
@@ -371,6 +373,7 @@ impl Database {
             .bind(upload.height)
             .bind(source)
             .bind(remote)
+            .bind(upload.content_hash.as_deref())
             .bind(Ts::new(created_at))
             .execute(pool)
             .await
@@ -383,6 +386,28 @@ impl Database {
         let sql = format!("SELECT {UPLOAD_COLS} FROM attachments WHERE id = $1");
         let row = on_db!(self, read, |pool| {
             sqlx::query_as::<_, UploadRow>(&sql).bind(id.uuid()).fetch_optional(pool).await?
+        });
+        Ok(row.map(UploadRow::into_upload).transpose()?)
+    }
+
+    pub(crate) async fn update_extras(&self, id: MessageId, extras: Option<&serde_json::Value>) -> Res<bool> {
+        let extras = extras.map(serde_json::Value::to_string);
+        let done = on_db!(self, write, |pool| {
+            sqlx::query("UPDATE messages SET extras = $2 WHERE id = $1")
+                .bind(id.uuid())
+                .bind(extras.as_deref())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    pub(crate) async fn get_upload_by_hash(&self, hash: &str) -> Res<Option<Upload>> {
+        let sql =
+            format!("SELECT {UPLOAD_COLS} FROM attachments WHERE content_hash = $1 ORDER BY id LIMIT 1");
+        let row = on_db!(self, read, |pool| {
+            sqlx::query_as::<_, UploadRow>(&sql).bind(hash).fetch_optional(pool).await?
         });
         Ok(row.map(UploadRow::into_upload).transpose()?)
     }

@@ -276,6 +276,16 @@ impl Store for Database {
     async fn upload(&self, id: UploadId) -> StoreResult<Option<Upload>> {
         Ok(self.get_upload(id).await?)
     }
+    async fn set_message_extras(
+        &self,
+        id: MessageId,
+        extras: Option<&serde_json::Value>,
+    ) -> StoreResult<bool> {
+        Ok(self.update_extras(id, extras).await?)
+    }
+    async fn upload_by_hash(&self, content_hash: &str) -> StoreResult<Option<Upload>> {
+        Ok(self.get_upload_by_hash(content_hash).await?)
+    }
 
     // ---- reactions ----
     async fn add_reaction(

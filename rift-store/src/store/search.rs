@@ -153,8 +153,8 @@ impl Database {
         let rows: Vec<MessageRow> = on_db!(self, read, |pool| {
             let mut qb = search_query!(select, query, terms, patterns);
             // Not a named prepared statement: PostgreSQL plans an unnamed one with the actual
-            // words, so a rare word never runs under a generic plan that walks the channel's
-            // messages newest-first (the planner cannot tell a rare word from a common one there).
+            // words each time, never with a generic plan (see `postgres::search` for how the GIN
+            // index is made to drive either way).
             qb.build_query_as::<MessageRow>().persistent(false).fetch_all(pool).await?
         });
         self.load_messages(rows, query.viewer, false).await

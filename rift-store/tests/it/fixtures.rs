@@ -69,6 +69,7 @@ pub(crate) fn new_message(channel: ChannelId, author: UserId, content: &str) -> 
         attachment_ids: Vec::new(),
         created_at: id.created_at().expect("v7 id"),
         edited_at: None,
+        extras: None,
         bridge: None,
     }
 }
@@ -94,6 +95,7 @@ pub(crate) fn upload_value(uploader: Option<UserId>, name: &str) -> Upload {
         secret: "s3cret".into(),
         message_id: None,
         bridge: None,
+        content_hash: None,
         created_at: Some(at(2)),
     }
 }

@@ -108,7 +108,7 @@ async fn postgres_schema_has_the_seed_tables_and_dm_view() {
     assert_eq!(gin, 1);
 }
 
-/// Migration 0004 (group DMs) on a database holding native DMs: every DM, participant and
+/// Migration 0004 (group DMs) on a database migrated to 0003 and holding native DMs: every DM, participant and
 /// message survives as a two-person `dm`; group DMs need no pair; the pair stays unique.
 #[tokio::test]
 async fn sqlite_migration_0004_keeps_existing_dms() {
@@ -116,6 +116,10 @@ async fn sqlite_migration_0004_keeps_existing_dms() {
     sqlx::raw_sql("PRAGMA foreign_keys = ON").execute(&mut conn).await.unwrap();
     sqlx::raw_sql(include_str!("../../migrations/sqlite/0001_init.sql")).execute(&mut conn).await.unwrap();
     sqlx::raw_sql(include_str!("../../migrations/sqlite/0002_event_log.sql"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql(include_str!("../../migrations/sqlite/0003_bridged_content.sql"))
         .execute(&mut conn)
         .await
         .unwrap();

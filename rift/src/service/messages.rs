@@ -159,6 +159,7 @@ impl Rift {
             attachment_ids: input.attachment_ids,
             created_at: now,
             edited_at: None,
+            extras: None,
             bridge: None,
         };
         let window = chrono::Duration::from_std(self.inner.config.nonce_window)

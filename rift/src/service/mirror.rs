@@ -4,13 +4,14 @@
 //! so a replayed remote event changes nothing.
 
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::StoreError;
 use crate::error::{Error, Resource, Result};
 use crate::event::{Event, Topic};
 use crate::id::{AuditEntryId, ChannelId, MessageId, RoleId, ServerId, Timestamp, UploadId, UserId};
 use crate::model::{
-    AuditEntry, BridgeRef, Channel, ChannelKind, Message, PermissionOverwrite, Role, Server, User,
+    AuditEntry, BridgeRef, Channel, ChannelKind, Message, PermissionOverwrite, Role, Server, Upload, User,
 };
 use crate::permissions::Permissions;
 use crate::store::{
@@ -58,6 +59,8 @@ pub struct RemoteMessage {
     /// When it was last edited there, if it was edited before the bridge saw it (no earlier
     /// version is known, so none is recorded).
     pub edited_at: Option<Timestamp>,
+    /// What it carries beside its text (embeds, stickers), kept as sent.
+    pub extras: Option<serde_json::Value>,
 }
 
 impl RemoteMessage {
@@ -78,6 +81,7 @@ impl RemoteMessage {
             reply_to: None,
             attachment_ids: vec![],
             edited_at: None,
+            extras: None,
         }
     }
 }
@@ -157,6 +161,12 @@ impl RemoteMember {
     pub fn new(user_id: UserId, joined_at: Timestamp) -> Self {
         Self { user_id, nickname: None, roles: Vec::new(), joined_at }
     }
+}
+
+/// Remote text as Rift can store it: a NUL (which PostgreSQL cannot hold) becomes U+FFFD, so the
+/// message is kept rather than refused.
+fn storable_text(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
 }
 
 /// A display name made safe: no control characters, 1–64 characters.
@@ -484,6 +494,82 @@ impl Rift {
         Ok(done)
     }
 
+    /// Stores a remote file once (for a message by `uploader`, or an avatar), keyed by its remote
+    /// id; bytes already stored under another upload (same SHA-256) are shared, not written again.
+    ///
+    /// # Errors
+    /// 500 when no file store was set or it fails to write.
+    pub async fn mirror_attachment(
+        &self,
+        uploader: UserId,
+        bridge: &BridgeRef,
+        filename: &str,
+        claimed_type: Option<&str>,
+        bytes: &[u8],
+    ) -> Result<Upload> {
+        let store = &self.inner.store;
+        if let Some(id) = self.find(BridgedKind::Upload, bridge).await? {
+            return store.upload(UploadId::from_uuid(id)).await?.ok_or(Error::NotFound(Resource::Upload));
+        }
+        let files =
+            self.inner.files.get().ok_or_else(|| Error::Internal("no file store is configured".into()))?;
+        let hash: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let id = UploadId::new();
+        let written = match store.upload_by_hash(&hash).await? {
+            Some(existing) => files.share(existing.id, id).await,
+            None => files.put(id, bytes).await,
+        };
+        written.map_err(|e| Error::Internal(format!("cannot store a mirrored file: {e}")))?;
+        let head = &bytes[..bytes.len().min(512)];
+        let new = super::NewUpload::new(
+            id,
+            filename,
+            claimed_type.map(str::to_owned),
+            head.to_vec(),
+            bytes.len() as u64,
+        );
+        let mut upload = self.upload_record(uploader, new)?;
+        upload.bridge = Some(bridge.clone());
+        upload.content_hash = Some(hash);
+        match store.create_upload(&upload).await {
+            Ok(()) => Ok(upload),
+            // Mirrored concurrently: keep the first.
+            Err(StoreError::Conflict(_)) => {
+                let id =
+                    self.find(BridgedKind::Upload, bridge).await?.ok_or(Error::NotFound(Resource::Upload))?;
+                store.upload(UploadId::from_uuid(id)).await?.ok_or(Error::NotFound(Resource::Upload))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The bytes of an upload, for a bridge relaying it elsewhere.
+    ///
+    /// # Errors
+    /// 500 when no file store was set or the file cannot be read.
+    pub async fn upload_bytes(&self, upload: &Upload) -> Result<Vec<u8>> {
+        let files =
+            self.inner.files.get().ok_or_else(|| Error::Internal("no file store is configured".into()))?;
+        files
+            .get(upload.id)
+            .await
+            .map_err(|e| Error::Internal(format!("cannot read upload {}: {e}", upload.id)))
+    }
+
+    /// Sets a puppet's avatar to a mirrored image (`None` clears it).
+    pub async fn mirror_avatar(&self, user_id: UserId, avatar: Option<&Upload>) -> Result<User> {
+        let store = &self.inner.store;
+        let user = store.user(user_id).await?.ok_or(Error::NotFound(Resource::User))?;
+        let url = avatar.filter(|a| a.content_type.starts_with("image/")).map(|a| a.url.clone());
+        if user.avatar_url == url {
+            return Ok(user);
+        }
+        let patch = UserPatch { avatar_url: Some(url), ..UserPatch::default() };
+        let user = store.update_user(user_id, &patch).await?.ok_or(Error::NotFound(Resource::User))?;
+        self.publish(Topic::User(user_id), Event::UserUpdate(user.clone()));
+        Ok(user)
+    }
+
     /// Stores a remote message once; replays return the stored one with `created: false`.
     pub async fn mirror_message(&self, remote: RemoteMessage) -> Result<Created<Message>> {
         if let Some(id) = self.find(BridgedKind::Message, &remote.bridge).await? {
@@ -496,7 +582,8 @@ impl Rift {
             return Ok(Created { value: message, created: false });
         }
         let max = self.inner.config.max_message_chars;
-        super::check_text("content", "invalid_content", &remote.content)?;
+        let mut remote = remote;
+        remote.content = storable_text(&remote.content);
         if remote.content.chars().count() > max {
             return Err(Error::too_large(
                 "message_too_long",
@@ -513,6 +600,7 @@ impl Rift {
             attachment_ids: remote.attachment_ids,
             created_at: remote.created_at,
             edited_at: remote.edited_at,
+            extras: remote.extras.clone(),
             bridge: Some(remote.bridge.clone()),
         };
         let outcome = self.inner.store.create_message(&new, remote.created_at).await;
@@ -544,7 +632,8 @@ impl Rift {
         content: &str,
         edited_at: Timestamp,
     ) -> Result<Option<Message>> {
-        super::check_text("content", "invalid_content", content)?;
+        let content = storable_text(content);
+        let content = content.as_str();
         let Some(id) = self.find(BridgedKind::Message, bridge).await? else { return Ok(None) };
         let id = MessageId::from_uuid(id);
         match self.inner.store.message(id, None).await? {
@@ -556,6 +645,23 @@ impl Rift {
             self.publish(Topic::Channel(edited.channel_id), Event::MessageUpdate(edited.clone()));
         }
         Ok(edited)
+    }
+
+    /// Replaces what a mirrored message carries beside its text (embeds resolving, stickers):
+    /// not an edit, so no history version. Unknown messages: `false`.
+    pub async fn mirror_extras(&self, bridge: &BridgeRef, extras: Option<serde_json::Value>) -> Result<bool> {
+        let Some(id) = self.find(BridgedKind::Message, bridge).await? else { return Ok(false) };
+        let id = MessageId::from_uuid(id);
+        let store = &self.inner.store;
+        let Some(message) = store.message(id, None).await? else { return Ok(false) };
+        if message.extras == extras || message.deleted_at.is_some() {
+            return Ok(false);
+        }
+        store.set_message_extras(id, extras.as_ref()).await?;
+        if let Some(updated) = store.message(id, None).await? {
+            self.publish(Topic::Channel(updated.channel_id), Event::MessageUpdate(updated));
+        }
+        Ok(true)
     }
 
     /// Applies a remote delete: the message leaves Rift's lists but keeps its history, and the

@@ -106,6 +106,7 @@ struct Inner {
     config: Config,
     presence: presence::Presence,
     message_limiter: RateLimiter<UserId>,
+    files: std::sync::OnceLock<Arc<dyn crate::files::FileStore>>,
 }
 
 /// The Rift service layer. Cheap to clone (shared).
@@ -159,8 +160,15 @@ impl Rift {
                 presence: presence::Presence::new(config.typing_throttle),
                 config,
                 message_limiter,
+                files: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Gives the service somewhere to write files it is handed (mirrored attachments); the HTTP
+    /// layer does this with its upload directory. Only the first call counts; returns whether it did.
+    pub fn set_file_store(&self, files: Arc<dyn crate::files::FileStore>) -> bool {
+        self.inner.files.set(files).is_ok()
     }
 
     /// The storage backend.

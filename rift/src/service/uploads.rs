@@ -49,6 +49,13 @@ fn same_secret(a: &str, b: &str) -> bool {
 impl Rift {
     /// Records an uploaded file: sanitised name, sniffed content type, image size, an unguessable url.
     pub async fn record_upload(&self, user_id: UserId, new: NewUpload) -> Result<Upload> {
+        let upload = self.upload_record(user_id, new)?;
+        self.inner.store.create_upload(&upload).await?;
+        Ok(upload)
+    }
+
+    /// The record of a file: sanitised name, sniffed content type, image size, an unguessable url.
+    pub(super) fn upload_record(&self, user_id: UserId, new: NewUpload) -> Result<Upload> {
         let filename = files::sanitize_filename(&new.filename);
         let content_type = files::content_type(&new.head, new.claimed_type.as_deref());
         let size = (content_type.starts_with("image/")).then(|| files::image_size(&new.head)).flatten();
@@ -66,9 +73,9 @@ impl Rift {
             secret,
             message_id: None,
             bridge: None,
+            content_hash: None,
             created_at: Some(self.now()),
         };
-        self.inner.store.create_upload(&upload).await?;
         Ok(upload)
     }
 

@@ -654,6 +654,9 @@ pub(crate) async fn mirrored_roles_channels_members_and_reactions_follow_the_rem
     let stored = rift.mirror_message(message).await.unwrap().value;
     assert_eq!(stored.edited_at, Some(edited));
     assert!(rift.message_history(owner, stored.id).await.unwrap().is_empty());
+    // Remote text PostgreSQL cannot hold is kept, cleaned, not refused (an archive loses nothing).
+    let nul = RemoteMessage::new(remote("m-nul"), channel.id, puppet.id, "a\0b", at);
+    assert_eq!(rift.mirror_message(nul).await.unwrap().value.content, "a\u{FFFD}b");
     assert!(rift.mirror_reaction(&remote("m-1"), puppet.id, "👍", true).await.unwrap());
     assert!(!rift.mirror_reaction(&remote("m-1"), puppet.id, "👍", true).await.unwrap());
     assert!(rift.mirror_reaction(&remote("m-1"), owner, "👍", true).await.unwrap());
