@@ -282,8 +282,10 @@ mod tests {
             Event::DmChannelCreate(DmChannel {
                 id: channel_id,
                 kind: ChannelKind::Dm,
+                name: None,
                 recipients: vec![user(None), user(None)],
                 last_message_id: Some(message_id),
+                bridge: None,
             }),
             Event::ServerUpdate(Server {
                 id: server_id,

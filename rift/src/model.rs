@@ -123,6 +123,9 @@ pub enum ChannelKind {
     Category,
     /// A direct-message channel between users, outside any server.
     Dm,
+    /// A group DM: any number of participants and an optional name. Only a [`DmChannel`] has
+    /// this kind; its `channels` row is a `Dm` one (same access rules).
+    GroupDm,
 }
 
 impl ChannelKind {
@@ -133,6 +136,7 @@ impl ChannelKind {
             Self::Voice => "voice",
             Self::Category => "category",
             Self::Dm => "dm",
+            Self::GroupDm => "group_dm",
         }
     }
 
@@ -143,13 +147,14 @@ impl ChannelKind {
             "voice" => Self::Voice,
             "category" => Self::Category,
             "dm" => Self::Dm,
+            "group_dm" => Self::GroupDm,
             _ => return None,
         })
     }
 
     /// Whether messages can be sent in a channel of this kind.
     pub fn takes_messages(self) -> bool {
-        matches!(self, Self::Text | Self::Dm)
+        matches!(self, Self::Text | Self::Dm | Self::GroupDm)
     }
 }
 
@@ -504,12 +509,18 @@ pub struct Invite {
 pub struct DmChannel {
     /// The channel's id (messages carry it as `channel_id`).
     pub id: ChannelId,
-    /// Always `"dm"`.
+    /// `"dm"` (two people) or `"group_dm"`.
     pub kind: ChannelKind,
+    /// A group DM's name, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The other participants (never the viewer).
     pub recipients: Vec<User>,
     /// The newest live message.
     pub last_message_id: Option<MessageId>,
+    /// Set for mirrored DMs (the remote DM or group DM).
+    #[serde(flatten, with = "bridge_fields")]
+    pub bridge: Option<BridgeRef>,
 }
 
 /// How far a user has read in a channel.
@@ -682,7 +693,13 @@ mod tests {
 
     #[test]
     fn enums_use_snake_case_names() {
-        for kind in [ChannelKind::Text, ChannelKind::Voice, ChannelKind::Category, ChannelKind::Dm] {
+        for kind in [
+            ChannelKind::Text,
+            ChannelKind::Voice,
+            ChannelKind::Category,
+            ChannelKind::Dm,
+            ChannelKind::GroupDm,
+        ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
             assert_eq!(ChannelKind::parse(kind.as_str()), Some(kind));
         }

@@ -281,6 +281,38 @@ pub enum BridgedKind {
     Upload,
 }
 
+/// A remote DM or group DM to mirror, for [`Store::mirror_dm`].
+#[derive(Debug, Clone)]
+pub struct MirroredDm {
+    /// The id a new channel gets.
+    pub new_id: ChannelId,
+    /// The remote DM.
+    pub bridge: BridgeRef,
+    /// `Dm` (one or two distinct participants) or `GroupDm`.
+    pub kind: crate::model::ChannelKind,
+    /// A group DM's name (ignored for a `Dm`).
+    pub name: Option<String>,
+    /// Every participant (the bridge owner included), without duplicates.
+    pub participants: Vec<UserId>,
+    /// When a new channel was made.
+    pub at: Timestamp,
+}
+
+/// What [`Store::mirror_dm`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirroredDmOutcome {
+    /// The channel.
+    pub id: ChannelId,
+    /// Whether it was made now (then `added` lists every participant).
+    pub created: bool,
+    /// Participants who joined it.
+    pub added: Vec<UserId>,
+    /// Participants who left it.
+    pub removed: Vec<UserId>,
+    /// Whether its name changed.
+    pub renamed: bool,
+}
+
 /// The storage contract of the service layer. See the module docs for the rules.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -522,6 +554,11 @@ pub trait Store: Send + Sync + 'static {
     async fn dm_channel(&self, id: ChannelId, viewer: UserId) -> StoreResult<Option<DmChannel>>;
     /// The participants of a DM channel (empty if unknown).
     async fn dm_participants(&self, id: ChannelId) -> StoreResult<Vec<UserId>>;
+    /// Creates or updates the DM channel mirroring a remote DM or group DM, found by its bridge
+    /// ref: its name and exactly `participants` (a remote two-person DM with no channel yet takes
+    /// over a native DM of the same pair, keeping one DM per pair). Atomic;
+    /// `Conflict("bridge_ref")` when a concurrent call made it first (call again).
+    async fn mirror_dm(&self, dm: &MirroredDm) -> StoreResult<MirroredDmOutcome>;
 
     // ---- invites ----
     /// Creates an invite. `Conflict("invite_code")` on a clash.

@@ -200,6 +200,8 @@ pub(crate) struct Mirror {
     /// Channels read up to the newest message in this run: live messages there move the
     /// catch-up cursor (elsewhere the catch-up has yet to read what came before them).
     pub(crate) caught_up: std::collections::HashSet<Snowflake>,
+    /// DMs and group DMs as last mirrored, by Discord channel id (recipient events patch them).
+    pub(crate) dms: HashMap<Snowflake, Channel>,
 }
 
 impl Mirror {
@@ -212,6 +214,7 @@ impl Mirror {
             channel_guild: HashMap::new(),
             users: HashMap::new(),
             caught_up: Default::default(),
+            dms: HashMap::new(),
         }
     }
 
@@ -673,6 +676,89 @@ fn remote_edit_time(message: &Message) -> Timestamp {
     message.edited_timestamp.as_deref().and_then(parse_time).unwrap_or_else(Utc::now)
 }
 
+// ---- DMs and group DMs ----
+
+/// Discord's private channel types onto Rift's DM kinds: 1 → `dm`, 3 → `group_dm`.
+pub(crate) fn dm_kind(kind: u8) -> Option<ChannelKind> {
+    match kind {
+        1 => Some(ChannelKind::Dm),
+        3 => Some(ChannelKind::GroupDm),
+        _ => None,
+    }
+}
+
+/// READY's private channels with their recipients: Discord may send only `recipient_ids`, the
+/// users themselves being in READY's top-level `users`.
+pub(crate) fn ready_private_channels(channels: &[Channel], ready: &serde_json::Value) -> Vec<Channel> {
+    let users: Vec<User> = serde_json::from_value(ready["users"].clone()).unwrap_or_default();
+    let raw = ready["private_channels"].as_array().cloned().unwrap_or_default();
+    channels
+        .iter()
+        .enumerate()
+        .map(|(i, channel)| {
+            let mut channel = channel.clone();
+            if channel.recipients.is_empty() {
+                let ids: Vec<Snowflake> = raw
+                    .get(i)
+                    .and_then(|c| serde_json::from_value(c["recipient_ids"].clone()).ok())
+                    .unwrap_or_default();
+                channel.recipients = ids
+                    .into_iter()
+                    .filter_map(|id| {
+                        users.iter().find(|u| u.id == id).cloned().or_else(|| {
+                            serde_json::from_value(serde_json::json!({"id": id.to_string()})).ok()
+                        })
+                    })
+                    .collect();
+            }
+            channel
+        })
+        .collect()
+}
+
+impl Mirror {
+    /// Mirrors a DM or group DM of a user account (its recipients as puppets, the owner always a
+    /// participant), links it for the relay, and returns it as a history target. Other channel
+    /// types: `None`. A channel event without recipients keeps the ones last seen.
+    pub(crate) async fn sync_dm(&mut self, channel: &Channel) -> rift::Result<Option<HistoryTarget>> {
+        let Some(kind) = dm_kind(channel.kind) else { return Ok(None) };
+        let mut channel = channel.clone();
+        if channel.recipients.is_empty()
+            && let Some(known) = self.dms.get(&channel.id)
+        {
+            channel.recipients.clone_from(&known.recipients);
+        }
+        let mut recipients = Vec::with_capacity(channel.recipients.len());
+        for user in &channel.recipients {
+            recipients.push(self.user(user).await?);
+        }
+        let rift = self.ctx.rift().clone();
+        let dm = rift
+            .mirror_dm(self.ctx.owner(), &self.remote(channel.id), kind, channel.name.as_deref(), &recipients)
+            .await?;
+        // What the owner writes there reaches the relay.
+        self.ctx.link_channel(dm.id);
+        let target = HistoryTarget { remote: channel.id, channel_id: dm.id };
+        self.dms.insert(channel.id, channel);
+        Ok(Some(target))
+    }
+
+    /// CHANNEL_RECIPIENT_ADD / _REMOVE: a user joined or left a known group DM.
+    pub(crate) async fn dm_recipient(
+        &mut self,
+        channel_id: Snowflake,
+        user: &User,
+        added: bool,
+    ) -> rift::Result<Option<HistoryTarget>> {
+        let Some(mut channel) = self.dms.get(&channel_id).cloned() else { return Ok(None) };
+        channel.recipients.retain(|u| u.id != user.id);
+        if added {
+            channel.recipients.push(user.clone());
+        }
+        self.sync_dm(&channel).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -711,6 +797,22 @@ mod tests {
         assert_eq!(channel_kind(2), Some(ChannelKind::Voice));
         assert_eq!(channel_kind(13), Some(ChannelKind::Voice));
         assert_eq!(channel_kind(4), Some(ChannelKind::Category));
+        assert_eq!(dm_kind(1), Some(ChannelKind::Dm));
+        assert_eq!(dm_kind(3), Some(ChannelKind::GroupDm));
+        assert_eq!(dm_kind(0), None);
+    }
+
+    #[test]
+    fn ready_dms_take_recipients_from_ready_users() {
+        let ready = serde_json::json!({
+            "users": [{"id": "7", "username": "bob"}],
+            "private_channels": [{"id": "9", "type": 3, "recipient_ids": ["7", "8"]}],
+        });
+        let channels: Vec<Channel> = serde_json::from_value(ready["private_channels"].clone()).unwrap();
+        let filled = ready_private_channels(&channels, &ready);
+        let names: Vec<(String, &str)> =
+            filled[0].recipients.iter().map(|u| (u.id.to_string(), u.username.as_str())).collect();
+        assert_eq!(names, [("7".to_owned(), "bob"), ("8".to_owned(), "")]);
         for other in [1, 3, 10, 11, 12, 15, 99] {
             assert_eq!(channel_kind(other), None);
         }

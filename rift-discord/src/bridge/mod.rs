@@ -331,6 +331,19 @@ async fn apply_dispatch(
                 plan(mirror.sync_guild(guild).await?);
             }
             mirror.record_servers().await?;
+            // A user account's DMs and group DMs (a bot's READY has none).
+            let mut dms = Vec::new();
+            for channel in &mapper::ready_private_channels(&ready.private_channels, &dispatch.data) {
+                dms.extend(mirror.sync_dm(channel).await?);
+            }
+            plan(dms);
+        }
+        Event::ChannelCreate(channel) | Event::ChannelUpdate(channel) if channel.is_dm() => {
+            plan(mirror.sync_dm(&channel).await?.into_iter().collect());
+        }
+        Event::ChannelRecipientAdd(change) | Event::ChannelRecipientRemove(change) => {
+            let added = dispatch.name == "CHANNEL_RECIPIENT_ADD";
+            plan(mirror.dm_recipient(change.channel_id, &change.user, added).await?.into_iter().collect());
         }
         Event::Resumed => ctx.set_status(BridgeStatus::Ready, None, None).await?,
         Event::GuildCreate(guild) | Event::GuildUpdate(guild) if guild.unavailable != Some(true) => {

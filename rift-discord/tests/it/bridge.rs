@@ -721,3 +721,184 @@ async fn wait_for<T>(check: impl Fn() -> Option<T>) -> T {
     }
     panic!("the condition never held");
 }
+
+// ---- DMs and group DMs ----
+
+/// The DM channel mirroring a Discord DM, as the owner lists it.
+fn dm_of(dms: &Value, remote: u64) -> &Value {
+    let remote = remote.to_string();
+    dms.as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["bridge_remote_id"] == remote.as_str())
+        .unwrap_or_else(|| panic!("DM {remote} not mirrored: {dms}"))
+}
+
+fn recipient_remote_ids(dm: &Value) -> BTreeSet<String> {
+    dm["recipients"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u["bridge_remote_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+pub(crate) async fn dms_and_group_dms_mirror_with_history_and_relay(db: TestDb) {
+    let mut discord = FakeDiscord::start(Account::user("user-token", 0, "ada")).await;
+    let me = discord.me();
+    let bob = discord.add_user("bob", Some("Bob B."));
+    let carol = discord.add_user("carol", None);
+    let dm = discord.add_dm(bob);
+    let group = discord.add_group_dm(Some("the trio"), &[bob, carol]);
+    let mut dm_history = Vec::new();
+    for i in 0..150u64 {
+        let author = if i % 2 == 0 { bob } else { me };
+        dm_history
+            .push(discord.add_message(dm, NewMessage::new(author, format!("dm {i}")).at(BASE_MS + i * 1000)));
+    }
+    let edited = discord.add_message(
+        group,
+        NewMessage::new(carol, "group hello, fixed").at(BASE_MS).edited_at(BASE_MS + 5_000),
+    );
+    let doomed = discord.add_message(group, NewMessage::new(bob, "soon deleted").at(BASE_MS + 1_000));
+    let mine = discord.add_message(group, NewMessage::new(me, "a needle from me").at(BASE_MS + 2_000));
+    discord.add_reaction(group, mine, carol, "👍");
+    let group_history = [edited, doomed, mine];
+
+    let rig = Rig::start(&db, &discord).await;
+    let bridge = rig.add_bridge("user-token", "user", "relay").await;
+    let connection = rig.backfilled(&bridge).await;
+    assert_eq!(connection["backfill"]["channels_total"], 2, "the DM and the group DM: {connection}");
+
+    // Listed with kind, name and recipients (the owner left out).
+    let dms = rig.get("/dm/channels").await;
+    assert_eq!(dms.as_array().map(Vec::len), Some(2), "{dms}");
+    let one = dm_of(&dms, dm).clone();
+    assert_eq!((one["kind"].as_str(), one.get("name")), (Some("dm"), None), "{one}");
+    assert_eq!(recipient_remote_ids(&one), BTreeSet::from([bob.to_string()]));
+    assert_eq!(one["recipients"][0]["display_name"], "Bob B.");
+    assert_eq!(one["bridge_source"], "discord");
+    let trio = dm_of(&dms, group).clone();
+    assert_eq!((trio["kind"].as_str(), trio["name"].as_str()), (Some("group_dm"), Some("the trio")));
+    assert_eq!(recipient_remote_ids(&trio), BTreeSet::from([bob.to_string(), carol.to_string()]));
+    assert!(!trio["recipients"].to_string().contains(&rig.owner), "recipients leave out the caller");
+
+    // Messages complete, the account's own as the owner's.
+    let (one_id, trio_id) = (id_of(&one), id_of(&trio));
+    let messages = rig.all_messages(&one_id).await;
+    let remote: Vec<String> =
+        messages.iter().map(|m| m["bridge_remote_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(
+        remote,
+        dm_history.iter().map(u64::to_string).collect::<Vec<_>>(),
+        "every message once, in order"
+    );
+    assert_eq!(messages.iter().filter(|m| m["author"]["id"] == rig.owner.as_str()).count(), 75);
+    assert_eq!(one["last_message_id"], messages.last().unwrap()["id"]);
+    let group_messages = rig.all_messages(&trio_id).await;
+    assert_eq!(group_messages.len(), group_history.len());
+    let fixed = by_remote(&group_messages, edited);
+    assert_eq!(fixed["content"], "group hello, fixed");
+    assert!(fixed["edited_at"].is_string(), "{fixed}");
+    let needle = by_remote(&group_messages, mine);
+    assert_eq!(needle["author"]["id"], rig.owner.as_str());
+    assert_eq!(needle["reactions"][0]["emoji"], "👍");
+    let found = rig.get(&format!("/search?q=needle&channel_id={trio_id}")).await;
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    let found = rig.get("/search?q=needle").await;
+    assert_eq!(found[0]["id"], needle["id"], "search covers mirrored DMs: {found}");
+
+    // Live: a delete (whose trail the owner reads), a new message, a rename.
+    let doomed_id = id_of(by_remote(&group_messages, doomed));
+    discord.delete_message(group, doomed);
+    rig.until_get(&format!("/messages/{doomed_id}/history"), "the delete", |h| {
+        h.as_array().is_some_and(|h| h.iter().any(|e| e["action"] == "delete"))
+    })
+    .await;
+    let live = discord.create_message(dm, NewMessage::new(bob, "live in the dm"));
+    rig.until_get(&format!("/channels/{one_id}/messages?limit=1"), "the live DM message", |page| {
+        page[0]["content"] == "live in the dm" && page[0]["bridge_remote_id"] == live.to_string().as_str()
+    })
+    .await;
+    discord.update_channel(group, |c| c["name"] = json!("the quartet"));
+    let owner = rift::UserId::from_uuid(rig.owner.parse().expect("owner id"));
+    let channel = rift::ChannelId::from_uuid(trio_id.parse().expect("channel id"));
+    let puppet_of = |remote: u64| {
+        let rift = rig.rift.clone();
+        async move {
+            let found = rift
+                .store()
+                .find_bridged(
+                    rift::store::BridgedKind::User,
+                    &rift::model::BridgeRef::new("discord", remote.to_string()),
+                )
+                .await;
+            found.expect("lookup").map(rift::UserId::from_uuid)
+        }
+    };
+    rig.until_get("/dm/channels", "the rename", |dms| dm_of(dms, group)["name"] == "the quartet").await;
+    let bob_puppet = puppet_of(bob).await.expect("bob's puppet");
+    assert!(rig.rift.dm_channel(bob_puppet, channel).await.is_ok(), "participants see it");
+    let carol_puppet = puppet_of(carol).await.expect("carol's puppet");
+    assert!(rig.rift.dm_channel(carol_puppet, channel).await.is_ok());
+    // Recipients come and go (raw dispatches: the fake's world has no such change).
+    let dave = discord.add_user("dave", Some("Dave"));
+    let user_json = |id: u64, name: &str| json!({"id": id.to_string(), "username": name, "global_name": null, "discriminator": "0", "avatar": null});
+    let add = json!({"channel_id": group.to_string(), "user": user_json(dave, "dave")});
+    discord.gateway().dispatch("CHANNEL_RECIPIENT_ADD", add);
+    let remove = json!({"channel_id": group.to_string(), "user": user_json(carol, "carol")});
+    discord.gateway().dispatch("CHANNEL_RECIPIENT_REMOVE", remove);
+    rig.until_get("/dm/channels", "dave joins and carol leaves the group", |dms| {
+        recipient_remote_ids(dm_of(dms, group)) == BTreeSet::from([bob.to_string(), dave.to_string()])
+    })
+    .await;
+    assert!(matches!(rig.rift.dm_channel(carol_puppet, channel).await, Err(rift::Error::NotFound(_))));
+    let dave_puppet = puppet_of(dave).await.expect("dave's puppet");
+    assert!(rig.rift.dm_channel(dave_puppet, channel).await.is_ok());
+    // A stranger gets 404 for the channel, its messages and their history.
+    let stranger =
+        rig.rift.register(RegisterInput::new("stranger", "password123")).await.expect("register").user.id;
+    assert!(matches!(rig.rift.dm_channel(stranger, channel).await, Err(rift::Error::NotFound(_))));
+    let needle_id = rift::MessageId::from_uuid(id_of(needle).parse().expect("message id"));
+    assert!(matches!(rig.rift.message_history(stranger, needle_id).await, Err(rift::Error::NotFound(_))));
+    assert!(rig.rift.dm_channel(owner, channel).await.is_ok());
+
+    // The same sync again changes nothing.
+    let dms_before = rig.get("/dm/channels").await;
+    let (before_one, before_trio) = (rig.all_messages(&one_id).await, rig.all_messages(&trio_id).await);
+    let (status, _) =
+        rig.call(reqwest::Method::POST, &format!("/bridges/discord/{bridge}/backfill"), None).await;
+    assert_eq!(status, 202);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    rig.backfilled(&bridge).await;
+    assert_eq!(rig.get("/dm/channels").await, dms_before);
+    assert_eq!(rig.all_messages(&one_id).await, before_one);
+    assert_eq!(rig.all_messages(&trio_id).await, before_trio);
+    assert!(discord.requests().iter().all(|r| r.method == "GET"), "nothing was written to Discord yet");
+
+    // Relay: what the owner writes in the mirrored DM reaches Discord once.
+    let before = discord.messages(dm).len();
+    let (status, sent) = rig
+        .call(
+            reqwest::Method::POST,
+            &format!("/channels/{one_id}/messages"),
+            Some(json!({"content": "from rift"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    wait_for(|| (discord.messages(dm).len() > before).then_some(())).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let relayed: Vec<Value> = discord.messages(dm).into_iter().skip(before).collect();
+    assert_eq!(relayed.len(), 1, "exactly once: {relayed:#?}");
+    assert_eq!(
+        (relayed[0]["content"].as_str(), relayed[0]["author"]["id"].as_str()),
+        (Some("from rift"), Some(me.to_string().as_str()))
+    );
+    let messages = rig.all_messages(&one_id).await;
+    assert_eq!(
+        messages.iter().filter(|m| m["content"] == "from rift").count(),
+        1,
+        "the echo is not stored again"
+    );
+    assert_eq!(discord.rate_limit_violations(), Vec::<String>::new());
+}

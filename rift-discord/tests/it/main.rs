@@ -33,4 +33,5 @@ bridge_tests! {
     relay_splits_retries_and_recognises_its_echoes,
     a_restart_mid_backfill_finishes_with_every_message_once,
     bad_tokens_and_other_owners_get_clear_answers,
+    dms_and_group_dms_mirror_with_history_and_relay,
 }

@@ -332,6 +332,9 @@ impl Store for Database {
     async fn dm_participants(&self, id: ChannelId) -> StoreResult<Vec<UserId>> {
         Ok(self.participants(id).await?)
     }
+    async fn mirror_dm(&self, dm: &rift::store::MirroredDm) -> StoreResult<rift::store::MirroredDmOutcome> {
+        Ok(self.mirror_dm_channel(dm).await?)
+    }
 
     // ---- invites ----
     async fn create_invite(&self, invite: &NewInvite) -> StoreResult<Invite> {

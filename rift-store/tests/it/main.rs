@@ -79,6 +79,8 @@ conformance! {
     dms::open_dm_twice_gives_one_channel,
     dms::concurrent_open_dm_makes_one_channel,
     dms::dm_channels_show_the_other_side_newest_activity_first,
+    dms::mirror_dm_makes_a_group_dm_and_keeps_it_equal_to_the_remote,
+    dms::mirror_dm_keeps_one_dm_per_pair,
     misc::audit_log_pages_newest_first,
     misc::read_state_only_moves_forward,
     misc::bridged_objects_are_found_by_remote_id,

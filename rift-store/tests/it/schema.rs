@@ -107,3 +107,114 @@ async fn postgres_schema_has_the_seed_tables_and_dm_view() {
     .unwrap();
     assert_eq!(gin, 1);
 }
+
+/// Migration 0004 (group DMs) on a database migrated to 0003 and holding native DMs: every DM, participant and
+/// message survives as a two-person `dm`; group DMs need no pair; the pair stays unique.
+#[tokio::test]
+async fn sqlite_migration_0004_keeps_existing_dms() {
+    let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+    sqlx::raw_sql("PRAGMA foreign_keys = ON").execute(&mut conn).await.unwrap();
+    sqlx::raw_sql(include_str!("../../migrations/sqlite/0001_init.sql")).execute(&mut conn).await.unwrap();
+    sqlx::raw_sql(include_str!("../../migrations/sqlite/0002_event_log.sql"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql(include_str!("../../migrations/sqlite/0003_bridged_content.sql"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (a, b, dm, m) =
+        (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let (low, high) = if a < b { (a, b) } else { (b, a) };
+    for (id, name) in [(a, "a"), (b, "b")] {
+        sqlx::query("INSERT INTO users (id, username, display_name, created_at) VALUES ($1, $2, $2, 0)")
+            .bind(id)
+            .bind(name)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO channels (id, name, kind, created_at) VALUES ($1, '', 'dm', 0)")
+        .bind(dm)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO dm_channels (id, user_low, user_high) VALUES ($1, $2, $3)")
+        .bind(dm)
+        .bind(low)
+        .bind(high)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO dm_participants (channel_id, user_id) VALUES ($1, $2), ($1, $3)")
+        .bind(dm)
+        .bind(low)
+        .bind(high)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO messages (id, channel_id, author_id, content, created_at) VALUES ($1, $2, $3, 'kept', 0)")
+        .bind(m)
+        .bind(dm)
+        .bind(a)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::raw_sql(include_str!("../../migrations/sqlite/0004_group_dms.sql"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let row: (uuid::Uuid, String, Option<String>, uuid::Uuid, uuid::Uuid) =
+        sqlx::query_as("SELECT id, kind, name, user_low, user_high FROM dm_channels")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(row, (dm, "dm".to_owned(), None, low, high));
+    let participants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dm_participants WHERE channel_id = $1")
+        .bind(dm)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(participants, 2);
+    let kept: Vec<String> =
+        sqlx::query_scalar("SELECT content FROM dm_messages").fetch_all(&mut conn).await.unwrap();
+    assert_eq!(kept, ["kept"]);
+    // The same pair again is refused; group DMs need no pair, and a DM needs one.
+    let again = uuid::Uuid::now_v7();
+    sqlx::query("INSERT INTO channels (id, name, kind, created_at) VALUES ($1, '', 'dm', 0)")
+        .bind(again)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let clash =
+        sqlx::query("INSERT INTO dm_channels (id, kind, user_low, user_high) VALUES ($1, 'dm', $2, $3)")
+            .bind(again)
+            .bind(low)
+            .bind(high)
+            .execute(&mut conn)
+            .await;
+    assert!(clash.is_err(), "one DM per pair");
+    let no_pair = sqlx::query("INSERT INTO dm_channels (id, kind) VALUES ($1, 'dm')")
+        .bind(again)
+        .execute(&mut conn)
+        .await;
+    assert!(no_pair.is_err(), "a DM has its pair");
+    sqlx::query("INSERT INTO dm_channels (id, kind, name) VALUES ($1, 'group_dm', 'g')")
+        .bind(again)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO dm_participants (channel_id, user_id) VALUES ($1, $2)")
+        .bind(again)
+        .bind(a)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let fk: Vec<(String,)> =
+        sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&mut conn).await.unwrap();
+    assert!(fk.is_empty(), "{fk:?}");
+}

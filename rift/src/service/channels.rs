@@ -118,7 +118,7 @@ impl Rift {
         let access = self.server_access(user_id, server_id).await?;
         access.require(Permissions::MANAGE_CHANNELS)?;
         let name = check_name("channel name", "invalid_name", &input.name, 100)?;
-        if input.kind == ChannelKind::Dm {
+        if matches!(input.kind, ChannelKind::Dm | ChannelKind::GroupDm) {
             return Err(Error::invalid("invalid_kind", "kind must be text, voice or category"));
         }
         if let Some(parent) = input.parent_id {

@@ -4,7 +4,7 @@
 use crate::error::{Error, Resource, Result};
 use crate::event::{Event, Topic};
 use crate::id::{ChannelId, UserId};
-use crate::model::DmChannel;
+use crate::model::{ChannelKind, DmChannel};
 
 use super::{Created, Rift};
 
@@ -23,7 +23,10 @@ impl Rift {
             return Err(Error::NotFound(Resource::User));
         }
         let existing = self.dm_channels(user_id).await?;
-        if let Some(dm) = existing.into_iter().find(|dm| dm.recipients.iter().any(|u| u.id == recipient)) {
+        // Only a two-person DM: a group DM with the recipient is not "the DM with them".
+        let is_theirs =
+            |dm: &DmChannel| dm.kind == ChannelKind::Dm && dm.recipients.iter().any(|u| u.id == recipient);
+        if let Some(dm) = existing.into_iter().find(is_theirs) {
             return Ok(Created { value: dm, created: false });
         }
         if !store.share_a_server(user_id, recipient).await? {

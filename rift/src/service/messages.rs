@@ -308,8 +308,10 @@ impl Rift {
     ) -> Result<Vec<MessageHistoryEntry>> {
         let (message, access) = self.message_with_access(user_id, message_id).await?;
         if message.deleted_at.is_some() {
-            let may =
-                message.author.id == user_id || access.permissions.contains(Permissions::MANAGE_MESSAGES);
+            let may = message.author.id == user_id
+                || access.permissions.contains(Permissions::MANAGE_MESSAGES)
+                // The bridge owner reads everything mirrored, DMs included (SPEC §7).
+                || self.owns_mirrored_dm(user_id, &access.channel).await?;
             if !may {
                 return Err(Error::NotFound(Resource::Message));
             }

@@ -724,4 +724,83 @@ impl Rift {
         }
         Ok(deleted.is_some())
     }
+
+    // ---- DMs and group DMs (mirror_dm) ----
+
+    /// The DM channel mirroring a remote DM (`ChannelKind::Dm`) or group DM
+    /// (`ChannelKind::GroupDm`, with its `name`), made on first sight and afterwards kept equal to
+    /// the remote one: its name and its participants, who are `recipients` and always `owner`.
+    /// Each participant's sessions see it appear (`DmChannelCreate` on their user topic) when it is
+    /// made, and again, as an update, when its name or participants change (nothing when nothing
+    /// changed). Returns it as the owner sees it.
+    ///
+    /// # Errors
+    /// 400 `invalid_kind` for a kind other than `Dm`/`GroupDm`.
+    pub async fn mirror_dm(
+        &self,
+        owner: UserId,
+        bridge: &BridgeRef,
+        kind: ChannelKind,
+        name: Option<&str>,
+        recipients: &[UserId],
+    ) -> Result<crate::model::DmChannel> {
+        if !matches!(kind, ChannelKind::Dm | ChannelKind::GroupDm) {
+            return Err(Error::invalid("invalid_kind", "kind must be dm or group_dm"));
+        }
+        let name = match kind {
+            ChannelKind::GroupDm => {
+                let name: String =
+                    name.unwrap_or("").trim().chars().filter(|c| *c != '\0').take(100).collect();
+                Some(name.trim().to_owned()).filter(|n| !n.is_empty())
+            }
+            _ => None,
+        };
+        let mut participants = vec![owner];
+        for user in recipients {
+            if !participants.contains(user) {
+                participants.push(*user);
+            }
+        }
+        // A remote DM with more than two people is a group DM whatever it says.
+        let kind = if participants.len() > 2 { ChannelKind::GroupDm } else { kind };
+        let dm = crate::store::MirroredDm {
+            new_id: ChannelId::new(),
+            bridge: bridge.clone(),
+            kind,
+            name,
+            participants,
+            at: self.now(),
+        };
+        let mut attempt = 0;
+        let outcome = loop {
+            match self.inner.store.mirror_dm(&dm).await {
+                Ok(outcome) => break outcome,
+                // Mirrored concurrently: the next call finds it.
+                Err(StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
+                Err(other) => return Err(other.into()),
+            }
+        };
+        let changed =
+            outcome.created || outcome.renamed || !outcome.added.is_empty() || !outcome.removed.is_empty();
+        if changed {
+            // There is no DM update event: clients and sessions take a repeated create as one.
+            for participant in self.inner.store.dm_participants(outcome.id).await? {
+                let view = self.dm_channel(participant, outcome.id).await?;
+                self.publish(Topic::User(participant), Event::DmChannelCreate(view));
+            }
+        }
+        self.dm_channel(owner, outcome.id).await
+    }
+
+    /// Whether `user_id` is the bridge owner of a mirrored DM channel they take part in (the only
+    /// participant who is not a puppet), who may read the history of everything mirrored there.
+    pub(crate) async fn owns_mirrored_dm(&self, user_id: UserId, channel: &Channel) -> Result<bool> {
+        if channel.kind != ChannelKind::Dm || channel.bridge.is_none() {
+            return Ok(false);
+        }
+        if !self.inner.store.dm_participants(channel.id).await?.contains(&user_id) {
+            return Ok(false);
+        }
+        Ok(self.inner.store.user(user_id).await?.is_some_and(|u| u.bridge.is_none()))
+    }
 }

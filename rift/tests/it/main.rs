@@ -74,4 +74,5 @@ service_tests! {
     mirrored_roles_channels_members_and_reactions_follow_the_remote,
     typing_is_throttled_and_scoped,
     search_treats_operators_as_text,
+    mirrored_dms_and_group_dms_follow_the_remote,
 }

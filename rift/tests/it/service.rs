@@ -736,3 +736,119 @@ pub(crate) async fn visibility_tells_hidden_from_failed(db: rift_testing::TestDb
     let failed = f.rift.visible_channels(f.member, f.server).await;
     assert_kind(failed.map(|_| ()), ErrorKind::Internal);
 }
+
+// ---- mirrored DMs and group DMs (Rift::mirror_dm) ----
+
+pub(crate) async fn mirrored_dms_and_group_dms_follow_the_remote(store: Arc<dyn Store>) {
+    let rift = service(store);
+    let owner = user(&rift, "owner").await;
+    let stranger = user(&rift, "stranger").await;
+    let remote = |id: &str| rift::model::BridgeRef::new("discord", id);
+    let puppet = |id: &'static str, name: &'static str| {
+        let rift = rift.clone();
+        async move { rift.mirror_user(&RemoteUser::new(remote(id), name)).await.unwrap().id }
+    };
+    let bob = puppet("1", "Bob").await;
+    let carol = puppet("2", "Carol").await;
+    let dave = puppet("3", "Dave").await;
+    let mut owner_sub = rift.router().subscribe(16);
+    owner_sub.add(Topic::User(owner));
+    let mut dave_sub = rift.router().subscribe(16);
+    dave_sub.add(Topic::User(dave));
+
+    // Made once, announced to the owner's sessions once.
+    let group = rift
+        .mirror_dm(owner, &remote("g1"), ChannelKind::GroupDm, Some(" trio "), &[bob, carol])
+        .await
+        .unwrap();
+    assert_eq!(
+        (group.kind, group.name.as_deref(), group.bridge.clone()),
+        (ChannelKind::GroupDm, Some("trio"), Some(remote("g1")))
+    );
+    let mut ids: Vec<UserId> = group.recipients.iter().map(|u| u.id).collect();
+    ids.sort();
+    let mut expected = vec![bob, carol];
+    expected.sort();
+    assert_eq!(ids, expected, "recipients leave out the owner");
+    match next_event(&mut owner_sub).await {
+        Event::DmChannelCreate(dm) => assert_eq!((dm.id, dm.kind), (group.id, ChannelKind::GroupDm)),
+        other => panic!("expected DmChannelCreate, got {other:?}"),
+    }
+    let again = rift
+        .mirror_dm(owner, &remote("g1"), ChannelKind::GroupDm, Some("trio"), &[carol, bob])
+        .await
+        .unwrap();
+    assert_eq!(again, group);
+    no_event(&mut owner_sub);
+    let json = serde_json::to_value(&group).unwrap();
+    assert_eq!((json["kind"].as_str(), json["name"].as_str()), (Some("group_dm"), Some("trio")));
+    assert_eq!(
+        (json["bridge_source"].as_str(), json["bridge_remote_id"].as_str()),
+        (Some("discord"), Some("g1"))
+    );
+
+    // A two-person DM; its JSON has no name.
+    let dm = rift.mirror_dm(owner, &remote("d1"), ChannelKind::Dm, Some("ignored"), &[bob]).await.unwrap();
+    assert_eq!((dm.kind, dm.name.clone()), (ChannelKind::Dm, None));
+    assert!(serde_json::to_value(&dm).unwrap().get("name").is_none());
+    assert!(matches!(next_event(&mut owner_sub).await, Event::DmChannelCreate(_)));
+    assert_eq!(rift.dm_channels(owner).await.unwrap().len(), 2);
+    assert_code(rift.mirror_dm(owner, &remote("x"), ChannelKind::Text, None, &[bob]).await, "invalid_kind");
+
+    // Messages, reactions, search and a deleted message's trail, for the owner only.
+    let at = chrono::DateTime::parse_from_rfc3339("2021-01-02T03:04:05Z").unwrap().to_utc();
+    let said = rift
+        .mirror_message(RemoteMessage::new(remote("m1"), group.id, carol, "a haystack needle", at))
+        .await
+        .unwrap()
+        .value;
+    let gone = rift
+        .mirror_message(RemoteMessage::new(remote("m2"), group.id, bob, "soon gone", at))
+        .await
+        .unwrap()
+        .value;
+    assert!(rift.mirror_reaction(&remote("m1"), bob, "👍", true).await.unwrap());
+    assert!(
+        rift.mirror_edit(&remote("m2"), "soon gone, edited", chrono::Utc::now()).await.unwrap().is_some()
+    );
+    assert!(rift.mirror_delete(&remote("m2")).await.unwrap());
+    let listed = rift.messages(owner, group.id, MessageQuery::default()).await.unwrap();
+    assert_eq!(listed.iter().map(|m| m.id).collect::<Vec<_>>(), [said.id]);
+    assert_eq!(listed[0].reactions[0].emoji, "👍");
+    assert_eq!(rift.search(owner, SearchParams::text("needle")).await.unwrap().len(), 1);
+    assert_eq!(
+        rift.message_history(owner, gone.id).await.unwrap().len(),
+        2,
+        "the owner reads everything mirrored"
+    );
+    assert_code(rift.messages(stranger, group.id, MessageQuery::default()).await, "unknown_channel");
+    assert_code(rift.message_history(stranger, gone.id).await, "unknown_message");
+    assert_code(rift.dm_channel(stranger, group.id).await, "unknown_channel");
+    assert!(rift.search(stranger, SearchParams::text("needle")).await.unwrap().is_empty());
+
+    // Renamed, carol left, dave joined: dave's sessions see it appear, carol loses it.
+    let changed = rift
+        .mirror_dm(owner, &remote("g1"), ChannelKind::GroupDm, Some("quartet"), &[bob, dave])
+        .await
+        .unwrap();
+    assert_eq!(changed.name.as_deref(), Some("quartet"));
+    match next_event(&mut owner_sub).await {
+        Event::DmChannelCreate(seen) => {
+            assert_eq!((seen.id, seen.name.as_deref()), (group.id, Some("quartet")))
+        }
+        other => panic!("expected the renamed group, got {other:?}"),
+    }
+    match next_event(&mut dave_sub).await {
+        Event::DmChannelCreate(seen) => assert_eq!(seen.id, group.id),
+        other => panic!("expected DmChannelCreate, got {other:?}"),
+    }
+    assert_code(rift.dm_channel(carol, group.id).await, "unknown_channel");
+    assert!(rift.dm_channel(dave, group.id).await.is_ok());
+
+    // The owner writes there like in any DM (the relay takes it from the channel's events); a
+    // native open with bob finds the two-person DM, never the group.
+    let sent = rift.send_message(owner, group.id, SendMessage::text("hello all")).await.unwrap();
+    assert_eq!(sent.message.channel_id, group.id);
+    let opened = rift.open_dm(owner, bob).await.unwrap();
+    assert_eq!((opened.value.id, opened.created), (dm.id, false));
+}
