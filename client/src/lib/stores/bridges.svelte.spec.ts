@@ -69,7 +69,7 @@ describe('bridge api', () => {
     });
     const created = await api.createBridge({ token: 'secret', token_kind: 'bot', mode: 'relay' });
     expect(created.status).toBe('connecting');
-    expect(JSON.parse(calls[0].body!)).toEqual({ token: 'secret', token_kind: 'bot', mode: 'relay' });
+    expect(JSON.parse(calls[0]!.body!)).toEqual({ token: 'secret', token_kind: 'bot', mode: 'relay' });
     expect((await api.bridge('b1')).backfill.channels_total).toBe(0);
     expect(await api.backfillBridge('b1')).toBeUndefined();
     await api.backfillBridge('b1', ['c1', 'c2']);
@@ -85,8 +85,8 @@ describe('bridge api', () => {
       'POST /api/bridges/discord/b1/resume',
       'DELETE /api/bridges/discord/b1',
     ]);
-    expect(JSON.parse(calls[2].body!)).toEqual({});
-    expect(JSON.parse(calls[3].body!)).toEqual({ channel_ids: ['c1', 'c2'] });
+    expect(JSON.parse(calls[2]!.body!)).toEqual({});
+    expect(JSON.parse(calls[3]!.body!)).toEqual({ channel_ids: ['c1', 'c2'] });
   });
 
   it('turns a refusal into an ApiError with the server message', async () => {
@@ -130,7 +130,7 @@ describe('bridge store', () => {
     listing = [conn({}, { channels_done: 1, channels_total: 2, messages: 100, current_channel_id: 'c2' })];
     await vi.advanceTimersByTimeAsync(store.pollMs);
     expect(gets()).toBe(2);
-    expect(store.connections[0].backfill.messages).toBe(100);
+    expect(store.connections[0]!.backfill.messages).toBe(100);
     expect(store.polling).toBe(true);
 
     store.close();
@@ -147,13 +147,13 @@ describe('bridge store', () => {
     await store.open();
     listing = [conn({ status: 'stopped', status_reason: 'invalid token: Discord refused it' })];
     await vi.advanceTimersByTimeAsync(store.pollMs);
-    expect(store.connections[0].status).toBe('stopped');
+    expect(store.connections[0]!.status).toBe('stopped');
     expect(store.polling).toBe(false);
     await vi.advanceTimersByTimeAsync(store.pollMs * 3);
     expect(gets()).toBe(2);
 
     await store.resume('b1');
-    expect(store.connections[0].status).toBe('connecting');
+    expect(store.connections[0]!.status).toBe('connecting');
     expect(store.polling).toBe(true);
     store.close();
   });
@@ -179,7 +179,7 @@ describe('bridge store', () => {
     await store.add({ token: 'very-secret-token', token_kind: 'user', mode: 'archive' });
     expect(JSON.stringify(store.connections)).not.toContain('very-secret-token');
     await store.pause('b1');
-    expect(store.connections[0].status).toBe('paused');
+    expect(store.connections[0]!.status).toBe('paused');
     expect(store.polling).toBe(false);
     await store.remove('b1');
     expect(store.connections).toEqual([]);
@@ -219,7 +219,7 @@ describe('bridge store', () => {
     release(json(200, [conn({ status: 'connecting' })]));
     await refreshing;
     await settle();
-    expect(store.connections[0].status).toBe('paused');
+    expect(store.connections[0]!.status).toBe('paused');
     store.close();
   });
 });
