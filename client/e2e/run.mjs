@@ -717,6 +717,23 @@ async function main() {
       const asked = discord.seen.length;
       await row.getByRole('button', { name: 'Resume Connection 1' }).click();
       await row.locator('.bridge-status', { hasText: 'Connecting' }).waitFor();
+      // The open panel polls while something is in progress; closing it stops the polling.
+      let polls = 0;
+      const countPolls = (request) => {
+        if (request.method() === 'GET' && new URL(request.url()).pathname === '/api/bridges/discord') polls++;
+      };
+      alice.on('request', countPolls);
+      for (let i = 0; i < 100 && polls === 0; i++) await alice.waitForTimeout(100);
+      assert(polls > 0, 'the panel polls while the connection is connecting');
+      await alice.keyboard.press('Escape');
+      await panel.waitFor({ state: 'detached' });
+      polls = 0;
+      await alice.waitForTimeout(4000);
+      alice.off('request', countPolls);
+      assert(polls === 0, `no polling once the panel is closed (${polls} requests)`);
+      await alice.getByRole('button', { name: 'User settings' }).click();
+      await alice.getByRole('dialog', { name: 'User settings' }).getByRole('button', { name: 'Discord bridge' }).click();
+      await row.locator('.bridge-status', { hasText: 'Connecting' }).waitFor();
       await row.getByRole('button', { name: 'Pause Connection 1' }).click();
       await row.locator('.bridge-status', { hasText: 'Paused' }).waitFor();
       await row.getByRole('button', { name: 'Resume Connection 1' }).waitFor();
