@@ -1,6 +1,7 @@
 // End-to-end: a real rift-server (debug binary) on 127.0.0.1 with a temp SQLite data dir, serving
 // the freshly built client, driven in Debian's Chromium by playwright-core. Two users in two
-// browser contexts chat live. Screenshots go to the artifacts dir when a step fails.
+// browser contexts chat live, and one adds a Discord bridge connection that a fake Discord on
+// loopback (answering 401 to everything) refuses. Screenshots go to the artifacts dir when a step fails.
 //
 //   node e2e/run.mjs            (after `npm run build` and `cargo build -p rift-server`)
 //
@@ -10,6 +11,7 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -108,6 +110,42 @@ async function step(name, fn) {
   console.log(`ok (${Date.now() - started} ms)`);
 }
 
+/**
+ * A fake Discord on 127.0.0.1 that refuses every request as Discord refuses a bad token, recording the
+ * Authorization headers it was sent (so the test knows the bridge asked it, and nothing else).
+ */
+async function fakeDiscord() {
+  const seen = [];
+  const held = [];
+  const refuse = (res) => {
+    res.writeHead(401, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ message: '401: Unauthorized', code: 0 }));
+  };
+  const fake = {
+    seen,
+    /** While true, requests wait (the connection stays `connecting`) until `release()`. */
+    hold: false,
+    release() {
+      fake.hold = false;
+      for (const res of held.splice(0)) if (!res.destroyed) refuse(res);
+    },
+  };
+  const server = createHttpServer((req, res) => {
+    seen.push({ method: req.method, url: req.url, authorization: req.headers.authorization ?? null });
+    req.resume();
+    if (fake.hold) held.push(res);
+    else refuse(res);
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  fake.base = `http://127.0.0.1:${server.address().port}`;
+  fake.close = () => {
+    fake.release();
+    server.closeAllConnections();
+    return new Promise((ok) => server.close(ok));
+  };
+  return fake;
+}
+
 async function main() {
   if (!existsSync(join(dist, 'index.html'))) throw new Error('client/dist is missing: run npm run build first');
   const bin = serverBinary();
@@ -121,6 +159,10 @@ async function main() {
   const env = { ...process.env };
   delete env.DATABASE_URL; // the temp data dir's SQLite file
   delete env.JWT_SECRET;
+  // The bridge talks to the fake Discord only. No DISCORD_GATEWAY_URL: the bridge asks the fake for it
+  // (GET /gateway), which is where the 401 stops the connection (a gateway URL would skip that ask).
+  for (const name of ['DISCORD_TOKEN', 'DISCORD_GATEWAY_URL', 'DISCORD_API_BASE', 'DISCORD_CDN_BASE', 'RIFT_USER_ID']) delete env[name];
+  const discord = await fakeDiscord();
   const child = spawn(bin, [], {
     env: {
       ...env,
@@ -129,6 +171,8 @@ async function main() {
       UPLOAD_DIR: join(data, 'uploads'),
       CLIENT_DIR: dist,
       RATE_LIMITS: 'off',
+      DISCORD_API_BASE: `${discord.base}/api/v10`,
+      DISCORD_CDN_BASE: `${discord.base}/cdn`,
       RUST_LOG: process.env.RUST_LOG ?? 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -617,6 +661,115 @@ async function main() {
       await carol.getByRole('alert').getByText(/banned/i).waitFor();
     });
 
+    await step('alice adds a Discord bridge connection; the fake Discord refuses it; pause, resume and remove work', async () => {
+      const token = 'e2e-made-up-token-' + Math.random().toString(36).slice(2);
+      await alice.getByRole('button', { name: 'User settings' }).click();
+      await alice.getByRole('dialog', { name: 'User settings' }).getByRole('button', { name: 'Discord bridge' }).click();
+      const panel = alice.getByRole('dialog', { name: 'Discord bridge' });
+      await panel.getByText('No connections yet.').waitFor();
+      // The plain warning is there while a user token is chosen, and goes with a bot token.
+      const warning = panel.getByRole('note', { name: 'Warning about user tokens' });
+      await warning.getByText(/Terms of Service forbid automating user accounts/).waitFor();
+      await panel.getByRole('radio', { name: 'Bot', exact: true }).check();
+      await warning.waitFor({ state: 'detached' });
+      await panel.getByRole('radio', { name: 'User account', exact: true }).check();
+      await warning.waitFor();
+      // An API refusal shows in the form.
+      await panel.getByLabel('Discord token').fill('   ');
+      await panel.getByRole('button', { name: 'Add connection' }).click();
+      await panel.getByRole('alert').getByText('token must be 1 to 512 characters').waitFor();
+
+      const tokenField = panel.getByLabel('Discord token');
+      assert((await tokenField.getAttribute('type')) === 'password', 'the token field is a password field');
+      await tokenField.fill(token);
+      await panel.getByRole('radio', { name: 'Archive (read only)' }).check();
+      await panel.getByRole('button', { name: 'Add connection' }).click();
+      const row = panel.locator('li.bridge', { hasText: 'Connection 1' });
+      await row.waitFor();
+      await row.getByText('User account · archive (read only)').waitFor();
+      // Polled until the bridge gives up on the refused token.
+      await row.locator('.bridge-status', { hasText: 'Stopped' }).waitFor();
+      await row.getByText(/^Stopped: .*token/).waitFor();
+      assert(
+        discord.seen.some((r) => r.authorization === token),
+        'the bridge sent the token to the fake Discord: ' + JSON.stringify(discord.seen.map((r) => r.url)),
+      );
+      await row.getByRole('progressbar', { name: 'Connection 1 backfill progress' }).waitFor();
+      await row.getByText('0 / 0 channels').waitFor();
+
+      const tokenOnPage = () =>
+        alice.evaluate(
+          (t) =>
+            document.documentElement.outerHTML.includes(t) ||
+            [...document.querySelectorAll('input, textarea')].some((el) => el.value.includes(t)) ||
+            JSON.stringify({ ...localStorage }).includes(t) ||
+            JSON.stringify({ ...sessionStorage }).includes(t),
+          token,
+        );
+      assert(!(await tokenOnPage()), 'the token is nowhere in the page after submit');
+      assert((await tokenField.inputValue()) === '', 'the token field is cleared');
+
+      // Backfill needs a running connection.
+      assert(await row.getByRole('button', { name: 'Backfill Connection 1 again' }).isDisabled(), 'no backfill while stopped');
+
+      // Resume restarts it; while the fake Discord holds its answer it is connecting, and pause stops it.
+      discord.hold = true;
+      const asked = discord.seen.length;
+      await row.getByRole('button', { name: 'Resume Connection 1' }).click();
+      await row.locator('.bridge-status', { hasText: 'Connecting' }).waitFor();
+      // The open panel polls while something is in progress; closing it stops the polling.
+      let polls = 0;
+      const countPolls = (request) => {
+        if (request.method() === 'GET' && new URL(request.url()).pathname === '/api/bridges/discord') polls++;
+      };
+      alice.on('request', countPolls);
+      for (let i = 0; i < 100 && polls === 0; i++) await alice.waitForTimeout(100);
+      assert(polls > 0, 'the panel polls while the connection is connecting');
+      await alice.keyboard.press('Escape');
+      await panel.waitFor({ state: 'detached' });
+      polls = 0;
+      await alice.waitForTimeout(4000);
+      alice.off('request', countPolls);
+      assert(polls === 0, `no polling once the panel is closed (${polls} requests)`);
+      await alice.getByRole('button', { name: 'User settings' }).click();
+      await alice.getByRole('dialog', { name: 'User settings' }).getByRole('button', { name: 'Discord bridge' }).click();
+      await row.locator('.bridge-status', { hasText: 'Connecting' }).waitFor();
+      await row.getByRole('button', { name: 'Pause Connection 1' }).click();
+      await row.locator('.bridge-status', { hasText: 'Paused' }).waitFor();
+      await row.getByRole('button', { name: 'Resume Connection 1' }).waitFor();
+      discord.release();
+      await alice.waitForTimeout(500);
+      await row.locator('.bridge-status', { hasText: 'Paused' }).waitFor();
+      // Resumed for good, it is refused again and stops.
+      await row.getByRole('button', { name: 'Resume Connection 1' }).click();
+      await row.locator('.bridge-status', { hasText: 'Stopped' }).waitFor();
+      assert(discord.seen.length > asked, 'resume asked the fake Discord again');
+
+      // Phone width: the panel fits without sideways scrolling.
+      await alice.setViewportSize({ width: 390, height: 760 });
+      const overflow = await alice.evaluate(() => {
+        const d = document.querySelector('dialog.modal[open] .modal-body');
+        return d.scrollWidth - d.clientWidth;
+      });
+      assert(overflow <= 1, 'the bridge panel fits a phone width: overflow ' + overflow);
+      await alice.setViewportSize({ width: 1280, height: 800 });
+
+      await row.getByRole('button', { name: 'Remove Connection 1' }).click();
+      const confirm = alice.getByRole('dialog', { name: 'Remove Discord connection' });
+      await confirm.getByRole('button', { name: 'Remove' }).click();
+      await confirm.waitFor({ state: 'detached' });
+      await panel.getByText('No connections yet.').waitFor();
+      assert(!(await tokenOnPage()), 'the token is nowhere in the page at the end');
+      const list = await alice.evaluate(async () => {
+        const { access } = JSON.parse(localStorage.getItem('rift.tokens'));
+        const r = await fetch('/api/bridges/discord', { headers: { Authorization: `Bearer ${access}` } });
+        return r.json();
+      });
+      assert(Array.isArray(list) && list.length === 0, 'the connection is gone: ' + JSON.stringify(list));
+      await alice.keyboard.press('Escape');
+      await panel.waitFor({ state: 'detached' });
+    });
+
     assert(problems.length === 0, 'browser problems:\n' + problems.join('\n'));
     console.log(`e2e: ${steps.length} steps passed`);
   } catch (error) {
@@ -637,6 +790,7 @@ async function main() {
     for (const context of contexts) await context.close().catch(() => {});
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+    await discord.close();
     rmSync(data, { recursive: true, force: true });
     rmSync(profile, { recursive: true, force: true });
   }

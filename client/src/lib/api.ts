@@ -162,6 +162,37 @@ export interface Health {
   database: 'sqlite' | 'postgres';
 }
 
+export type BridgeStatus = 'connecting' | 'ready' | 'resuming' | 'paused' | 'stopped';
+export type BridgeTokenKind = 'user' | 'bot';
+export type BridgeMode = 'relay' | 'archive';
+
+/** A Discord guild a connection mirrors, with the Rift server that mirrors it. */
+export interface BridgedGuild {
+  id: string;
+  name: string;
+  server_id: Id;
+}
+
+export interface BackfillProgress {
+  channels_done: number;
+  channels_total: number;
+  messages: number;
+  current_channel_id?: Id | null;
+}
+
+/** A Discord bridge connection as its owner sees it (rift/src/service/bridges.rs `BridgeView`); never the token. */
+export interface BridgeConnection {
+  id: Id;
+  owner_id: Id;
+  token_kind: BridgeTokenKind;
+  mode: BridgeMode;
+  status: BridgeStatus;
+  status_reason?: string;
+  discord_user_id?: string;
+  guilds: BridgedGuild[];
+  backfill: BackfillProgress;
+}
+
 /** Every failed call: the server's `{error: {code, message}}` with the HTTP status (0: no answer). */
 export class ApiError extends Error {
   constructor(
@@ -490,6 +521,18 @@ export const search = (filters: SearchFilters) =>
 
 export const openDm = (recipientId: Id) => request<DmChannel>('POST', '/dm/channels', { recipient_id: recipientId });
 export const dmChannels = () => request<DmChannel[]>('GET', '/dm/channels');
+
+// Discord bridge (SPEC §7 "Management API"); the token is write-only.
+
+export const createBridge = (input: { token: string; token_kind: BridgeTokenKind; mode: BridgeMode }) =>
+  request<BridgeConnection>('POST', '/bridges/discord', input);
+export const bridges = () => request<BridgeConnection[]>('GET', '/bridges/discord');
+export const bridge = (id: Id) => request<BridgeConnection>('GET', `/bridges/discord/${enc(id)}`);
+export const deleteBridge = (id: Id) => request<void>('DELETE', `/bridges/discord/${enc(id)}`);
+export const backfillBridge = (id: Id, channelIds?: Id[]) =>
+  request<void>('POST', `/bridges/discord/${enc(id)}/backfill`, channelIds ? { channel_ids: channelIds } : {});
+export const pauseBridge = (id: Id) => request<BridgeConnection>('POST', `/bridges/discord/${enc(id)}/pause`);
+export const resumeBridge = (id: Id) => request<BridgeConnection>('POST', `/bridges/discord/${enc(id)}/resume`);
 
 // Uploads
 

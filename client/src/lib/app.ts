@@ -6,6 +6,7 @@ import { ApiError, type Id, type Message, type Status, type Upload } from './api
 import { Gateway, type EventFrame, type ReadyData } from './gateway';
 import { resolveMentions } from './markdown';
 import { channelPermissions, has, P } from './permissions';
+import { bridges } from './stores/bridges.svelte';
 import { dms } from './stores/dms.svelte';
 import { members } from './stores/members.svelte';
 import { messages } from './stores/messages.svelte';
@@ -188,6 +189,7 @@ export function connect(): void {
 export function disconnect(): void {
   gateway?.stop();
   gateway = null;
+  bridges.reset();
 }
 
 let started = false;

@@ -38,6 +38,7 @@ export type Modal =
   | { kind: 'edit-channel'; channelId: Id }
   | { kind: 'invite'; serverId: Id }
   | { kind: 'settings' }
+  | { kind: 'bridges' }
   | { kind: 'history'; message: Message }
   | { kind: 'roles'; serverId: Id }
   | { kind: 'overwrites'; channelId: Id }
