@@ -358,7 +358,13 @@ impl BridgeManager {
         id: BridgeConnectionId,
         channels: Option<Vec<ChannelId>>,
     ) -> Result<()> {
-        self.rift.bridge_connection(owner, id).await?;
+        let view = self.rift.bridge_connection(owner, id).await?;
+        if matches!(view.status, BridgeStatus::Paused | BridgeStatus::Stopped) {
+            return Err(Error::conflict(
+                "bridge_not_running",
+                "the connection is not running; resume it first",
+            ));
+        }
         let (ctx, bridge) = {
             let running = self.running.lock().await;
             let Some(entry) = running.get(&id) else {

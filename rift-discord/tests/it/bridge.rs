@@ -679,12 +679,15 @@ pub(crate) async fn bad_tokens_and_other_owners_get_clear_answers(db: TestDb) {
     let bridge = rig.add_bridge("wrong-token", "user", "relay").await;
     let stopped = rig.until(&bridge, "the stop", |c| c["status"] == "stopped").await;
     assert!(stopped["status_reason"].as_str().is_some_and(|r| r.contains("token")), "{stopped}");
+    let (status, body) =
+        rig.call(reqwest::Method::POST, &format!("/bridges/discord/{bridge}/backfill"), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("bridge_not_running")));
     // Resume tries again (and Discord refuses again); pause and resume answer the connection;
     // another user sees none of it.
-    let resumed = rig.call(reqwest::Method::POST, &format!("/bridges/discord/{bridge}/resume"), None).await;
-    assert_eq!(resumed.0, 200, "{}", resumed.1);
     let refusals = || discord.arrivals().len();
     let before = refusals();
+    let resumed = rig.call(reqwest::Method::POST, &format!("/bridges/discord/{bridge}/resume"), None).await;
+    assert_eq!(resumed.0, 200, "{}", resumed.1);
     rig.until(&bridge, "the second refusal", |c| c["status"] == "stopped" && refusals() > before).await;
     let paused = rig.call(reqwest::Method::POST, &format!("/bridges/discord/{bridge}/pause"), None).await;
     assert_eq!((paused.0, paused.1["status"].as_str()), (200, Some("paused")));
