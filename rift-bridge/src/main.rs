@@ -46,9 +46,8 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         .ok_or_else(|| {
             ConfigError("DATABASE_URL must be the shared PostgreSQL database (postgres://…)".into())
         })?;
-    std::fs::create_dir_all(&args.upload_dir).map_err(|e| {
-        ConfigError(format!("UPLOAD_DIR: cannot create {}: {e}", args.upload_dir.display()))
-    })?;
+    std::fs::create_dir_all(&args.upload_dir)
+        .map_err(|e| ConfigError(format!("UPLOAD_DIR: cannot create {}: {e}", args.upload_dir.display())))?;
     let database = rift_store::connect(database_url)
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot open the database: {e}")))?;

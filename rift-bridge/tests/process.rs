@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 
 fn command() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rift-bridge"));
-    cmd.env_clear().env("RUST_LOG", "info").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.env_clear()
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     cmd
 }
 

@@ -85,8 +85,12 @@ struct Args {
 
 /// The bridge manager with the Discord bridge aimed at the configured URLs.
 fn bridges(args: &Args, rift: &Rift) -> BridgeManager {
-    BridgeConfig::with_urls(&args.discord_api_base, &args.discord_cdn_base, args.discord_gateway_url.as_deref())
-        .manager(rift)
+    BridgeConfig::with_urls(
+        &args.discord_api_base,
+        &args.discord_cdn_base,
+        args.discord_gateway_url.as_deref(),
+    )
+    .manager(rift)
 }
 
 /// The seed's front door: `DISCORD_TOKEN` for `RIFT_USER_ID` creates or updates that connection.

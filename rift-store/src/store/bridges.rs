@@ -1,9 +1,9 @@
 //! Bridge mapping lookups, bridge connections and their cursors.
 
+use chrono::{DateTime, Utc};
 use rift::id::{BridgeConnectionId, UserId};
 use rift::model::{BridgeConnection, BridgeRef, BridgeStatus};
 use rift::store::BridgedKind;
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db::{Database, Res, Ts, on_db, on_insert};

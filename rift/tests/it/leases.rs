@@ -119,7 +119,12 @@ async fn two_managers_run_a_connection_once_and_the_second_takes_over_after_a_sh
     // Pausing releases it too; resuming starts it again (here, on b).
     let owner = db.store.bridge_connection(id).await.unwrap().unwrap().owner_id;
     b.pause(owner, id).await.unwrap();
-    assert!(db.store.acquire_bridge_lease(id, uuid::Uuid::now_v7(), chrono::Utc::now(), TIMINGS.ttl).await.unwrap());
+    assert!(
+        db.store
+            .acquire_bridge_lease(id, uuid::Uuid::now_v7(), chrono::Utc::now(), TIMINGS.ttl)
+            .await
+            .unwrap()
+    );
     b.shutdown().await;
     assert_eq!(record.lock().unwrap().most, 1);
     assert_eq!(record.lock().unwrap().running, 0);
@@ -151,7 +156,8 @@ async fn a_manager_whose_lease_is_taken_stops_its_host() {
 fn a_dead_managers_connection_is_taken_over_after_its_lease_expires() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let Some((url, _)) = runtime.block_on(rift_testing::postgres_url()) else { return };
-    let store: Arc<dyn Store> = Arc::new(runtime.block_on(rift_store::Database::connect_postgres(&url)).unwrap());
+    let store: Arc<dyn Store> =
+        Arc::new(runtime.block_on(rift_store::Database::connect_postgres(&url)).unwrap());
     let id = runtime.block_on(connection(&store));
     let record = Shared::default();
 
