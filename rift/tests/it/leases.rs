@@ -180,8 +180,9 @@ fn a_dead_managers_connection_is_taken_over_after_its_lease_expires() {
         let died = Instant::now();
         eventually("b takes over", TIMINGS.ttl * 4, async || b.is_running(id).await).await;
         let took = died.elapsed();
-        // Not before a's last renewal could have expired (a renewed at most renew_every ago)...
-        assert!(took + TIMINGS.renew_every >= TIMINGS.ttl, "took over too early: {took:?}");
+        // Not before a's last renewal could have expired (a renewed about renew_every ago; slack for
+        // a renewal delayed by a busy machine).
+        assert!(took + TIMINGS.renew_every * 3 >= TIMINGS.ttl, "took over too early: {took:?}");
         assert_eq!(log(&record), [("a", "start"), ("b", "start")]);
         b.shutdown().await;
     });
