@@ -35,7 +35,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 
 pub use error::{ApiError, ApiResult};
 pub use gateway::GatewayConfig;
-pub use uploads::DirFileStore;
+pub use rift::files::DirFileStore;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -96,7 +96,7 @@ impl AppState {
         config.gateway.rate_limits = config.gateway.rate_limits && config.rate_limits;
         let gateway = Arc::new(gateway::Gateway::new(config.gateway.clone()));
         // Files the service is handed (mirrored attachments) go where uploads go.
-        rift.set_file_store(Arc::new(uploads::DirFileStore::new(config.upload_dir.clone())));
+        rift.set_file_store(Arc::new(DirFileStore::new(config.upload_dir.clone())));
         Self {
             bridges: BridgeManager::new(rift.clone()),
             rift,

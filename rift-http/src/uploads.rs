@@ -7,55 +7,13 @@ use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rift::UploadId;
-use rift::files::{FileStore, served_inline};
+use rift::files::served_inline;
 use rift::service::NewUpload;
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
 use crate::extract::{AuthUser, Path};
 use crate::{ApiError, ApiResult, AppState};
-
-/// The upload directory as the service layer's [`FileStore`]: each file is named by its upload
-/// id, written to a temporary name, synced, then renamed, so a crash never leaves half a file
-/// under a real id.
-#[derive(Debug, Clone)]
-pub struct DirFileStore {
-    dir: std::path::PathBuf,
-}
-
-impl DirFileStore {
-    /// Files under `dir` (made when first needed).
-    pub fn new(dir: impl Into<std::path::PathBuf>) -> Self {
-        Self { dir: dir.into() }
-    }
-}
-
-#[async_trait::async_trait]
-impl FileStore for DirFileStore {
-    async fn put(&self, id: UploadId, bytes: &[u8]) -> std::io::Result<()> {
-        tokio::fs::create_dir_all(&self.dir).await?;
-        let partial = self.dir.join(format!(".{id}.partial"));
-        let mut file = tokio::fs::File::create(&partial).await?;
-        file.write_all(bytes).await?;
-        file.sync_all().await?;
-        drop(file);
-        tokio::fs::rename(&partial, self.dir.join(id.to_string())).await
-    }
-
-    async fn share(&self, existing: UploadId, id: UploadId) -> std::io::Result<()> {
-        let (from, to) = (self.dir.join(existing.to_string()), self.dir.join(id.to_string()));
-        // A hard link stores the bytes once; where links are impossible, a copy.
-        match tokio::fs::hard_link(&from, &to).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-            Err(_) => tokio::fs::copy(&from, &to).await.map(drop),
-        }
-    }
-
-    async fn get(&self, id: UploadId) -> std::io::Result<Vec<u8>> {
-        tokio::fs::read(self.dir.join(id.to_string())).await
-    }
-}
 
 /// Bytes kept from the start of a file for sniffing its type.
 const HEAD_BYTES: usize = 512;

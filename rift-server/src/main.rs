@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use rift::bridge::{BridgeFactory, BridgeManager};
+use rift::bridge::BridgeManager;
 use rift::service::{BridgeInput, Config, Rift};
-use rift_discord::bridge::DiscordBridge;
+use rift_discord::bridge::BridgeConfig;
 use rift_http::{AppState, HttpConfig};
 
 /// mimalloc gives freed memory back to the system, where glibc's malloc keeps it: Argon2 needs
@@ -85,12 +85,12 @@ struct Args {
 
 /// The bridge manager with the Discord bridge aimed at the configured URLs.
 fn bridges(args: &Args, rift: &Rift) -> BridgeManager {
-    let mut config = rift_discord::bridge::BridgeConfig::new();
-    config.api_base.clone_from(&args.discord_api_base);
-    config.cdn_base.clone_from(&args.discord_cdn_base);
-    config.gateway_url.clone_from(&args.discord_gateway_url);
-    let factory: BridgeFactory = Arc::new(move |_| Arc::new(DiscordBridge::new(config.clone())));
-    BridgeManager::new(rift.clone()).with_factory("discord", factory)
+    BridgeConfig::with_urls(
+        &args.discord_api_base,
+        &args.discord_cdn_base,
+        args.discord_gateway_url.as_deref(),
+    )
+    .manager(rift)
 }
 
 /// The seed's front door: `DISCORD_TOKEN` for `RIFT_USER_ID` creates or updates that connection.
@@ -184,7 +184,8 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     std::fs::create_dir_all(&http.upload_dir)
         .map_err(|e| ConfigError(format!("UPLOAD_DIR: cannot create {}: {e}", http.upload_dir.display())))?;
 
-    // Every stored bridge connection runs in this process (paused and stopped ones excepted).
+    // Every stored bridge connection runs (paused and stopped ones excepted): here, or in the
+    // process sharing the database (another rift-server, a rift-bridge) that holds its lease.
     let bridges = bridges(&args, &rift);
     bridge_from_env(&args, &bridges).await?;
     bridges

@@ -7,7 +7,9 @@
 //! the channels the bridge links, so it can relay them to the remote side.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::task::JoinHandle;
@@ -237,14 +239,49 @@ async fn pump_events(bridge: Arc<dyn Bridge>, ctx: BridgeContext, mut subscripti
 /// Makes the bridge for a stored connection (one factory per `source`).
 pub type BridgeFactory = Arc<dyn Fn(&BridgeConnection) -> Arc<dyn Bridge> + Send + Sync>;
 
+/// How long a lease on running a connection lasts, how often its holder renews it, and how often
+/// a manager looks for connections nobody live runs (see [`BridgeManager::with_lease_timings`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseTimings {
+    /// How long a lease lasts unless renewed: a node that dies is replaced after about this long.
+    pub ttl: Duration,
+    /// How often the holder renews it (well under `ttl`).
+    pub renew_every: Duration,
+    /// How often a manager tries to take over runnable connections nobody holds.
+    pub takeover_every: Duration,
+}
+
+impl Default for LeaseTimings {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(30),
+            renew_every: Duration::from_secs(10),
+            takeover_every: Duration::from_secs(10),
+        }
+    }
+}
+
 /// Runs every stored bridge connection: starts them at boot, starts one when it is created or
 /// resumed, stops it when it is paused or deleted, restarts one whose event feed fell behind.
 /// Cheap to clone.
+///
+/// Several processes may share one PostgreSQL database, each with its manager: a connection runs
+/// only in the process holding its lease (see [`Store::acquire_bridge_lease`](crate::Store)).
+/// A manager takes the lease before starting a host, renews it every
+/// [`LeaseTimings::renew_every`], stops the host when a renewal is refused (another process took
+/// over after this one stalled past the ttl), and releases it on stop, pause, delete and
+/// shutdown. After [`start_all`](Self::start_all) it also tries every
+/// [`LeaseTimings::takeover_every`] to start the runnable connections nobody live holds, so when a
+/// process dies another takes its connections over within about the ttl.
 #[derive(Clone)]
 pub struct BridgeManager {
     rift: Rift,
     factories: Arc<HashMap<String, BridgeFactory>>,
     running: Arc<tokio::sync::Mutex<HashMap<BridgeConnectionId, Running>>>,
+    holder: Uuid,
+    timings: LeaseTimings,
+    takeover: Arc<Mutex<Option<JoinHandle<()>>>>,
+    closed: Arc<AtomicBool>,
 }
 
 struct Running {
@@ -263,8 +300,37 @@ impl std::fmt::Debug for BridgeManager {
 
 impl BridgeManager {
     /// A manager with no bridge kinds: creating a connection answers 400 `unknown_bridge_kind`.
+    /// Its lease holder id is random: one per manager (per process).
     pub fn new(rift: Rift) -> Self {
-        Self { rift, factories: Arc::default(), running: Arc::default() }
+        Self {
+            rift,
+            factories: Arc::default(),
+            running: Arc::default(),
+            holder: Uuid::from_bytes(rand::random()),
+            timings: LeaseTimings::default(),
+            takeover: Arc::default(),
+            closed: Arc::default(),
+        }
+    }
+
+    /// Sets how long leases last and how often they are renewed and taken over (short in tests).
+    #[must_use]
+    pub fn with_lease_timings(mut self, timings: LeaseTimings) -> Self {
+        self.timings = timings;
+        self
+    }
+
+    /// The id this manager holds leases under.
+    pub fn holder(&self) -> Uuid {
+        self.holder
+    }
+
+    /// Whether a host for `id` runs in this manager now (its lease held, its bridge started).
+    pub async fn is_running(&self, id: BridgeConnectionId) -> bool {
+        let running = self.running.lock().await;
+        running.get(&id).is_some_and(|entry| {
+            !entry.task.is_finished() && entry.host.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+        })
     }
 
     /// Adds a bridge kind: connections whose `source` is `source` run bridges made by `factory`.
@@ -284,8 +350,30 @@ impl BridgeManager {
         &self.rift
     }
 
-    /// Starts every stored connection that is neither paused nor stopped.
+    /// Starts every stored connection that is neither paused nor stopped (and not run by another
+    /// process), then keeps looking for such connections every [`LeaseTimings::takeover_every`].
     pub async fn start_all(&self) -> Result<()> {
+        self.take_over().await?;
+        let mut slot = self.takeover.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() && !self.closed.load(Ordering::SeqCst) {
+            let manager = self.clone();
+            *slot = Some(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(manager.timings.takeover_every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    if let Err(error) = manager.take_over().await {
+                        tracing::warn!(%error, "cannot look for bridge connections to take over");
+                    }
+                }
+            }));
+        }
+        Ok(())
+    }
+
+    /// Starts the runnable connections that do not run here (each starts only if its lease is free).
+    async fn take_over(&self) -> Result<()> {
         for connection in self.rift.runnable_bridge_connections().await? {
             self.start(connection.id, &connection.source).await;
         }
@@ -315,7 +403,7 @@ impl BridgeManager {
     pub async fn ensure(&self, owner: UserId, input: BridgeInput) -> Result<BridgeConnectionId> {
         let source = input.source.clone();
         let id = self.rift.upsert_bridge_connection(owner, input).await?;
-        let running = self.running.lock().await.contains_key(&id);
+        let running = self.running.lock().await.get(&id).is_some_and(|entry| !entry.task.is_finished());
         if !running {
             self.start(id, &source).await;
         }
@@ -367,7 +455,7 @@ impl BridgeManager {
         }
         let (ctx, bridge) = {
             let running = self.running.lock().await;
-            let Some(entry) = running.get(&id) else {
+            let Some(entry) = running.get(&id).filter(|entry| !entry.task.is_finished()) else {
                 return Err(Error::conflict("bridge_not_running", "the connection is not running"));
             };
             let ctx = entry.host.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -380,8 +468,15 @@ impl BridgeManager {
         }
     }
 
-    /// Stops every running connection without changing its stored status (a shutdown).
+    /// Stops every running connection without changing its stored status (a shutdown), and
+    /// releases their leases so another process may take them over at once.
     pub async fn shutdown(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let takeover = self.takeover.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(takeover) = takeover {
+            takeover.abort();
+            let _ = takeover.await;
+        }
         let ids: Vec<BridgeConnectionId> = self.running.lock().await.keys().copied().collect();
         for id in ids {
             self.stop(id).await;
@@ -394,16 +489,19 @@ impl BridgeManager {
             return;
         };
         let mut running = self.running.lock().await;
-        if running.contains_key(&id) {
+        if self.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        // An entry whose task ended (its lease was elsewhere, or lost) is replaced.
+        if running.get(&id).is_some_and(|entry| !entry.task.is_finished()) {
             return;
         }
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let host_ctx = Arc::new(Mutex::new(None));
         let host_bridge = Arc::new(Mutex::new(None));
         let task = tokio::spawn(supervise(
-            self.rift.clone(),
+            Lease { rift: self.rift.clone(), id, holder: self.holder, timings: self.timings },
             factory,
-            id,
             stopped,
             Arc::clone(&host_ctx),
             Arc::clone(&host_bridge),
@@ -420,30 +518,109 @@ impl BridgeManager {
     }
 }
 
-/// Runs one connection's host until told to stop, restarting it when its event feed falls behind.
-async fn supervise(
+/// One connection's lease, as held by one manager.
+struct Lease {
     rift: Rift,
-    factory: BridgeFactory,
     id: BridgeConnectionId,
+    holder: Uuid,
+    timings: LeaseTimings,
+}
+
+impl Lease {
+    /// Takes or renews the lease; `Err` when the store could not say.
+    async fn acquire(&self) -> Result<bool> {
+        let now = chrono::Utc::now();
+        Ok(self.rift.store().acquire_bridge_lease(self.id, self.holder, now, self.timings.ttl).await?)
+    }
+
+    async fn release(&self) {
+        if let Err(error) = self.rift.store().release_bridge_lease(self.id, self.holder).await {
+            tracing::warn!(connection = %self.id, %error, "cannot release the bridge lease; it expires");
+        }
+    }
+}
+
+/// What a renewal found.
+enum Renewal {
+    /// Still ours: keep running.
+    Held,
+    /// Lost (taken over, or the connection was deleted), or the connection was paused: stop.
+    Gone,
+}
+
+/// Renews the lease and checks the connection is still meant to run. A store error keeps the host
+/// running until the lease would have expired (`held_until`), since nobody else can take it sooner.
+async fn renew(lease: &Lease, held_until: &mut tokio::time::Instant) -> Renewal {
+    let asked = tokio::time::Instant::now();
+    match lease.rift.store().bridge_connection(lease.id).await {
+        Ok(None) => return Renewal::Gone,
+        Ok(Some(c)) if c.status == BridgeStatus::Paused => return Renewal::Gone,
+        _ => {}
+    }
+    match lease.acquire().await {
+        Ok(true) => {
+            *held_until = asked + lease.timings.ttl;
+            Renewal::Held
+        }
+        Ok(false) => {
+            tracing::warn!(connection = %lease.id, "bridge lease was taken over elsewhere; stopping here");
+            Renewal::Gone
+        }
+        Err(error) if tokio::time::Instant::now() < *held_until => {
+            tracing::warn!(connection = %lease.id, %error, "cannot renew the bridge lease; retrying");
+            Renewal::Held
+        }
+        Err(error) => {
+            tracing::warn!(connection = %lease.id, %error, "bridge lease expired unrenewed; stopping here");
+            Renewal::Gone
+        }
+    }
+}
+
+/// Runs one connection's host while this manager holds its lease, until told to stop, restarting
+/// it when its event feed falls behind. Ends without starting anything when another process holds
+/// the lease, and stops the host when a renewal fails.
+async fn supervise(
+    lease: Lease,
+    factory: BridgeFactory,
     mut stop: tokio::sync::oneshot::Receiver<()>,
     ctx_slot: Arc<Mutex<Option<BridgeContext>>>,
     bridge_slot: Arc<Mutex<Option<Arc<dyn Bridge>>>>,
 ) {
+    let (rift, id) = (lease.rift.clone(), lease.id);
+    let retry = Duration::from_secs(5).min(lease.timings.renew_every);
     loop {
+        // Taken (or renewed, on a restart) before anything runs.
+        let asked = tokio::time::Instant::now();
+        match lease.acquire().await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!(connection = %id, "bridge connection runs elsewhere");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(connection = %id, %error, "cannot take the bridge lease; retrying");
+                tokio::select! {
+                    _ = &mut stop => return,
+                    () = tokio::time::sleep(retry) => continue,
+                }
+            }
+        }
+        let mut held_until = asked + lease.timings.ttl;
         let connection = match rift.store().bridge_connection(id).await {
             Ok(Some(connection)) => connection,
             Ok(None) => return,
             Err(error) => {
                 tracing::warn!(connection = %id, %error, "cannot read the bridge connection; retrying");
                 tokio::select! {
-                    _ = &mut stop => return,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(5)) => continue,
+                    _ = &mut stop => { lease.release().await; return }
+                    () = tokio::time::sleep(retry) => continue,
                 }
             }
         };
         let bridge = factory(&connection);
         let host = tokio::select! {
-            _ = &mut stop => return,
+            _ = &mut stop => { lease.release().await; return }
             host = BridgeHost::start(&rift, Arc::clone(&bridge), id) => host,
         };
         let host = match host {
@@ -451,30 +628,44 @@ async fn supervise(
             Err(error) => {
                 tracing::warn!(connection = %id, %error, "bridge failed to start; retrying");
                 tokio::select! {
-                    _ = &mut stop => return,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(5)) => continue,
+                    _ = &mut stop => { lease.release().await; return }
+                    () = tokio::time::sleep(retry) => continue,
                 }
             }
         };
         *ctx_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(host.context().clone());
         *bridge_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(bridge);
-        loop {
+        let mut renewals = tokio::time::interval(lease.timings.renew_every);
+        renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        renewals.tick().await;
+        let lost = loop {
             tokio::select! {
                 _ = &mut stop => {
                     if let Err(error) = host.stop().await {
                         tracing::warn!(connection = %id, %error, "bridge did not stop cleanly");
                     }
+                    lease.release().await;
                     return;
                 }
-                () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {
+                _ = renewals.tick() => {
+                    if let Renewal::Gone = renew(&lease, &mut held_until).await {
+                        break true;
+                    }
+                }
+                () = tokio::time::sleep(Duration::from_millis(500)) => {
                     if host.is_finished() {
-                        break;
+                        break false;
                     }
                 }
             }
-        }
+        };
         *ctx_slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
         *bridge_slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let _ = host.stop().await;
+        if lost {
+            // Released in case it is still ours (paused): harmless when another holder has it.
+            lease.release().await;
+            return;
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Rules for uploaded files: what a file is (sniffed from its bytes), how it may be served, and
 //! what its stored name may contain. Pure functions, and [`FileStore`], the trait through which
-//! the service layer writes bytes it was handed (mirrored attachments); `rift-http` implements it
-//! over its upload directory.
+//! the service layer writes bytes it was handed (mirrored attachments), and [`DirFileStore`], its
+//! implementation over the upload directory (used by `rift-http` and `rift-bridge` alike).
 
 use async_trait::async_trait;
 
@@ -16,6 +16,48 @@ pub trait FileStore: Send + Sync + 'static {
     async fn share(&self, existing: UploadId, id: UploadId) -> std::io::Result<()>;
     /// The bytes of `id`.
     async fn get(&self, id: UploadId) -> std::io::Result<Vec<u8>>;
+}
+
+/// The upload directory as the service layer's [`FileStore`]: each file is named by its upload
+/// id, written to a temporary name, synced, then renamed, so a crash never leaves half a file
+/// under a real id.
+#[derive(Debug, Clone)]
+pub struct DirFileStore {
+    dir: std::path::PathBuf,
+}
+
+impl DirFileStore {
+    /// Files under `dir` (made when first needed).
+    pub fn new(dir: impl Into<std::path::PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+}
+
+#[async_trait]
+impl FileStore for DirFileStore {
+    async fn put(&self, id: UploadId, bytes: &[u8]) -> std::io::Result<()> {
+        tokio::fs::create_dir_all(&self.dir).await?;
+        let partial = self.dir.join(format!(".{id}.partial"));
+        let mut file = tokio::fs::File::create(&partial).await?;
+        tokio::io::AsyncWriteExt::write_all(&mut file, bytes).await?;
+        file.sync_all().await?;
+        drop(file);
+        tokio::fs::rename(&partial, self.dir.join(id.to_string())).await
+    }
+
+    async fn share(&self, existing: UploadId, id: UploadId) -> std::io::Result<()> {
+        let (from, to) = (self.dir.join(existing.to_string()), self.dir.join(id.to_string()));
+        // A hard link stores the bytes once; where links are impossible, a copy.
+        match tokio::fs::hard_link(&from, &to).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(_) => tokio::fs::copy(&from, &to).await.map(drop),
+        }
+    }
+
+    async fn get(&self, id: UploadId) -> std::io::Result<Vec<u8>> {
+        tokio::fs::read(self.dir.join(id.to_string())).await
+    }
 }
 
 /// Longest stored file name, in characters.

@@ -610,4 +610,18 @@ pub trait Store: Send + Sync + 'static {
     async fn set_bridge_cursor(&self, id: BridgeConnectionId, key: &str, value: &str) -> StoreResult<()>;
     /// A named cursor.
     async fn bridge_cursor(&self, id: BridgeConnectionId, key: &str) -> StoreResult<Option<String>>;
+    /// Takes or renews the lease on running a connection for `holder` until `now + ttl`: taken
+    /// when nobody holds it, when its holder let it expire (`expires_at <= now`), or when `holder`
+    /// already holds it (a renewal). `false` when another holder's lease is still valid, or the
+    /// connection is unknown. Atomic: of concurrent takers of a free lease, one wins.
+    async fn acquire_bridge_lease(
+        &self,
+        id: BridgeConnectionId,
+        holder: Uuid,
+        now: Timestamp,
+        ttl: std::time::Duration,
+    ) -> StoreResult<bool>;
+    /// Gives up `holder`'s lease on a connection (anyone may take it at once); `false` if
+    /// `holder` did not hold it.
+    async fn release_bridge_lease(&self, id: BridgeConnectionId, holder: Uuid) -> StoreResult<bool>;
 }

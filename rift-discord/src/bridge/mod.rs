@@ -58,6 +58,28 @@ impl BridgeConfig {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// The URLs a binary was configured with (`DISCORD_API_BASE`, `DISCORD_CDN_BASE`,
+    /// `DISCORD_GATEWAY_URL`).
+    pub fn with_urls(api_base: &str, cdn_base: &str, gateway_url: Option<&str>) -> Self {
+        Self {
+            api_base: api_base.to_owned(),
+            cdn_base: cdn_base.to_owned(),
+            gateway_url: gateway_url.map(str::to_owned),
+            ..Self::default()
+        }
+    }
+
+    /// A [`BridgeFactory`](rift::bridge::BridgeFactory) making a [`DiscordBridge`] with this
+    /// configuration for each connection (what `rift-server` and `rift-bridge` both run).
+    pub fn factory(self) -> rift::bridge::BridgeFactory {
+        std::sync::Arc::new(move |_| std::sync::Arc::new(DiscordBridge::new(self.clone())))
+    }
+
+    /// A manager running `"discord"` connections with this configuration.
+    pub fn manager(self, rift: &rift::service::Rift) -> rift::bridge::BridgeManager {
+        rift::bridge::BridgeManager::new(rift.clone()).with_factory("discord", self.factory())
+    }
 }
 
 /// The Discord implementation of [`Bridge`]: one per running connection.

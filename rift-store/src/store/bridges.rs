@@ -1,5 +1,6 @@
 //! Bridge mapping lookups, bridge connections and their cursors.
 
+use chrono::{DateTime, Utc};
 use rift::id::{BridgeConnectionId, UserId};
 use rift::model::{BridgeConnection, BridgeRef, BridgeStatus};
 use rift::store::BridgedKind;
@@ -142,5 +143,48 @@ impl Database {
             .fetch_optional(pool)
             .await?
         }))
+    }
+
+    pub(crate) async fn take_lease(
+        &self,
+        id: BridgeConnectionId,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> Res<bool> {
+        let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        let expires = now.checked_add_signed(ttl).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        // One statement: inserted when free, taken over when expired, renewed when ours; a lease
+        // held by someone else and still valid is left alone (no row changes). Unknown connections
+        // insert nothing.
+        let done = on_db!(self, write, |pool| {
+            sqlx::query(
+                "INSERT INTO bridge_leases (connection_id, holder, expires_at) \
+                 SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM bridge_connections WHERE id = $1) \
+                 ON CONFLICT (connection_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+                 WHERE bridge_leases.holder = excluded.holder OR bridge_leases.expires_at <= $4",
+            )
+            .bind(id.uuid())
+            .bind(holder)
+            .bind(Ts::new(expires))
+            .bind(Ts::new(now))
+            .execute(pool)
+            .await
+            .map_err(|e| on_insert(e, "bridge_lease", "bridge_connection"))?
+            .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    pub(crate) async fn drop_lease(&self, id: BridgeConnectionId, holder: Uuid) -> Res<bool> {
+        let done = on_db!(self, write, |pool| {
+            sqlx::query("DELETE FROM bridge_leases WHERE connection_id = $1 AND holder = $2")
+                .bind(id.uuid())
+                .bind(holder)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
     }
 }

@@ -402,4 +402,16 @@ impl Store for Database {
     async fn bridge_cursor(&self, id: BridgeConnectionId, key: &str) -> StoreResult<Option<String>> {
         Ok(self.get_cursor(id, key).await?)
     }
+    async fn acquire_bridge_lease(
+        &self,
+        id: BridgeConnectionId,
+        holder: Uuid,
+        now: Timestamp,
+        ttl: std::time::Duration,
+    ) -> StoreResult<bool> {
+        Ok(self.take_lease(id, holder, now, ttl).await?)
+    }
+    async fn release_bridge_lease(&self, id: BridgeConnectionId, holder: Uuid) -> StoreResult<bool> {
+        Ok(self.drop_lease(id, holder).await?)
+    }
 }

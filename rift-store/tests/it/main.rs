@@ -85,6 +85,8 @@ conformance! {
     misc::read_state_only_moves_forward,
     misc::bridged_objects_are_found_by_remote_id,
     misc::bridge_connections_and_cursors,
+    misc::bridge_lease_has_one_holder_until_it_expires_or_is_released,
+    misc::concurrent_lease_takers_get_one_lease,
     misc::deleting_a_server_takes_everything_in_it,
     misc::ping_and_backend,
 }

@@ -1,5 +1,6 @@
 //! The service layer over real stores, each test on SQLite and on PostgreSQL.
 
+mod leases;
 mod service;
 
 /// Emits `sqlite::<name>` and `postgres::<name>` tests for each body taking an `Arc<dyn Store>`.

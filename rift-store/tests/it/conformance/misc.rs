@@ -201,3 +201,49 @@ pub(crate) async fn ping_and_backend(store: &dyn Store) {
     store.ping().await.unwrap();
     assert!(matches!(store.backend().as_str(), "sqlite" | "postgres"));
 }
+
+pub(crate) async fn bridge_lease_has_one_holder_until_it_expires_or_is_released(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let conn = connection(owner.id);
+    store.create_bridge_connection(&conn).await.unwrap();
+    let (one, two) = (Uuid::now_v7(), Uuid::now_v7());
+    let ttl = std::time::Duration::from_secs(30);
+
+    // Free: the first taker gets it; the second is refused while it is valid.
+    assert!(store.acquire_bridge_lease(conn.id, one, at(0), ttl).await.unwrap());
+    assert!(!store.acquire_bridge_lease(conn.id, two, at(1), ttl).await.unwrap());
+    assert!(!store.acquire_bridge_lease(conn.id, two, at(29), ttl).await.unwrap());
+    // Renewal: the holder takes it again, which moves the expiry on.
+    assert!(store.acquire_bridge_lease(conn.id, one, at(20), ttl).await.unwrap());
+    assert!(!store.acquire_bridge_lease(conn.id, two, at(40), ttl).await.unwrap());
+    // Expiry: after `expires_at`, anyone takes it, and the former holder is then refused.
+    assert!(store.acquire_bridge_lease(conn.id, two, at(50), ttl).await.unwrap());
+    assert!(!store.acquire_bridge_lease(conn.id, one, at(51), ttl).await.unwrap());
+    // Release: only the holder's release counts; then the lease is free at once.
+    assert!(!store.release_bridge_lease(conn.id, one).await.unwrap());
+    assert!(!store.acquire_bridge_lease(conn.id, one, at(52), ttl).await.unwrap());
+    assert!(store.release_bridge_lease(conn.id, two).await.unwrap());
+    assert!(!store.release_bridge_lease(conn.id, two).await.unwrap());
+    assert!(store.acquire_bridge_lease(conn.id, one, at(53), ttl).await.unwrap());
+
+    // Leases are per connection; an unknown connection has none to take.
+    let other = connection(owner.id);
+    store.create_bridge_connection(&other).await.unwrap();
+    assert!(store.acquire_bridge_lease(other.id, two, at(53), ttl).await.unwrap());
+    assert!(!store.acquire_bridge_lease(BridgeConnectionId::new(), one, at(53), ttl).await.unwrap());
+    // Deleting the connection takes its lease.
+    assert!(store.delete_bridge_connection(conn.id).await.unwrap());
+    assert!(!store.release_bridge_lease(conn.id, one).await.unwrap());
+}
+
+pub(crate) async fn concurrent_lease_takers_get_one_lease(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let conn = connection(owner.id);
+    store.create_bridge_connection(&conn).await.unwrap();
+    let ttl = std::time::Duration::from_secs(30);
+    let take = |holder: Uuid| store.acquire_bridge_lease(conn.id, holder, at(0), ttl);
+    let (r1, r2, r3, r4) =
+        tokio::join!(take(Uuid::now_v7()), take(Uuid::now_v7()), take(Uuid::now_v7()), take(Uuid::now_v7()));
+    let won = [r1.unwrap(), r2.unwrap(), r3.unwrap(), r4.unwrap()];
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+}
