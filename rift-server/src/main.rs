@@ -155,9 +155,11 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 async fn run(args: Args) -> Result<(), ConfigError> {
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| ConfigError(format!("RIFT_DATA_DIR: cannot create {}: {e}", args.data_dir.display())))?;
+    // An empty DATABASE_URL (as env files often leave it) means the default, not a database named "".
     let database_url = args
         .database_url
         .clone()
+        .filter(|url| !url.trim().is_empty())
         .unwrap_or_else(|| format!("sqlite://{}", args.data_dir.join("rift.db").display()));
     let store = rift_store::connect(&database_url)
         .await

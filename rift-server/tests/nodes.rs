@@ -42,6 +42,25 @@ fn command(dir: &std::path::Path, port: u16) -> Command {
     cmd
 }
 
+#[tokio::test]
+async fn an_empty_database_url_means_the_default_sqlite_file() {
+    let node = start(Some("")).await;
+    let http = reqwest::Client::new();
+    let health: Value =
+        http.get(format!("{}/api/health", node.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["database"], "sqlite");
+    let session = post(
+        &http,
+        format!("{}/api/auth/register", node.base),
+        None,
+        json!({"username": "ada", "password": "password123"}),
+    )
+    .await;
+    let token = session["access_token"].as_str().unwrap();
+    post(&http, format!("{}/api/servers", node.base), Some(token), json!({"name": "Engines"})).await;
+    assert!(node._dir.path().join("rift.db").is_file(), "the default file was used");
+}
+
 async fn start(database_url: Option<&str>) -> Node {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
