@@ -51,18 +51,20 @@ pub(crate) async fn run(
     let mut targets: Vec<HistoryTarget> = Vec::new();
     // Channels read up to date (and back to their first message) during this run.
     let mut finished: HashSet<Snowflake> = HashSet::new();
+    // Channels whose history is complete (this run or an earlier one), for the progress count.
+    let mut done: HashSet<Snowflake> = HashSet::new();
     let mut progress = ctx.progress().await.unwrap_or_default();
     loop {
         let idle = targets.iter().all(|t| finished.contains(&t.remote));
         if idle {
             match commands.recv().await {
-                Some(command) => apply(&ctx, command, &mut targets, &mut finished).await,
+                Some(command) => apply(&ctx, command, &mut targets, &mut finished, &mut done).await,
                 None => return,
             }
         }
         // Take every waiting command before reading, so a burst of GUILD_CREATEs plans once.
         while let Ok(command) = commands.try_recv() {
-            apply(&ctx, command, &mut targets, &mut finished).await;
+            apply(&ctx, command, &mut targets, &mut finished, &mut done).await;
         }
         progress.channels_total = u32::try_from(targets.len()).unwrap_or(u32::MAX);
         for target in targets.clone() {
@@ -74,16 +76,18 @@ pub(crate) async fn run(
                 break;
             }
             progress.current_channel_id = Some(target.channel_id);
-            progress.channels_done = count_done(&ctx, &targets).await;
+            progress.channels_done = count_done(&targets, &done);
             let _ = ctx.set_progress(&progress).await;
             match read_channel(&mirror, &rest, target, &mut progress).await {
                 Ok(()) => {
                     finished.insert(target.remote);
+                    done.insert(target.remote);
                 }
                 Err(error) if is_permanent(&error) => {
                     tracing::warn!(channel = %target.remote, %error, "cannot read this channel's history; skipping it");
                     let _ = ctx.set_cursor(&history_key(target.remote), DONE).await;
                     finished.insert(target.remote);
+                    done.insert(target.remote);
                 }
                 Err(error) => {
                     tracing::warn!(channel = %target.remote, %error, "reading history failed; retrying shortly");
@@ -92,7 +96,7 @@ pub(crate) async fn run(
                 }
             }
         }
-        progress.channels_done = count_done(&ctx, &targets).await;
+        progress.channels_done = count_done(&targets, &done);
         if targets.iter().all(|t| finished.contains(&t.remote)) {
             progress.current_channel_id = None;
             tracing::info!(
@@ -110,11 +114,17 @@ async fn apply(
     command: Command,
     targets: &mut Vec<HistoryTarget>,
     finished: &mut HashSet<Snowflake>,
+    done: &mut HashSet<Snowflake>,
 ) {
     match command {
         Command::Targets(new) => {
             for target in new {
                 if !targets.contains(&target) {
+                    // A channel completed by an earlier run counts as done from the start.
+                    let cursor = ctx.cursor(&history_key(target.remote)).await.ok().flatten();
+                    if cursor.as_deref() == Some(DONE) {
+                        done.insert(target.remote);
+                    }
                     targets.push(target);
                 }
             }
@@ -127,19 +137,15 @@ async fn apply(
                     tracing::warn!(%error, "cannot reset a backfill cursor");
                 }
                 finished.remove(&target.remote);
+                done.remove(&target.remote);
             }
         }
     }
 }
 
-async fn count_done(ctx: &BridgeContext, targets: &[HistoryTarget]) -> u32 {
-    let mut done = 0;
-    for target in targets {
-        if ctx.cursor(&history_key(target.remote)).await.ok().flatten().as_deref() == Some(DONE) {
-            done += 1;
-        }
-    }
-    done
+fn count_done(targets: &[HistoryTarget], done: &HashSet<Snowflake>) -> u32 {
+    let count = targets.iter().filter(|t| done.contains(&t.remote)).count();
+    u32::try_from(count).unwrap_or(u32::MAX)
 }
 
 /// Errors that retrying will not mend: the channel is gone or closed to the account.

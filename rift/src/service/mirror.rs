@@ -163,6 +163,11 @@ impl RemoteMember {
     }
 }
 
+/// The url of a mirrored image, if the upload is one.
+fn image_url(upload: Option<&Upload>) -> Option<String> {
+    upload.filter(|u| u.content_type.starts_with("image/")).map(|u| u.url.clone())
+}
+
 /// Remote text as Rift can store it: a NUL (which PostgreSQL cannot hold) becomes U+FFFD, so the
 /// message is kept rather than refused.
 fn storable_text(text: &str) -> String {
@@ -560,7 +565,7 @@ impl Rift {
     pub async fn mirror_server_icon(&self, server_id: ServerId, icon: Option<&Upload>) -> Result<Server> {
         let store = &self.inner.store;
         let server = store.server(server_id).await?.ok_or(Error::NotFound(Resource::Server))?;
-        let url = icon.filter(|i| i.content_type.starts_with("image/")).map(|i| i.url.clone());
+        let url = image_url(icon);
         if server.icon_url == url {
             return Ok(server);
         }
@@ -575,7 +580,7 @@ impl Rift {
     pub async fn mirror_avatar(&self, user_id: UserId, avatar: Option<&Upload>) -> Result<User> {
         let store = &self.inner.store;
         let user = store.user(user_id).await?.ok_or(Error::NotFound(Resource::User))?;
-        let url = avatar.filter(|a| a.content_type.starts_with("image/")).map(|a| a.url.clone());
+        let url = image_url(avatar);
         if user.avatar_url == url {
             return Ok(user);
         }
