@@ -575,6 +575,12 @@ pub trait Store: Send + Sync + 'static {
     async fn ack(&self, user_id: UserId, channel_id: ChannelId, message_id: MessageId) -> StoreResult<()>;
     /// A user's read states.
     async fn read_states(&self, user_id: UserId) -> StoreResult<Vec<ReadState>>;
+    /// The newest live (not deleted) message of each given channel (one query per thousand channels); channels
+    /// without one, and unknown channels, are absent from the map.
+    async fn last_message_ids(
+        &self,
+        channel_ids: &[ChannelId],
+    ) -> StoreResult<std::collections::HashMap<ChannelId, MessageId>>;
 
     // ---- server audit log ----
     /// Appends an entry.

@@ -2,7 +2,7 @@
 // components call (each one an api.ts call plus the store change it implies).
 
 import * as api from './api';
-import { ApiError, type Id, type Message, type Status, type Upload } from './api';
+import { ApiError, type Id, type Message, type Status, type Upload, type User } from './api';
 import { Gateway, type EventFrame, type ReadyData } from './gateway';
 import { resolveMentions } from './markdown';
 import { channelPermissions, has, P } from './permissions';
@@ -11,7 +11,7 @@ import { dms } from './stores/dms.svelte';
 import { members } from './stores/members.svelte';
 import { messages } from './stores/messages.svelte';
 import { presence } from './stores/presence.svelte';
-import { readState } from './stores/readstate.svelte';
+import { newestFromReady, readState } from './stores/readstate.svelte';
 import { servers } from './stores/servers.svelte';
 import { session } from './stores/session.svelte';
 import { ui } from './stores/ui.svelte';
@@ -32,9 +32,8 @@ export function applyReady(data: ReadyData): void {
   session.signedInAs(data.user);
   servers.reset(data.servers);
   dms.reset(data.dm_channels);
-  const newest: Record<Id, Id> = {};
-  for (const dm of data.dm_channels) if (dm.last_message_id) newest[dm.id] = dm.last_message_id;
-  readState.reset(data.read_state, newest);
+  // Ready names every channel's newest message: unread markers need no request per channel.
+  readState.reset(data.read_state, newestFromReady(data.servers, data.dm_channels));
   // A fresh session may have missed anything: reload what is on screen.
   messages.reset();
   members.reset();
@@ -44,30 +43,6 @@ export function applyReady(data: ReadyData): void {
   const channel = viewedChannel();
   if (channel) void openChannel(channel);
   if (ui.route.name === 'channel') void loadMembers(ui.route.serverId);
-  void learnNewest(data);
-}
-
-/** Most channels with more than this are skipped at start-up (their unread state shows live). */
-const NEWEST_LOOKUPS = 100;
-
-/**
- * Ready carries read state but not each server channel's newest message, so the unread markers
- * ask for it: one newest-message lookup per text channel (at most NEWEST_LOOKUPS, four at a time).
- */
-async function learnNewest(data: ReadyData): Promise<void> {
-  const ids = data.servers.flatMap((s) => s.channels.filter((c) => c.kind === 'text').map((c) => c.id)).slice(0, NEWEST_LOOKUPS);
-  const work = [...ids];
-  const worker = async () => {
-    for (let id = work.shift(); id; id = work.shift()) {
-      try {
-        const [newest] = await api.messages(id, { limit: 1 });
-        if (newest) readState.seen(id, newest.id);
-      } catch {
-        // No READ_HISTORY there: its unread state shows live only.
-      }
-    }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
 }
 
 export function applyEvent(frame: EventFrame): void {
@@ -322,10 +297,20 @@ export function newNonce(): string {
 }
 
 /** The users a message in this channel can mention by @username. */
-function mentionable(channelId: Id): { id: Id; username: string }[] {
+function mentionable(channelId: Id): User[] {
   const serverId = servers.channel(channelId)?.server_id;
   if (serverId) return members.of(serverId).map((m) => m.user);
   return dms.get(channelId)?.recipients ?? [];
+}
+
+/** Who the composer may suggest in a channel, and whether `@everyone`/`@here` are offered. */
+export function mentionCandidates(channelId: Id): { people: User[]; everyone: boolean } {
+  const channel = servers.channel(channelId);
+  const server = servers.get(channel?.server_id);
+  const me = session.userId;
+  const everyone =
+    !!channel && !!server && !!me && has(channelPermissions(server, channel, me, members.member(server.id, me)), P.MENTION_EVERYONE);
+  return { people: mentionable(channelId), everyone };
 }
 
 export async function send(channelId: Id, content: string, attachments: Upload[], replyTo: Id | null): Promise<void> {

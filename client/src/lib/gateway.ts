@@ -9,6 +9,7 @@ import type {
   Member,
   Message,
   ReadState,
+  ReadyChannel,
   ReadyServer,
   Role,
   Server,
@@ -22,7 +23,7 @@ export interface ReadyData {
   session_id: string;
   heartbeat_interval_ms: number;
   user: User;
-  servers: ReadyServer[];
+  servers: (ReadyServer & { channels: ReadyChannel[] })[];
   dm_channels: DmChannel[];
   read_state: ReadState[];
 }

@@ -313,9 +313,9 @@ impl Connection {
         for server in &servers {
             subscription.add(Topic::Server(server.server.id));
             let channels = view.servers.entry(server.server.id).or_default();
-            for channel in &server.channels {
-                subscription.add(Topic::Channel(channel.id));
-                channels.insert(channel.id);
+            for ready in &server.channels {
+                subscription.add(Topic::Channel(ready.channel.id));
+                channels.insert(ready.channel.id);
             }
         }
         for dm in &dms {

@@ -132,6 +132,7 @@ pub(crate) async fn two_clients_chat_live(s: TestServer) {
     assert_eq!(ready["servers"][0]["channels"][0]["id"], general.as_str());
     assert_eq!(ready["servers"][0]["roles"][0]["id"], server.as_str());
     assert!(ready["dm_channels"].is_array() && ready["read_state"].is_array());
+    assert_eq!(ready["servers"][0]["channels"][0]["last_message_id"], Value::Null, "no message yet");
     let (mut b, _) = Client::identify(&s, &member).await;
 
     a.send(json!({ "type": "SendMessage", "channel_id": general, "content": "hello over the gateway", "nonce": "n-1" })).await;
@@ -144,9 +145,12 @@ pub(crate) async fn two_clients_chat_live(s: TestServer) {
     }
     // The same nonce again creates and broadcasts nothing.
     a.send(json!({ "type": "SendMessage", "channel_id": general, "content": "hello over the gateway", "nonce": "n-1" })).await;
-    s.send(&member, &general, "and back over REST").await;
+    let back = s.send(&member, &general, "and back over REST").await;
     assert_eq!(a.expect("MessageCreate").await["content"], "and back over REST");
     assert_eq!(b.expect("MessageCreate").await["content"], "and back over REST");
+    // A new session's Ready names each channel's newest message, so unread needs no fetch.
+    let (_, ready) = Client::identify(&s, &member).await;
+    assert_eq!(ready["servers"][0]["channels"][0]["last_message_id"], back["id"]);
     // A failing send answers an Error with the nonce.
     a.send(json!({ "type": "SendMessage", "channel_id": general, "content": "  ", "nonce": 7 })).await;
     let error = a.expect("Error").await;

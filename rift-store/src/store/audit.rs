@@ -2,6 +2,8 @@
 
 use rift::id::{AuditEntryId, ChannelId, MessageId, ServerId, UserId};
 use rift::model::{AuditEntry, ReadState};
+use sqlx::QueryBuilder;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::db::{Database, Res, limit, on_db};
@@ -97,4 +99,33 @@ impl Database {
             })
             .collect())
     }
+
+    pub(crate) async fn newest_message_ids(
+        &self,
+        channels: &[ChannelId],
+    ) -> Res<HashMap<ChannelId, MessageId>> {
+        let mut newest = HashMap::with_capacity(channels.len());
+        // Chunked only to stay under the backends' bind-parameter limits; a user's channels fit in one.
+        for chunk in channels.chunks(LAST_MESSAGE_CHUNK) {
+            let rows: Vec<(Uuid, Uuid)> = on_db!(self, read, |pool| {
+                // One backwards step on `messages_channel_idx` per channel (skipping deleted rows).
+                let mut qb = QueryBuilder::new(
+                    "SELECT c.id, (SELECT m.id FROM messages m WHERE m.channel_id = c.id AND m.deleted_at IS NULL \
+                     ORDER BY m.id DESC LIMIT 1) AS last_id FROM channels c WHERE c.id IN (",
+                );
+                let mut list = qb.separated(", ");
+                for channel in chunk {
+                    list.push_bind(channel.uuid());
+                }
+                qb.push(")");
+                let rows: Vec<(Uuid, Option<Uuid>)> = qb.build_query_as().fetch_all(pool).await?;
+                rows.into_iter().filter_map(|(c, m)| Some((c, m?))).collect()
+            });
+            newest.extend(rows.into_iter().map(|(c, m)| (ChannelId::from_uuid(c), MessageId::from_uuid(m))));
+        }
+        Ok(newest)
+    }
 }
+
+/// Channels per newest-message query (well under SQLite's and PostgreSQL's bind limits).
+const LAST_MESSAGE_CHUNK: usize = 1000;

@@ -357,6 +357,12 @@ impl Store for Database {
     async fn read_states(&self, user_id: UserId) -> StoreResult<Vec<ReadState>> {
         Ok(self.read_positions(user_id).await?)
     }
+    async fn last_message_ids(
+        &self,
+        channel_ids: &[ChannelId],
+    ) -> StoreResult<std::collections::HashMap<ChannelId, MessageId>> {
+        Ok(self.newest_message_ids(channel_ids).await?)
+    }
 
     // ---- server audit log ----
     async fn add_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()> {

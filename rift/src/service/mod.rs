@@ -37,7 +37,7 @@ pub use messages::{MessageQuery, SendMessage, Sent};
 pub use mirror::{RemoteChannel, RemoteMember, RemoteMessage, RemoteRole, RemoteUser};
 pub use roles::{RoleInput, RoleUpdate};
 pub use search::{SearchParams, parse_search_text};
-pub use servers::{ReadyServer, ServerUpdate};
+pub use servers::{ReadyChannel, ReadyServer, ServerUpdate};
 pub use uploads::NewUpload;
 pub use users::{ProfileUpdate, RegisterInput};
 

@@ -1,11 +1,21 @@
 // Read state: the last message read per channel, the newest known message, and mention counts.
 // Ids are UUIDv7, so their text order is their creation order.
 
-import type { Id, Message, ReadState } from '../api';
+import type { DmChannel, Id, Message, ReadState, ReadyChannel } from '../api';
 
 /** Whether `content` mentions `userId` (`<@id>`) or everyone. */
 export function mentions(content: string, userId: Id): boolean {
   return content.includes(`<@${userId}>`) || /(^|\s)@(everyone|here)\b/.test(content);
+}
+
+/** Each channel's newest message as `Ready` names it (server channels and DMs alike). */
+export function newestFromReady(servers: { channels: ReadyChannel[] }[], dmChannels: DmChannel[]): Record<Id, Id> {
+  const newest: Record<Id, Id> = {};
+  for (const server of servers) {
+    for (const channel of server.channels) if (channel.last_message_id) newest[channel.id] = channel.last_message_id;
+  }
+  for (const dm of dmChannels) if (dm.last_message_id) newest[dm.id] = dm.last_message_id;
+  return newest;
 }
 
 export class ReadStateStore {

@@ -158,6 +158,36 @@ pub(crate) async fn bridge_connections_and_cursors(store: &dyn Store) {
     assert_eq!(store.bridge_cursor(second.id, "backfill:1").await.unwrap().as_deref(), Some("other"));
 }
 
+pub(crate) async fn last_message_ids_skip_deleted_and_empty_channels(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let friend = user(store, "friend").await;
+    let (_, general) = server(store, &owner).await;
+    let (_, quiet) = server(store, &owner).await;
+    let (_, emptied) = server(store, &owner).await;
+    let older = message(store, general.id, owner.id, "older").await;
+    let newest = message(store, general.id, owner.id, "newest").await;
+    let gone = message(store, emptied.id, owner.id, "gone").await;
+    let dm = ChannelId::new();
+    store.open_dm(owner.id, friend.id, dm, at(1)).await.unwrap();
+    let in_dm = message(store, dm, friend.id, "hi").await;
+    let all = [general.id, quiet.id, emptied.id, dm, ChannelId::new()];
+    let expected =
+        std::collections::HashMap::from([(general.id, newest.id), (emptied.id, gone.id), (dm, in_dm.id)]);
+    assert_eq!(store.last_message_ids(&all).await.unwrap(), expected);
+
+    // Deleting the newest falls back to the one before; a channel whose only message is gone has none.
+    store.delete_message(newest.id, Some(owner.id), at(2), None).await.unwrap().unwrap();
+    store.delete_message(gone.id, Some(owner.id), at(3), None).await.unwrap().unwrap();
+    let expected = std::collections::HashMap::from([(general.id, older.id), (dm, in_dm.id)]);
+    assert_eq!(store.last_message_ids(&all).await.unwrap(), expected);
+
+    assert!(store.last_message_ids(&[]).await.unwrap().is_empty());
+    // More channels than one query takes: the answer is the same.
+    let mut many: Vec<ChannelId> = (0..2500).map(|_| ChannelId::new()).collect();
+    many.extend(all);
+    assert_eq!(store.last_message_ids(&many).await.unwrap(), expected);
+}
+
 pub(crate) async fn deleting_a_server_takes_everything_in_it(store: &dyn Store) {
     let owner = user(store, "owner").await;
     let member = user(store, "member").await;
