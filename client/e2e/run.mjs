@@ -347,6 +347,46 @@ async function main() {
       await message(bob, 'while bob is away').waitFor();
     });
 
+    await step('mention autocomplete: @ opens a keyboard-driven list of members', async () => {
+      const box = alice.getByRole('textbox', { name: 'Message #random' });
+      const list = alice.getByRole('listbox', { name: 'Mention suggestions' });
+      const selected = () => list.getByRole('option', { selected: true }).textContent();
+      await box.click();
+      await box.pressSequentially('ping @b');
+      await list.getByRole('option', { name: /bob/ }).waitFor();
+      assert((await box.getAttribute('aria-controls')) === (await list.getAttribute('id')), 'the textbox controls the list');
+      const activeId = await box.getAttribute('aria-activedescendant');
+      assert(activeId && (await list.locator(`[id="${activeId}"]`).getAttribute('aria-selected')) === 'true', 'active option ' + activeId);
+      // Esc closes the list and keeps the text.
+      await box.press('Escape');
+      await list.waitFor({ state: 'detached' });
+      assert((await box.inputValue()) === 'ping @b', 'escape keeps the text');
+      // A fresh "@": bob, then @everyone and @here (alice owns the server), never alice herself.
+      await box.fill('');
+      await box.pressSequentially('ping @');
+      await list.getByRole('option', { name: /@everyone/ }).waitFor();
+      const options = await list.getByRole('option').allTextContents();
+      assert(options.length === 3 && /bob/.test(options[0]) && !options.some((o) => /alice/.test(o)), 'options: ' + options.join(' | '));
+      assert(/bob/.test(await selected()), 'the first is active');
+      await box.press('ArrowDown');
+      assert(/@everyone/.test(await selected()), 'down moves');
+      await box.press('ArrowUp');
+      await box.press('ArrowUp');
+      assert(/@here/.test(await selected()), 'up wraps around');
+      await box.press('ArrowDown');
+      await box.press('Tab');
+      await list.waitFor({ state: 'detached' });
+      assert((await box.inputValue()) === 'ping @bob ', 'tab inserts the mention: ' + (await box.inputValue()));
+      // Enter picks too (and does not send).
+      await box.pressSequentially('and @Bo');
+      await list.getByRole('option', { name: /bob/ }).waitFor();
+      await box.press('Enter');
+      assert((await box.inputValue()) === 'ping @bob and @bob ', 'enter inserts: ' + (await box.inputValue()));
+      await box.pressSequentially('autocompleted');
+      await box.press('Enter');
+      await message(bob, 'autocompleted').locator('.mention', { hasText: '@bob' }).first().waitFor();
+    });
+
     await step('edit (Up key) and the edit history shows the old text', async () => {
       const box = alice.getByRole('textbox', { name: 'Message #random' });
       await box.click();
@@ -539,6 +579,39 @@ async function main() {
       await bob.getByRole('heading', { name: '#general' }).waitFor();
     });
 
+    await step('unread state comes from Ready: no per-channel message fetch at start-up', async () => {
+      // Bob is in #general of Test Lab; #random is read.
+      await bob.getByRole('link', { name: /random/ }).waitFor();
+      assert((await bob.getByRole('link', { name: /random \(unread\)/ }).count()) === 0, '#random starts read');
+      const here = new URL(bob.url()).pathname;
+      const generalId = here.split('/')[3];
+      await bob.goto('about:blank');
+      await alice.getByRole('button', { name: 'Test Lab' }).click();
+      await alice.getByRole('link', { name: /random/ }).click();
+      await alice.getByRole('heading', { name: '#random' }).waitFor();
+      await send(alice, 'posted while bob was offline');
+      const fetched = [];
+      const onRequest = (request) => {
+        const m = /^\/api\/channels\/([^/]+)\/messages/.exec(new URL(request.url()).pathname);
+        if (m && request.method() === 'GET') fetched.push(m[1]);
+      };
+      bob.on('request', onRequest);
+      await bob.goto(here);
+      await bob.getByRole('heading', { name: '#general' }).waitFor();
+      await bob.getByRole('link', { name: /random \(unread\)/ }).waitFor();
+      await bob.waitForLoadState('networkidle');
+      bob.off('request', onRequest);
+      assert(fetched.length > 0 && fetched.every((id) => id === generalId), 'message fetches at start-up: ' + fetched.join(', '));
+      // Reading it clears the marker; alice goes back to #general.
+      await bob.getByRole('link', { name: /random/ }).click();
+      await message(bob, 'posted while bob was offline').waitFor();
+      await bob.getByRole('link', { name: /random \(unread\)/ }).waitFor({ state: 'detached' });
+      await bob.getByRole('link', { name: /general/ }).click();
+      await bob.getByRole('heading', { name: '#general' }).waitFor();
+      await alice.getByRole('link', { name: /general/ }).click();
+      await alice.getByRole('heading', { name: '#general' }).waitFor();
+    });
+
     await step('phone width: the navigation is a drawer', async () => {
       await bob.setViewportSize({ width: 390, height: 800 });
       await bob.getByRole('button', { name: 'Open navigation' }).click();
@@ -577,13 +650,32 @@ async function main() {
       // Bob (in #general) loses the attach button live.
       await bob.getByRole('button', { name: 'Attach files' }).waitFor({ state: 'detached' });
 
+      // Bob, now a moderator, deletes alice's message (through the API); the audit log opens its history.
+      await send(alice, 'moderated away');
+      const deletedId = await message(alice, 'moderated away').getAttribute('data-message-id');
+      const status = await bob.evaluate(async (id) => {
+        const token = JSON.parse(localStorage.getItem('rift.tokens')).access;
+        const r = await fetch(`/api/messages/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+        return r.status;
+      }, deletedId);
+      assert(status === 204, 'moderator delete: ' + status);
+      await message(alice, 'moderated away').waitFor({ state: 'detached' });
+
       await alice.getByRole('button', { name: 'Server menu' }).click();
       await alice.getByRole('button', { name: 'Audit log' }).click();
       const log = alice.getByRole('dialog', { name: 'Audit log' });
-      for (const action of ['role_create', 'member_role_update', 'overwrite_update', 'channel_create', 'invite_create']) {
+      for (const action of ['message_delete', 'role_create', 'member_role_update', 'overwrite_update', 'channel_create', 'invite_create']) {
         await log.getByText(action, { exact: true }).first().waitFor();
       }
+      await log.getByRole('button', { name: 'View deleted message' }).click();
+      const history = alice.getByRole('dialog', { name: 'Message history' });
+      await history.getByText(/^Deleted by bob/i).waitFor();
+      await history.getByText('moderated away', { exact: true }).waitFor();
       await alice.keyboard.press('Escape');
+      await history.waitFor({ state: 'detached' });
+      await log.waitFor();
+      await alice.keyboard.press('Escape');
+      await log.waitFor({ state: 'detached' });
 
       await bobCard.getByRole('button', { name: 'Kick' }).click();
       await alice.getByRole('dialog', { name: /^Kick/ }).getByRole('button', { name: 'Kick' }).click();

@@ -127,7 +127,7 @@ export function applyEvent(frame: EventFrame): void {
 }
 
 /** Whether I hold MANAGE_MESSAGES in a server channel. */
-function canModerate(channelId: Id): boolean {
+export function canModerate(channelId: Id): boolean {
   const channel = servers.channel(channelId);
   const server = servers.get(channel?.server_id);
   const me = session.userId;
