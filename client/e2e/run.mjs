@@ -580,8 +580,13 @@ async function main() {
     });
 
     await step('unread state comes from Ready: no per-channel message fetch at start-up', async () => {
-      // Bob is in #general of Test Lab; #random is read.
-      await bob.getByRole('link', { name: /random/ }).waitFor();
+      // Bob answers alice's DM (his own message must not count as unread later), then goes to #general.
+      await bob.getByRole('button', { name: 'Direct messages' }).click();
+      await bob.getByRole('link', { name: /alice/ }).click();
+      await send(bob, 'my own reply');
+      await bob.getByRole('button', { name: 'Test Lab' }).click();
+      await bob.getByRole('link', { name: /general/ }).click();
+      await bob.getByRole('heading', { name: '#general' }).waitFor();
       assert((await bob.getByRole('link', { name: /random \(unread\)/ }).count()) === 0, '#random starts read');
       const here = new URL(bob.url()).pathname;
       const generalId = here.split('/')[3];
@@ -602,10 +607,16 @@ async function main() {
       await bob.waitForLoadState('networkidle');
       bob.off('request', onRequest);
       assert(fetched.length > 0 && fetched.every((id) => id === generalId), 'message fetches at start-up: ' + fetched.join(', '));
-      // Reading it clears the marker; alice goes back to #general.
+      assert((await bob.locator('.server-button.home .pip, .server-button.home .badge').count()) === 0, 'my own DM reply is read');
+      // Reading it in one tab clears the marker in bob's other tab too.
+      const tab = await bob.context().newPage();
+      await tab.goto(here);
+      await tab.getByRole('link', { name: /random \(unread\)/ }).waitFor();
       await bob.getByRole('link', { name: /random/ }).click();
       await message(bob, 'posted while bob was offline').waitFor();
       await bob.getByRole('link', { name: /random \(unread\)/ }).waitFor({ state: 'detached' });
+      await tab.getByRole('link', { name: /random \(unread\)/ }).waitFor({ state: 'detached' });
+      await tab.close();
       await bob.getByRole('link', { name: /general/ }).click();
       await bob.getByRole('heading', { name: '#general' }).waitFor();
       await alice.getByRole('link', { name: /general/ }).click();

@@ -123,6 +123,10 @@ export function applyEvent(frame: EventFrame): void {
     case 'RoleDelete':
       servers.removeRole(frame.data.server_id, frame.data.role_id);
       return;
+    case 'ReadStateUpdate':
+      // Read on another of my sessions.
+      readState.markRead(frame.data.channel_id, frame.data.last_read_message_id);
+      return;
   }
 }
 
@@ -323,6 +327,8 @@ export async function send(channelId: Id, content: string, attachments: Upload[]
   if (messages.of(channelId)?.hasNewer) await jumpToPresent(channelId);
   messages.add(message);
   readState.received(message, session.userId, true);
+  // My own message is read everywhere, also after a reload.
+  void api.ack(channelId, message.id).catch(() => {});
 }
 
 export async function edit(message: Message, content: string): Promise<void> {

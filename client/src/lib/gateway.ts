@@ -49,7 +49,8 @@ export type EventFrame =
   | { type: 'MemberRemove'; data: { server_id: Id; user_id: Id }; seq: number }
   | { type: 'RoleCreate'; data: Role; seq: number }
   | { type: 'RoleUpdate'; data: Role; seq: number }
-  | { type: 'RoleDelete'; data: { server_id: Id; role_id: Id }; seq: number };
+  | { type: 'RoleDelete'; data: { server_id: Id; role_id: Id }; seq: number }
+  | { type: 'ReadStateUpdate'; data: ReadState; seq: number };
 
 /** Every frame the server sends. */
 export type ServerFrame =

@@ -159,6 +159,28 @@ pub(crate) async fn two_clients_chat_live(s: TestServer) {
     a.expect("HeartbeatAck").await;
 }
 
+pub(crate) async fn reading_on_one_session_marks_read_on_the_others(s: TestServer) {
+    let (owner, member, _, general) = pair(&s).await;
+    let (mut phone, _) = Client::identify(&s, &member).await;
+    let (mut desk, _) = Client::identify(&s, &member).await;
+    let (mut other, _) = Client::identify(&s, &owner).await;
+    let sent = s.send(&owner, &general, "read me anywhere").await;
+    for client in [&mut phone, &mut desk, &mut other] {
+        assert_eq!(client.expect("MessageCreate").await["id"], sent["id"]);
+    }
+    s.put(&format!("/api/channels/{general}/ack"), &member, Some(json!({ "message_id": sent["id"] })))
+        .await
+        .expect(204);
+    for client in [&mut phone, &mut desk] {
+        let read = client.expect("ReadStateUpdate").await;
+        assert_eq!((&read["channel_id"], &read["last_read_message_id"]), (&json!(general), &sent["id"]));
+    }
+    other.quiet("ReadStateUpdate", Duration::from_millis(300)).await;
+    // A new session starts from it.
+    let (_, ready) = Client::identify(&s, &member).await;
+    assert_eq!(ready["read_state"][0]["last_read_message_id"], sent["id"]);
+}
+
 pub(crate) async fn a_kicked_member_stops_receiving_at_once(s: TestServer) {
     let (owner, member, server, general) = pair(&s).await;
     let (mut a, _) = Client::identify(&s, &owner).await;

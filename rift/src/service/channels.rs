@@ -312,6 +312,11 @@ impl Rift {
             _ => return Err(Error::NotFound(Resource::Message)),
         }
         self.inner.store.ack(user_id, channel_id, message_id).await?;
+        // The user's other sessions (another tab, the phone) mark it read too.
+        self.publish(
+            Topic::User(user_id),
+            Event::ReadStateUpdate { channel_id, last_read_message_id: message_id },
+        );
         Ok(())
     }
 }
