@@ -595,6 +595,10 @@ async function main() {
       await alice.getByRole('link', { name: /random/ }).click();
       await alice.getByRole('heading', { name: '#random' }).waitFor();
       await send(alice, 'posted while bob was offline');
+      const box = alice.getByRole('textbox', { name: 'Message #random' });
+      await box.fill('this one is for you @bob');
+      await box.press('Enter');
+      await message(alice, 'this one is for you').waitFor();
       const fetched = [];
       const onRequest = (request) => {
         const m = /^\/api\/channels\/([^/]+)\/messages/.exec(new URL(request.url()).pathname);
@@ -604,6 +608,9 @@ async function main() {
       await bob.goto(here);
       await bob.getByRole('heading', { name: '#general' }).waitFor();
       await bob.getByRole('link', { name: /random \(unread\)/ }).waitFor();
+      // The mention badge survives the reload (Ready counts unread mentions).
+      await bob.getByRole('list', { name: 'Channels' }).getByLabel('1 mentions').waitFor();
+      await bob.getByRole('button', { name: 'Test Lab' }).getByLabel('1 mentions').waitFor();
       await bob.waitForLoadState('networkidle');
       bob.off('request', onRequest);
       assert(fetched.length > 0 && fetched.every((id) => id === generalId), 'message fetches at start-up: ' + fetched.join(', '));

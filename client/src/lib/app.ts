@@ -33,7 +33,7 @@ export function applyReady(data: ReadyData): void {
   servers.reset(data.servers);
   dms.reset(data.dm_channels);
   // Ready names every channel's newest message: unread markers need no request per channel.
-  readState.reset(data.read_state, newestFromReady(data.servers, data.dm_channels));
+  readState.reset(data.read_state, newestFromReady(data.servers, data.dm_channels), data.mention_counts);
   // A fresh session may have missed anything: reload what is on screen.
   messages.reset();
   members.reset();

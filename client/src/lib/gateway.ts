@@ -26,6 +26,8 @@ export interface ReadyData {
   servers: (ReadyServer & { channels: ReadyChannel[] })[];
   dm_channels: DmChannel[];
   read_state: ReadState[];
+  /** Unread messages that mention the user, per channel (absent: none). */
+  mention_counts?: Record<Id, number>;
 }
 
 /** Events: frames that carry a `seq` and are replayed on Resume. */

@@ -176,9 +176,16 @@ pub(crate) async fn reading_on_one_session_marks_read_on_the_others(s: TestServe
         assert_eq!((&read["channel_id"], &read["last_read_message_id"]), (&json!(general), &sent["id"]));
     }
     other.quiet("ReadStateUpdate", Duration::from_millis(300)).await;
-    // A new session starts from it.
+    // A new session starts from it, with the unread mentions since counted.
+    s.send(&owner, &general, &format!("over to you <@{}>", member.id)).await;
+    s.send(&owner, &general, "no mention here").await;
+    s.send(&owner, &general, "@everyone standup").await;
+    s.send(&owner, &general, "mail@everyone.example is not a mention").await;
     let (_, ready) = Client::identify(&s, &member).await;
     assert_eq!(ready["read_state"][0]["last_read_message_id"], sent["id"]);
+    assert_eq!(ready["mention_counts"], json!({ general.clone(): 2 }));
+    let (_, ready) = Client::identify(&s, &owner).await;
+    assert_eq!(ready["mention_counts"], json!({}), "never read, and one's own messages never count");
 }
 
 pub(crate) async fn a_kicked_member_stops_receiving_at_once(s: TestServer) {

@@ -127,5 +127,71 @@ impl Database {
     }
 }
 
+impl Database {
+    pub(crate) async fn unread_candidates(
+        &self,
+        user: UserId,
+        channels: &[ChannelId],
+        patterns: &[String],
+        every_message: &[ChannelId],
+        scan: u32,
+    ) -> Res<Vec<(ChannelId, String)>> {
+        let mut out = Vec::new();
+        let every: std::collections::HashSet<Uuid> = every_message.iter().map(|c| c.uuid()).collect();
+        for chunk in channels.chunks(LAST_MESSAGE_CHUNK) {
+            let rows: Vec<(Uuid, String)> = on_db!(self, read, |pool| {
+                // After the read position, by someone else, live, and among the channel's newest
+                // `scan` messages (one backwards step on `messages_channel_idx` bounds the scan).
+                let mut qb = QueryBuilder::new(
+                    "SELECT m.channel_id, m.content FROM read_states r \
+                     JOIN messages m ON m.channel_id = r.channel_id AND m.id > r.last_read_message_id \
+                     WHERE r.user_id = ",
+                );
+                qb.push_bind(user.uuid());
+                qb.push(" AND m.deleted_at IS NULL AND m.author_id <> ").push_bind(user.uuid());
+                qb.push(
+                    " AND m.id >= COALESCE((SELECT n.id FROM messages n WHERE n.channel_id = r.channel_id \
+                     ORDER BY n.id DESC LIMIT 1 OFFSET ",
+                );
+                qb.push_bind(i64::from(scan.saturating_sub(1)));
+                qb.push("), r.last_read_message_id) AND r.channel_id IN (");
+                let mut list = qb.separated(", ");
+                for channel in chunk {
+                    list.push_bind(channel.uuid());
+                }
+                qb.push(") AND (");
+                let mut first = true;
+                for pattern in patterns {
+                    if !first {
+                        qb.push(" OR ");
+                    }
+                    first = false;
+                    qb.push("m.content LIKE ").push_bind(pattern.clone());
+                }
+                let dms: Vec<Uuid> = chunk.iter().map(|c| c.uuid()).filter(|c| every.contains(c)).collect();
+                if !dms.is_empty() {
+                    if !first {
+                        qb.push(" OR ");
+                    }
+                    first = false;
+                    qb.push("m.channel_id IN (");
+                    let mut inner = qb.separated(", ");
+                    for dm in &dms {
+                        inner.push_bind(*dm);
+                    }
+                    qb.push(")");
+                }
+                if first {
+                    qb.push("1 = 0");
+                }
+                qb.push(") ORDER BY m.channel_id, m.id");
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            out.extend(rows.into_iter().map(|(c, content)| (ChannelId::from_uuid(c), content)));
+        }
+        Ok(out)
+    }
+}
+
 /// Channels per newest-message query (well under SQLite's and PostgreSQL's bind limits).
 const LAST_MESSAGE_CHUNK: usize = 1000;

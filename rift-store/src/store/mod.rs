@@ -363,6 +363,16 @@ impl Store for Database {
     ) -> StoreResult<std::collections::HashMap<ChannelId, MessageId>> {
         Ok(self.newest_message_ids(channel_ids).await?)
     }
+    async fn unread_mention_candidates(
+        &self,
+        user_id: UserId,
+        channel_ids: &[ChannelId],
+        patterns: &[String],
+        every_message: &[ChannelId],
+        scan: u32,
+    ) -> StoreResult<Vec<(ChannelId, String)>> {
+        Ok(self.unread_candidates(user_id, channel_ids, patterns, every_message, scan).await?)
+    }
 
     // ---- server audit log ----
     async fn add_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()> {

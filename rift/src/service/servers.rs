@@ -1,5 +1,7 @@
 //! Servers, memberships, kicks, bans, and the state a session starts from.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -38,6 +40,23 @@ pub struct ReadyServer {
     /// All roles.
     pub roles: Vec<Role>,
 }
+
+/// What `Ready` carries beside the user and session.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadyState {
+    /// The user's servers.
+    pub servers: Vec<ReadyServer>,
+    /// Their DM channels, newest activity first.
+    pub dm_channels: Vec<DmChannel>,
+    /// How far they have read, per channel.
+    pub read_state: Vec<ReadState>,
+    /// Unread messages that mention them, per channel (absent: none); counted among each
+    /// channel's newest [`MENTION_SCAN`] messages.
+    pub mention_counts: HashMap<ChannelId, u32>,
+}
+
+/// How many of a channel's newest messages the start-up mention count looks at.
+pub const MENTION_SCAN: u32 = 100;
 
 /// A channel as `Ready` carries it: the channel and its newest live message, so a client can
 /// tell unread channels from read state without asking for each channel's messages.
@@ -289,11 +308,9 @@ impl Rift {
     }
 
     /// What a gateway session starts from: the user's servers with visible channels (each with
-    /// its newest message id) and roles, their DM channels (with theirs) and read state.
-    pub async fn ready_state(
-        &self,
-        user_id: UserId,
-    ) -> Result<(Vec<ReadyServer>, Vec<DmChannel>, Vec<ReadState>)> {
+    /// its newest message id) and roles, their DM channels (with theirs), read state, and how
+    /// many unread messages mention them per channel.
+    pub async fn ready_state(&self, user_id: UserId) -> Result<ReadyState> {
         let mut visible = Vec::new();
         for server in self.inner.store.servers_of_user(user_id).await? {
             let channels = self.channels(user_id, server.id).await?;
@@ -314,8 +331,10 @@ impl Rift {
                 ReadyServer { server, channels, roles }
             })
             .collect();
-        let dms = self.dm_channels(user_id).await?;
+        let dm_channels = self.dm_channels(user_id).await?;
         let read_state = self.inner.store.read_states(user_id).await?;
-        Ok((servers, dms, read_state))
+        let dm_ids: Vec<ChannelId> = dm_channels.iter().map(|dm| dm.id).collect();
+        let mention_counts = self.unread_mention_counts(user_id, channel_ids, &dm_ids).await?;
+        Ok(ReadyState { servers, dm_channels, read_state, mention_counts })
     }
 }

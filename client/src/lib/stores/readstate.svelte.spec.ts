@@ -91,8 +91,12 @@ describe('ReadStateStore', () => {
         { channel_id: 'dm', last_read_message_id: 'id-06' },
       ],
       newest,
+      { unread: 2 },
     );
     expect(['read', 'unread', 'empty', 'never', 'dm'].map((c) => s.unread(c))).toEqual([false, true, false, true, false]);
+    expect([s.mentionsIn('unread'), s.mentionsIn('read')]).toEqual([2, 0]);
+    s.received(msg('id-10', 'other', `again <@${me}>`, 'unread'), me, false);
+    expect(s.mentionsIn('unread')).toBe(3);
     s.received(msg('id-08', 'other', 'new', 'read'), me, false);
     s.received(msg('id-09', 'other', 'new', 'empty'), me, false);
     expect([s.unread('read'), s.unread('empty')]).toEqual([true, true]);

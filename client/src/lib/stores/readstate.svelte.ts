@@ -3,7 +3,7 @@
 
 import type { DmChannel, Id, Message, ReadState, ReadyChannel } from '../api';
 
-/** Whether `content` mentions `userId` (`<@id>`) or everyone. */
+/** Whether `content` mentions `userId` (`<@id>`) or everyone (the server's rule: `service::mentions`). */
 export function mentions(content: string, userId: Id): boolean {
   return content.includes(`<@${userId}>`) || /(^|\s)@(everyone|here)\b/.test(content);
 }
@@ -23,12 +23,12 @@ export class ReadStateStore {
   newest = $state<Record<Id, Id>>({});
   mentionCount = $state<Record<Id, number>>({});
 
-  reset(states: ReadState[], newest: Record<Id, Id> = {}): void {
+  reset(states: ReadState[], newest: Record<Id, Id> = {}, mentionCounts: Record<Id, number> = {}): void {
     const lastRead: Record<Id, Id> = {};
     for (const s of states) lastRead[s.channel_id] = s.last_read_message_id;
     this.lastRead = lastRead;
     this.newest = { ...newest };
-    this.mentionCount = {};
+    this.mentionCount = { ...mentionCounts };
   }
 
   unread(channelId: Id): boolean {
