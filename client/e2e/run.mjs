@@ -385,6 +385,18 @@ async function main() {
       await box.pressSequentially('autocompleted');
       await box.press('Enter');
       await message(bob, 'autocompleted').locator('.mention', { hasText: '@bob' }).first().waitFor();
+      // #channel: the list of channels, and a link that opens the channel.
+      const channels = alice.getByRole('listbox', { name: 'Channel suggestions' });
+      await box.pressSequentially('over in #ge');
+      await channels.getByRole('option', { name: '#general' }).waitFor();
+      await box.press('Tab');
+      assert((await box.inputValue()) === 'over in #general ', 'channel inserted: ' + (await box.inputValue()));
+      await box.press('Enter');
+      const link = message(bob, 'over in').getByRole('link', { name: '#general' });
+      await link.click();
+      await bob.getByRole('heading', { name: '#general' }).waitFor();
+      await bob.getByRole('link', { name: /random/ }).click();
+      await bob.getByRole('heading', { name: '#random' }).waitFor();
     });
 
     await step('edit (Up key) and the edit history shows the old text', async () => {

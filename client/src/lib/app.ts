@@ -4,6 +4,7 @@
 import * as api from './api';
 import { ApiError, type Id, type Message, type Status, type Upload, type User } from './api';
 import { Gateway, type EventFrame, type ReadyData } from './gateway';
+import type { MentionableChannel } from './autocomplete';
 import { resolveMentions } from './markdown';
 import { channelPermissions, has, P } from './permissions';
 import { bridges } from './stores/bridges.svelte';
@@ -12,7 +13,7 @@ import { members } from './stores/members.svelte';
 import { messages } from './stores/messages.svelte';
 import { presence } from './stores/presence.svelte';
 import { newestFromReady, readState } from './stores/readstate.svelte';
-import { servers } from './stores/servers.svelte';
+import { groupChannels, servers } from './stores/servers.svelte';
 import { session } from './stores/session.svelte';
 import { ui } from './stores/ui.svelte';
 
@@ -307,19 +308,28 @@ function mentionable(channelId: Id): User[] {
   return dms.get(channelId)?.recipients ?? [];
 }
 
-/** Who the composer may suggest in a channel, and whether `@everyone`/`@here` are offered. */
-export function mentionCandidates(channelId: Id): { people: User[]; everyone: boolean } {
+/** The channels of a server channel's server that can be mentioned (none in DMs). */
+function mentionableChannels(channelId: Id): MentionableChannel[] {
+  const server = servers.get(servers.channel(channelId)?.server_id);
+  if (!server) return [];
+  return groupChannels(server.channels).flatMap((group) =>
+    group.channels.map((c) => ({ id: c.id, name: c.name, ...(group.category ? { category: group.category.name } : {}) })),
+  );
+}
+
+/** Who and what the composer may suggest in a channel, and whether `@everyone`/`@here` are offered. */
+export function mentionCandidates(channelId: Id): { people: User[]; channels: MentionableChannel[]; everyone: boolean } {
   const channel = servers.channel(channelId);
   const server = servers.get(channel?.server_id);
   const me = session.userId;
   const everyone =
     !!channel && !!server && !!me && has(channelPermissions(server, channel, me, members.member(server.id, me)), P.MENTION_EVERYONE);
-  return { people: mentionable(channelId), everyone };
+  return { people: mentionable(channelId), channels: mentionableChannels(channelId), everyone };
 }
 
 export async function send(channelId: Id, content: string, attachments: Upload[], replyTo: Id | null): Promise<void> {
   const message = await api.sendMessage(channelId, {
-    content: resolveMentions(content, mentionable(channelId)),
+    content: resolveMentions(content, mentionable(channelId), mentionableChannels(channelId)),
     attachment_ids: attachments.map((a) => a.id),
     reply_to: replyTo,
     nonce: newNonce(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applySuggestion, MAX_SUGGESTIONS, mentionQuery, suggestMentions, type Mentionable } from './autocomplete';
+import { applySuggestion, MAX_SUGGESTIONS, mentionQuery, suggestChannels, suggestMentions, type Mentionable } from './autocomplete';
 
 const people: Mentionable[] = [
   { id: 'u1', username: 'alice', display_name: 'Alice Liddell' },
@@ -10,11 +10,11 @@ const people: Mentionable[] = [
 
 describe('mentionQuery', () => {
   it('finds the @name before the caret', () => {
-    expect(mentionQuery('@', 1)).toEqual({ start: 0, query: '' });
-    expect(mentionQuery('hi @bo', 6)).toEqual({ start: 3, query: 'bo' });
-    expect(mentionQuery('(@rob.b', 7)).toEqual({ start: 1, query: 'rob.b' });
+    expect(mentionQuery('@', 1)).toEqual({ start: 0, query: '', trigger: '@' });
+    expect(mentionQuery('hi @bo', 6)).toEqual({ start: 3, query: 'bo', trigger: '@' });
+    expect(mentionQuery('(@rob.b', 7)).toEqual({ start: 1, query: 'rob.b', trigger: '@' });
     // The caret in the middle of a word: only what is before it counts.
-    expect(mentionQuery('hi @bob there', 6)).toEqual({ start: 3, query: 'bo' });
+    expect(mentionQuery('hi @bob there', 6)).toEqual({ start: 3, query: 'bo', trigger: '@' });
   });
 
   it('ignores e-mail addresses, finished mentions, and code', () => {
@@ -23,7 +23,8 @@ describe('mentionQuery', () => {
     expect(mentionQuery('no at here', 10)).toBeNull();
     expect(mentionQuery('`@bo', 4)).toBeNull();
     expect(mentionQuery('```\n@bo', 7)).toBeNull();
-    expect(mentionQuery('`x` @bo', 7)).toEqual({ start: 4, query: 'bo' });
+    expect(mentionQuery('`x` @bo', 7)).toEqual({ start: 4, query: 'bo', trigger: '@' });
+    expect(mentionQuery('@bö', 3)).toBeNull();
   });
 });
 
@@ -49,6 +50,29 @@ describe('suggestMentions', () => {
     const all = suggestMentions('', many, { everyone: true });
     expect(all).toHaveLength(MAX_SUGGESTIONS);
     expect(all.slice(-2).map((s) => s.key)).toEqual(['everyone', 'here']);
+  });
+});
+
+describe('channel autocomplete', () => {
+  const channels = [
+    { id: 'c1', name: 'general' },
+    { id: 'c2', name: 'dev-talk', category: 'Work' },
+    { id: 'c3', name: 'Café talk' },
+    { id: 'c4', name: 'gaming' },
+  ];
+
+  it('finds #name before the caret, unicode included, but not inside words', () => {
+    expect(mentionQuery('see #ge', 7)).toEqual({ start: 4, query: 'ge', trigger: '#' });
+    expect(mentionQuery('#café', 5)).toEqual({ start: 0, query: 'café', trigger: '#' });
+    expect(mentionQuery('C#', 2)).toBeNull();
+    expect(mentionQuery('#a.b', 4)).toBeNull();
+  });
+
+  it('ranks channels and inserts #name, or <#id> for a name # cannot spell', () => {
+    expect(suggestChannels('g', channels).map((c) => c.key)).toEqual(['c1', 'c4']);
+    expect(suggestChannels('talk', channels).map((c) => c.key)).toEqual(['c2', 'c3']);
+    expect(suggestChannels('dev', channels)).toEqual([{ key: 'c2', label: '#dev-talk', detail: 'Work', insert: '#dev-talk' }]);
+    expect(suggestChannels('caf', channels)[0]!.insert).toBe('<#c3>');
   });
 });
 

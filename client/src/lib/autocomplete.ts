@@ -1,11 +1,14 @@
-// Mention autocomplete for the composer: where an `@name` being typed starts, which members (and
-// `@everyone`/`@here`) match it, and the text after one is picked. Pure functions; the composer
-// owns the textarea and the listbox.
+// Mention autocomplete for the composer: where an `@name` or `#channel` being typed starts, which
+// members (and `@everyone`/`@here`) or channels match it, and the text after one is picked. Pure
+// functions; the composer owns the textarea and the listbox.
 
-/** The `@…` being typed at the caret: `start` is the index of `@`, `query` what follows it. */
+import { CHANNEL_NAME } from './markdown';
+
+/** The `@…` or `#…` being typed at the caret: `start` is the index of the trigger, `query` what follows it. */
 export interface MentionQuery {
   start: number;
   query: string;
+  trigger: '@' | '#';
 }
 
 /** One entry of the suggestion list. */
@@ -26,26 +29,41 @@ export interface Mentionable {
   display_name: string;
 }
 
+export interface MentionableChannel {
+  id: string;
+  name: string;
+  /** Shown beside it (its category's name), if any. */
+  category?: string;
+}
+
 /** At most this many suggestions are shown. */
 export const MAX_SUGGESTIONS = 8;
 
-/** Characters a username may contain (the server's rule: A-Z a-z 0-9 _ . -). */
-const NAME_CHAR = /[A-Za-z0-9_.-]/;
+/** Characters either kind of name may contain. */
+const ANY_NAME_CHAR = /[\p{L}\p{N}_.-]/u;
+/** What may follow `@` (the server's username rule: A-Z a-z 0-9 _ . -, at most 32). */
+const USER_QUERY = /^[A-Za-z0-9_.-]{0,32}$/;
+/** What may follow `#` (a channel name as `resolveMentions` reads it). */
+const CHANNEL_QUERY = /^[\p{L}\p{N}_-]{0,100}$/u;
 
 /**
- * The mention being typed when the caret sits right after `@` plus zero or more name characters,
- * with the `@` at the start of the text or after whitespace or `(`, and outside code.
+ * The mention being typed when the caret sits right after `@` or `#` plus zero or more name
+ * characters, with the trigger at the start of the text or after whitespace or `(`, and outside code.
  */
 export function mentionQuery(text: string, caret: number): MentionQuery | null {
   caret = Math.min(caret, text.length);
-  let i = caret;
-  while (i > 0 && NAME_CHAR.test(text[i - 1]!)) i--;
-  if (i === 0 || text[i - 1] !== '@') return null;
-  const start = i - 1;
-  if (start > 0 && !/[\s(]/.test(text[start - 1]!)) return null;
-  if (caret - i > 32) return null;
+  const chars = [...text.slice(0, caret)];
+  let i = chars.length;
+  while (i > 0 && ANY_NAME_CHAR.test(chars[i - 1]!)) i--;
+  const trigger = chars[i - 1];
+  if (i === 0 || (trigger !== '@' && trigger !== '#')) return null;
+  const query = chars.slice(i).join('');
+  if (!(trigger === '@' ? USER_QUERY : CHANNEL_QUERY).test(query)) return null;
+  const before = chars[i - 2];
+  if (before !== undefined && !/[\s(]/.test(before)) return null;
+  const start = caret - query.length - 1;
   if (insideCode(text, start)) return null;
-  return { start, query: text.slice(i, caret) };
+  return { start, query, trigger };
 }
 
 /** Whether `index` falls inside a fenced block or an inline code span opened before it. */
@@ -113,6 +131,25 @@ export function suggestMentions(
     insert: `@${person.username}`,
   }));
   return [...members, ...special];
+}
+
+/**
+ * The channels matching `query` (name prefix first, then word starts, then anywhere; ties keep
+ * the given order). A name `#name` cannot spell is inserted as `<#id>`.
+ */
+export function suggestChannels(query: string, channels: MentionableChannel[]): Suggestion[] {
+  const q = query.toLowerCase();
+  return channels
+    .map((channel, order) => ({ channel, order, rank: rank(channel.name, q) }))
+    .filter((c): c is { channel: MentionableChannel; order: number; rank: number } => c.rank !== null)
+    .sort((a, b) => a.rank - b.rank || a.order - b.order)
+    .slice(0, MAX_SUGGESTIONS)
+    .map(({ channel }) => ({
+      key: channel.id,
+      label: `#${channel.name}`,
+      detail: channel.category ?? '',
+      insert: CHANNEL_NAME.test(channel.name) ? `#${channel.name}` : `<#${channel.id}>`,
+    }));
 }
 
 /** The text with `@query` at `at` replaced by the suggestion and a space, and the caret after it. */
