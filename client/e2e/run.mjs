@@ -318,6 +318,24 @@ async function main() {
       await message(bob, 'line two').waitFor();
     });
 
+    await step('messages typed in quick succession all arrive in order; a refused one comes back to the box', async () => {
+      const box = alice.getByRole('textbox', { name: 'Message #random' });
+      for (const n of [1, 2, 3]) {
+        await box.fill(`quick ${n} of 3`);
+        await box.press('Enter');
+      }
+      await message(bob, 'quick 3 of 3').waitFor();
+      const texts = await bob.locator('li.message').allTextContents();
+      const order = texts.map((t) => /quick (\d) of 3/.exec(t)?.[1]).filter(Boolean);
+      assert(order.join(',') === '1,2,3', 'quick messages: ' + order.join(','));
+      const tooLong = 'x'.repeat(10_001); // over rift-server's default MAX_MESSAGE_CHARS
+      await box.fill(tooLong);
+      await box.press('Enter');
+      await alice.getByRole('alert').waitFor();
+      await alice.waitForFunction((n) => document.querySelector('textarea[aria-label="Message #random"]')?.value.length === n, tooLong.length);
+      await box.fill('');
+    });
+
     await step('a dropped connection resumes without losing events', async () => {
       await bob.evaluate(() => {
         window.__frames.length = 0;
