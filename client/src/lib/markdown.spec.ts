@@ -180,6 +180,13 @@ describe('Markdown rendering', () => {
     expect(a.getAttribute('target')).toBe('_blank');
   });
 
+  it('puts no empty line after a quote or a code block', () => {
+    const root = render('> q\nafter\n```\ncode\n```\nend');
+    expect(root.querySelector('blockquote')!.nextSibling?.nodeName).not.toBe('BR');
+    expect(root.querySelector('pre')!.nextSibling?.nodeName).not.toBe('BR');
+    expect(root.querySelectorAll('br')).toHaveLength(1);
+  });
+
   it('keeps a javascript: link as text', () => {
     const root = render('[x](javascript:alert(1))');
     expect(root.querySelector('a')).toBeNull();
