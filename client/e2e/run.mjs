@@ -627,6 +627,15 @@ async function main() {
       await alice.getByRole('link', { name: /random/ }).click();
       await alice.getByRole('heading', { name: '#random' }).waitFor();
       await send(alice, 'posted while bob was offline');
+      // More than a screen of unread messages (sent through the API by the test).
+      await alice.evaluate(async () => {
+        const token = JSON.parse(localStorage.getItem('rift.tokens')).access;
+        const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+        const channel = location.pathname.split('/')[3];
+        for (let i = 1; i <= 40; i++) {
+          await fetch(`/api/channels/${channel}/messages`, { method: 'POST', headers, body: JSON.stringify({ content: `backlog ${i}.` }) });
+        }
+      });
       const box = alice.getByRole('textbox', { name: 'Message #random' });
       await box.fill('this one is for you @bob');
       await box.press('Enter');
@@ -653,6 +662,15 @@ async function main() {
       await tab.getByRole('link', { name: /random \(unread\)/ }).waitFor();
       await bob.getByRole('link', { name: /random/ }).click();
       await message(bob, 'posted while bob was offline').waitFor();
+      // The channel opens at the "New" divider, the first unread message in view, not at the bottom.
+      await bob.waitForFunction(() => {
+        const scroller = document.querySelector('.message-scroll');
+        const divider = document.querySelector('.unread-divider');
+        if (!scroller || !divider) return false;
+        const box = scroller.getBoundingClientRect();
+        const at = divider.getBoundingClientRect();
+        return at.top >= box.top - 1 && at.bottom <= box.bottom && scroller.scrollTop + scroller.clientHeight < scroller.scrollHeight - 40;
+      });
       await bob.getByRole('link', { name: /random \(unread\)/ }).waitFor({ state: 'detached' });
       await tab.getByRole('link', { name: /random \(unread\)/ }).waitFor({ state: 'detached' });
       await tab.close();
