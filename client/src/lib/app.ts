@@ -68,6 +68,10 @@ export function applyEvent(frame: EventFrame): void {
       // Its author and moderators keep a marker to open its history from; others just lose it.
       if (gone && (gone.author.id === me || canModerate(channel_id))) messages.markDeleted(channel_id, id);
       else messages.remove(channel_id, id);
+      const held = messages.of(channel_id);
+      // The newest live message still held, when the held window reaches the present.
+      const fallback = held && !held.hasNewer ? ([...held.items].reverse().find((m) => !m.deleted && m.id !== id)?.id ?? null) : undefined;
+      readState.deleted(channel_id, id, fallback);
       return;
     }
     case 'ReactionAdd':

@@ -102,6 +102,26 @@ describe('ReadStateStore', () => {
     expect([s.unread('read'), s.unread('empty')]).toEqual([true, true]);
   });
 
+  it('forgets a deleted newest message, falling back to the one before', () => {
+    const s = new ReadStateStore();
+    s.reset([{ channel_id: 'c', last_read_message_id: 'id-02' }], { c: 'id-02', d: 'id-05' });
+    // Live messages the client heard of: deleting the newest goes back to the previous one.
+    s.received(msg('id-03', 'other', 'one'), me, false);
+    s.received(msg('id-04', 'other', 'two'), me, false);
+    s.deleted('c', 'id-04', undefined);
+    expect([s.newest['c'], s.unread('c')]).toEqual(['id-03', true]);
+    s.deleted('c', 'id-03', undefined);
+    expect([s.newest['c'], s.unread('c')]).toEqual(['id-02', false]);
+    // An older message going changes nothing.
+    s.deleted('d', 'id-01', undefined);
+    expect(s.newest['d']).toBe('id-05');
+    // Ready's newest itself: the held page decides, or it stays when nothing tells.
+    s.deleted('d', 'id-05', undefined);
+    expect(s.unread('d')).toBe(true);
+    s.deleted('d', 'id-05', null);
+    expect(s.unread('d')).toBe(false);
+  });
+
   it('recognises mentions', () => {
     expect(mentions(`<@${me}>`, me)).toBe(true);
     expect(mentions('email@everyone.example', me)).toBe(false);

@@ -22,6 +22,8 @@ export class ReadStateStore {
   lastRead = $state<Record<Id, Id>>({});
   newest = $state<Record<Id, Id>>({});
   mentionCount = $state<Record<Id, number>>({});
+  /** Per channel, the message ids known since Ready (its newest, then live ones), oldest first. */
+  private known: Record<Id, Id[]> = {};
 
   reset(states: ReadState[], newest: Record<Id, Id> = {}, mentionCounts: Record<Id, number> = {}): void {
     const lastRead: Record<Id, Id> = {};
@@ -29,6 +31,8 @@ export class ReadStateStore {
     this.lastRead = lastRead;
     this.newest = { ...newest };
     this.mentionCount = { ...mentionCounts };
+    this.known = {};
+    for (const [channelId, id] of Object.entries(newest)) this.known[channelId] = [id];
   }
 
   unread(channelId: Id): boolean {
@@ -44,8 +48,7 @@ export class ReadStateStore {
 
   /** Only moves the newest known message (e.g. learnt at start-up). */
   seen(channelId: Id, messageId: Id): void {
-    const current = this.newest[channelId];
-    if (!current || messageId > current) this.newest[channelId] = messageId;
+    this.learn(channelId, messageId);
   }
 
   /**
@@ -53,8 +56,7 @@ export class ReadStateStore {
    * My own messages and those in the channel on screen count as read.
    */
   received(message: Message, me: Id | null, viewing: boolean, direct = false): void {
-    const current = this.newest[message.channel_id];
-    if (!current || message.id > current) this.newest[message.channel_id] = message.id;
+    this.learn(message.channel_id, message.id);
     if (message.author.id === me || viewing) {
       this.markRead(message.channel_id, message.id);
       return;
@@ -62,6 +64,29 @@ export class ReadStateStore {
     if (direct || (me && mentions(message.content, me))) {
       this.mentionCount[message.channel_id] = this.mentionsIn(message.channel_id) + 1;
     }
+  }
+
+  private learn(channelId: Id, messageId: Id): void {
+    const current = this.newest[channelId];
+    if (current && messageId <= current) return;
+    this.newest[channelId] = messageId;
+    (this.known[channelId] ??= []).push(messageId);
+  }
+
+  /**
+   * A message was deleted. When it was the newest, the newest becomes the one before it: the
+   * previous id known since Ready, else `fallback` (the newest live message of the latest page
+   * the client holds: `null` for none, `undefined` when it holds no such page and cannot tell).
+   * So a deleted message leaves no unread marker behind.
+   */
+  deleted(channelId: Id, messageId: Id, fallback: Id | null | undefined): void {
+    const known = (this.known[channelId] ?? []).filter((id) => id !== messageId);
+    this.known[channelId] = known;
+    if (this.newest[channelId] !== messageId) return;
+    const previous = known[known.length - 1] ?? fallback;
+    if (previous === undefined) return;
+    if (previous) this.newest[channelId] = previous;
+    else delete this.newest[channelId];
   }
 
   /** Marks everything up to `messageId` read; returns whether that moved the marker. */
