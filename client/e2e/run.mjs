@@ -652,6 +652,10 @@ async function main() {
       // The mention badge survives the reload (Ready counts unread mentions).
       await bob.getByRole('list', { name: 'Channels' }).getByLabel('1 mentions').waitFor();
       await bob.getByRole('button', { name: 'Test Lab' }).getByLabel('1 mentions').waitFor();
+      const described = await bob.getByRole('button', { name: 'Test Lab' }).evaluate(
+        (button) => document.getElementById(button.getAttribute('aria-describedby') ?? '')?.getAttribute('aria-label'),
+      );
+      assert(described === '1 mentions', 'the server button describes its badge: ' + described);
       await bob.waitForLoadState('networkidle');
       bob.off('request', onRequest);
       assert(fetched.length > 0 && fetched.every((id) => id === generalId), 'message fetches at start-up: ' + fetched.join(', '));
