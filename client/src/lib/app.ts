@@ -104,6 +104,8 @@ export function applyEvent(frame: EventFrame): void {
     case 'DmChannelCreate':
       dms.upsert(frame.data);
       presence.seed(frame.data.recipients);
+      // A DM that arrives with messages (a mirrored one) is unread until opened.
+      if (frame.data.last_message_id) readState.seen(frame.data.id, frame.data.last_message_id);
       return;
     case 'ServerUpdate':
       servers.upsert(frame.data);
