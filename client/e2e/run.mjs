@@ -318,6 +318,24 @@ async function main() {
       await message(bob, 'line two').waitFor();
     });
 
+    await step('messages typed in quick succession all arrive in order; a refused one comes back to the box', async () => {
+      const box = alice.getByRole('textbox', { name: 'Message #random' });
+      for (const n of [1, 2, 3]) {
+        await box.fill(`quick ${n} of 3`);
+        await box.press('Enter');
+      }
+      await message(bob, 'quick 3 of 3').waitFor();
+      const texts = await bob.locator('li.message').allTextContents();
+      const order = texts.map((t) => /quick (\d) of 3/.exec(t)?.[1]).filter(Boolean);
+      assert(order.join(',') === '1,2,3', 'quick messages: ' + order.join(','));
+      const tooLong = 'x'.repeat(10_001); // over rift-server's default MAX_MESSAGE_CHARS
+      await box.fill(tooLong);
+      await box.press('Enter');
+      await alice.getByRole('alert').waitFor();
+      await alice.waitForFunction((n) => document.querySelector('textarea[aria-label="Message #random"]')?.value.length === n, tooLong.length);
+      await box.fill('');
+    });
+
     await step('a dropped connection resumes without losing events', async () => {
       await bob.evaluate(() => {
         window.__frames.length = 0;
@@ -345,6 +363,60 @@ async function main() {
       await bob.getByRole('list', { name: 'Channels' }).getByLabel('1 mentions').waitFor();
       await bob.getByRole('link', { name: /random/ }).click();
       await message(bob, 'while bob is away').waitFor();
+    });
+
+    await step('mention autocomplete: @ opens a keyboard-driven list of members', async () => {
+      const box = alice.getByRole('textbox', { name: 'Message #random' });
+      const list = alice.getByRole('listbox', { name: 'Mention suggestions' });
+      const selected = () => list.getByRole('option', { selected: true }).textContent();
+      await box.click();
+      await box.pressSequentially('ping @b');
+      await list.getByRole('option', { name: /bob/ }).waitFor();
+      assert((await box.getAttribute('aria-controls')) === (await list.getAttribute('id')), 'the textbox controls the list');
+      const activeId = await box.getAttribute('aria-activedescendant');
+      assert(activeId && (await list.locator(`[id="${activeId}"]`).getAttribute('aria-selected')) === 'true', 'active option ' + activeId);
+      // Esc closes the list and keeps the text.
+      await box.press('Escape');
+      await list.waitFor({ state: 'detached' });
+      assert((await box.inputValue()) === 'ping @b', 'escape keeps the text');
+      // A fresh "@": bob, then @everyone and @here (alice owns the server), never alice herself.
+      await box.fill('');
+      await box.pressSequentially('ping @');
+      await list.getByRole('option', { name: /@everyone/ }).waitFor();
+      const options = await list.getByRole('option').allTextContents();
+      assert(options.length === 3 && /bob/.test(options[0]) && !options.some((o) => /alice/.test(o)), 'options: ' + options.join(' | '));
+      assert(/bob/.test(await selected()), 'the first is active');
+      await box.press('ArrowDown');
+      assert(/@everyone/.test(await selected()), 'down moves');
+      await box.press('ArrowUp');
+      await box.press('ArrowUp');
+      assert(/@here/.test(await selected()), 'up wraps around');
+      await box.press('ArrowDown');
+      await box.press('Tab');
+      await list.waitFor({ state: 'detached' });
+      assert((await box.inputValue()) === 'ping @bob ', 'tab inserts the mention: ' + (await box.inputValue()));
+      // Enter picks too (and does not send).
+      await box.pressSequentially('and @Bo');
+      await list.getByRole('option', { name: /bob/ }).waitFor();
+      await box.press('Enter');
+      assert((await box.inputValue()) === 'ping @bob and @bob ', 'enter inserts: ' + (await box.inputValue()));
+      await box.pressSequentially('autocompleted');
+      await box.press('Enter');
+      await message(bob, 'autocompleted').locator('.mention', { hasText: '@bob' }).first().waitFor();
+      assert(await message(bob, 'autocompleted').evaluate((li) => li.classList.contains('mentions-me')), 'a mention of bob stands out for him');
+      assert(!(await message(alice, 'autocompleted').evaluate((li) => li.classList.contains('mentions-me'))), 'not for its author');
+      // #channel: the list of channels, and a link that opens the channel.
+      const channels = alice.getByRole('listbox', { name: 'Channel suggestions' });
+      await box.pressSequentially('over in #ge');
+      await channels.getByRole('option', { name: '#general' }).waitFor();
+      await box.press('Tab');
+      assert((await box.inputValue()) === 'over in #general ', 'channel inserted: ' + (await box.inputValue()));
+      await box.press('Enter');
+      const link = message(bob, 'over in').getByRole('link', { name: '#general' });
+      await link.click();
+      await bob.getByRole('heading', { name: '#general' }).waitFor();
+      await bob.getByRole('link', { name: /random/ }).click();
+      await bob.getByRole('heading', { name: '#random' }).waitFor();
     });
 
     await step('edit (Up key) and the edit history shows the old text', async () => {
@@ -539,6 +611,88 @@ async function main() {
       await bob.getByRole('heading', { name: '#general' }).waitFor();
     });
 
+    await step('unread state comes from Ready: no per-channel message fetch at start-up', async () => {
+      // Bob answers alice's DM (his own message must not count as unread later), then goes to #general.
+      await bob.getByRole('button', { name: 'Direct messages' }).click();
+      await bob.getByRole('link', { name: /alice/ }).click();
+      await send(bob, 'my own reply');
+      await bob.getByRole('button', { name: 'Test Lab' }).click();
+      await bob.getByRole('link', { name: /general/ }).click();
+      await bob.getByRole('heading', { name: '#general' }).waitFor();
+      assert((await bob.getByRole('link', { name: /random \(unread\)/ }).count()) === 0, '#random starts read');
+      const here = new URL(bob.url()).pathname;
+      const generalId = here.split('/')[3];
+      await bob.goto('about:blank');
+      await alice.getByRole('button', { name: 'Test Lab' }).click();
+      await alice.getByRole('link', { name: /random/ }).click();
+      await alice.getByRole('heading', { name: '#random' }).waitFor();
+      await send(alice, 'posted while bob was offline');
+      // More than a screen of unread messages (sent through the API by the test).
+      await alice.evaluate(async () => {
+        const token = JSON.parse(localStorage.getItem('rift.tokens')).access;
+        const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+        const channel = location.pathname.split('/')[3];
+        for (let i = 1; i <= 40; i++) {
+          await fetch(`/api/channels/${channel}/messages`, { method: 'POST', headers, body: JSON.stringify({ content: `backlog ${i}.` }) });
+        }
+      });
+      const box = alice.getByRole('textbox', { name: 'Message #random' });
+      await box.fill('this one is for you @bob');
+      await box.press('Enter');
+      await message(alice, 'this one is for you').waitFor();
+      const fetched = [];
+      const onRequest = (request) => {
+        const m = /^\/api\/channels\/([^/]+)\/messages/.exec(new URL(request.url()).pathname);
+        if (m && request.method() === 'GET') fetched.push(m[1]);
+      };
+      bob.on('request', onRequest);
+      await bob.goto(here);
+      await bob.getByRole('heading', { name: '#general' }).waitFor();
+      await bob.getByRole('link', { name: /random \(unread\)/ }).waitFor();
+      // The mention badge survives the reload (Ready counts unread mentions).
+      await bob.getByRole('list', { name: 'Channels' }).getByLabel('1 mentions').waitFor();
+      await bob.getByRole('button', { name: 'Test Lab' }).getByLabel('1 mentions').waitFor();
+      const described = await bob.getByRole('button', { name: 'Test Lab' }).evaluate(
+        (button) => document.getElementById(button.getAttribute('aria-describedby') ?? '')?.getAttribute('aria-label'),
+      );
+      assert(described === '1 mentions', 'the server button describes its badge: ' + described);
+      await bob.waitForLoadState('networkidle');
+      bob.off('request', onRequest);
+      assert(fetched.length > 0 && fetched.every((id) => id === generalId), 'message fetches at start-up: ' + fetched.join(', '));
+      assert((await bob.locator('.server-button.home .pip, .server-button.home .badge').count()) === 0, 'my own DM reply is read');
+      // Reading it in one tab clears the marker in bob's other tab too.
+      const tab = await bob.context().newPage();
+      await tab.goto(here);
+      await tab.getByRole('link', { name: /random \(unread\)/ }).waitFor();
+      await bob.getByRole('link', { name: /random/ }).click();
+      await message(bob, 'posted while bob was offline').waitFor();
+      // The channel opens at the "New" divider, the first unread message in view, not at the bottom.
+      await bob.waitForFunction(() => {
+        const scroller = document.querySelector('.message-scroll');
+        const divider = document.querySelector('.unread-divider');
+        if (!scroller || !divider) return false;
+        const box = scroller.getBoundingClientRect();
+        const at = divider.getBoundingClientRect();
+        return at.top >= box.top - 1 && at.bottom <= box.bottom && scroller.scrollTop + scroller.clientHeight < scroller.scrollHeight - 40;
+      });
+      await bob.getByRole('link', { name: /random \(unread\)/ }).waitFor({ state: 'detached' });
+      await tab.getByRole('link', { name: /random \(unread\)/ }).waitFor({ state: 'detached' });
+      await tab.close();
+      await bob.getByRole('link', { name: /general/ }).click();
+      await bob.getByRole('heading', { name: '#general' }).waitFor();
+      // A message deleted before bob read it leaves no unread marker behind.
+      await send(alice, 'oops, wrong channel');
+      await bob.getByRole('link', { name: /random \(unread\)/ }).waitFor();
+      const oops = await message(alice, 'oops, wrong channel').getAttribute('data-message-id');
+      await alice.evaluate(async (id) => {
+        const token = JSON.parse(localStorage.getItem('rift.tokens')).access;
+        await fetch(`/api/messages/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+      }, oops);
+      await bob.getByRole('link', { name: /random \(unread\)/ }).waitFor({ state: 'detached' });
+      await alice.getByRole('link', { name: /general/ }).click();
+      await alice.getByRole('heading', { name: '#general' }).waitFor();
+    });
+
     await step('phone width: the navigation is a drawer', async () => {
       await bob.setViewportSize({ width: 390, height: 800 });
       await bob.getByRole('button', { name: 'Open navigation' }).click();
@@ -577,13 +731,32 @@ async function main() {
       // Bob (in #general) loses the attach button live.
       await bob.getByRole('button', { name: 'Attach files' }).waitFor({ state: 'detached' });
 
+      // Bob, now a moderator, deletes alice's message (through the API); the audit log opens its history.
+      await send(alice, 'moderated away');
+      const deletedId = await message(alice, 'moderated away').getAttribute('data-message-id');
+      const status = await bob.evaluate(async (id) => {
+        const token = JSON.parse(localStorage.getItem('rift.tokens')).access;
+        const r = await fetch(`/api/messages/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+        return r.status;
+      }, deletedId);
+      assert(status === 204, 'moderator delete: ' + status);
+      await message(alice, 'moderated away').waitFor({ state: 'detached' });
+
       await alice.getByRole('button', { name: 'Server menu' }).click();
       await alice.getByRole('button', { name: 'Audit log' }).click();
       const log = alice.getByRole('dialog', { name: 'Audit log' });
-      for (const action of ['role_create', 'member_role_update', 'overwrite_update', 'channel_create', 'invite_create']) {
+      for (const action of ['message_delete', 'role_create', 'member_role_update', 'overwrite_update', 'channel_create', 'invite_create']) {
         await log.getByText(action, { exact: true }).first().waitFor();
       }
+      await log.getByRole('button', { name: 'View deleted message' }).click();
+      const history = alice.getByRole('dialog', { name: 'Message history' });
+      await history.getByText(/^Deleted by bob/i).waitFor();
+      await history.getByText('moderated away', { exact: true }).waitFor();
       await alice.keyboard.press('Escape');
+      await history.waitFor({ state: 'detached' });
+      await log.waitFor();
+      await alice.keyboard.press('Escape');
+      await log.waitFor({ state: 'detached' });
 
       await bobCard.getByRole('button', { name: 'Kick' }).click();
       await alice.getByRole('dialog', { name: /^Kick/ }).getByRole('button', { name: 'Kick' }).click();

@@ -123,6 +123,13 @@ pub enum Event {
         /// The role.
         role_id: crate::id::RoleId,
     },
+    /// The user read up to a message (on any of their sessions; sent to all of them).
+    ReadStateUpdate {
+        /// The channel.
+        channel_id: ChannelId,
+        /// The last message read.
+        last_read_message_id: MessageId,
+    },
 }
 
 impl Event {
@@ -149,6 +156,7 @@ impl Event {
             Self::RoleCreate(_) => "RoleCreate",
             Self::RoleUpdate(_) => "RoleUpdate",
             Self::RoleDelete { .. } => "RoleDelete",
+            Self::ReadStateUpdate { .. } => "ReadStateUpdate",
         }
     }
 }
@@ -302,6 +310,7 @@ mod tests {
             Event::RoleCreate(role()),
             Event::RoleUpdate(Role { permissions: Permissions::from_bits(u64::MAX), ..role() }),
             Event::RoleDelete { server_id, role_id: RoleId::new() },
+            Event::ReadStateUpdate { channel_id, last_read_message_id: message_id },
         ]
     }
 
@@ -328,6 +337,7 @@ mod tests {
             Event::RoleCreate(_) => 17,
             Event::RoleUpdate(_) => 18,
             Event::RoleDelete { .. } => 19,
+            Event::ReadStateUpdate { .. } => 20,
         }
     }
 
@@ -335,7 +345,7 @@ mod tests {
     fn every_event_variant_round_trips_through_its_wire_form() {
         let samples = samples();
         let indexes: Vec<usize> = samples.iter().map(variant_index).collect();
-        assert_eq!(indexes, (0..20).collect::<Vec<_>>(), "one sample per variant, in order");
+        assert_eq!(indexes, (0..21).collect::<Vec<_>>(), "one sample per variant, in order");
         for event in samples {
             let json = serde_json::to_string(&event).unwrap();
             let back: Event = serde_json::from_str(&json).unwrap();

@@ -575,6 +575,25 @@ pub trait Store: Send + Sync + 'static {
     async fn ack(&self, user_id: UserId, channel_id: ChannelId, message_id: MessageId) -> StoreResult<()>;
     /// A user's read states.
     async fn read_states(&self, user_id: UserId) -> StoreResult<Vec<ReadState>>;
+    /// The newest live (not deleted) message of each given channel (one query per thousand channels); channels
+    /// without one, and unknown channels, are absent from the map.
+    async fn last_message_ids(
+        &self,
+        channel_ids: &[ChannelId],
+    ) -> StoreResult<std::collections::HashMap<ChannelId, MessageId>>;
+    /// Messages that may count as mentions of `user_id`, with their channel, oldest first per
+    /// channel: in those of `channel_ids` where the user has a read position, the live messages
+    /// by others after it, among the channel's newest `scan`, whose content is `LIKE` one of
+    /// `patterns` — or any such message in `every_message` channels (DMs). The caller decides
+    /// which really mention the user.
+    async fn unread_mention_candidates(
+        &self,
+        user_id: UserId,
+        channel_ids: &[ChannelId],
+        patterns: &[String],
+        every_message: &[ChannelId],
+        scan: u32,
+    ) -> StoreResult<Vec<(ChannelId, String)>>;
 
     // ---- server audit log ----
     /// Appends an entry.

@@ -51,6 +51,11 @@ export interface Role {
   permissions: number;
 }
 
+/** A channel as `Ready` carries it: with its newest live message, for unread markers. */
+export interface ReadyChannel extends Channel {
+  last_message_id: Id | null;
+}
+
 export interface ReadyServer extends Server {
   channels: Channel[];
   roles: Role[];

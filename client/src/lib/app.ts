@@ -2,8 +2,9 @@
 // components call (each one an api.ts call plus the store change it implies).
 
 import * as api from './api';
-import { ApiError, type Id, type Message, type Status, type Upload } from './api';
+import { ApiError, type Id, type Message, type Status, type Upload, type User } from './api';
 import { Gateway, type EventFrame, type ReadyData } from './gateway';
+import type { MentionableChannel } from './autocomplete';
 import { resolveMentions } from './markdown';
 import { channelPermissions, has, P } from './permissions';
 import { bridges } from './stores/bridges.svelte';
@@ -11,8 +12,8 @@ import { dms } from './stores/dms.svelte';
 import { members } from './stores/members.svelte';
 import { messages } from './stores/messages.svelte';
 import { presence } from './stores/presence.svelte';
-import { readState } from './stores/readstate.svelte';
-import { servers } from './stores/servers.svelte';
+import { newestFromReady, readState } from './stores/readstate.svelte';
+import { groupChannels, servers } from './stores/servers.svelte';
 import { session } from './stores/session.svelte';
 import { ui } from './stores/ui.svelte';
 
@@ -32,9 +33,8 @@ export function applyReady(data: ReadyData): void {
   session.signedInAs(data.user);
   servers.reset(data.servers);
   dms.reset(data.dm_channels);
-  const newest: Record<Id, Id> = {};
-  for (const dm of data.dm_channels) if (dm.last_message_id) newest[dm.id] = dm.last_message_id;
-  readState.reset(data.read_state, newest);
+  // Ready names every channel's newest message: unread markers need no request per channel.
+  readState.reset(data.read_state, newestFromReady(data.servers, data.dm_channels), data.mention_counts);
   // A fresh session may have missed anything: reload what is on screen.
   messages.reset();
   members.reset();
@@ -44,30 +44,6 @@ export function applyReady(data: ReadyData): void {
   const channel = viewedChannel();
   if (channel) void openChannel(channel);
   if (ui.route.name === 'channel') void loadMembers(ui.route.serverId);
-  void learnNewest(data);
-}
-
-/** Most channels with more than this are skipped at start-up (their unread state shows live). */
-const NEWEST_LOOKUPS = 100;
-
-/**
- * Ready carries read state but not each server channel's newest message, so the unread markers
- * ask for it: one newest-message lookup per text channel (at most NEWEST_LOOKUPS, four at a time).
- */
-async function learnNewest(data: ReadyData): Promise<void> {
-  const ids = data.servers.flatMap((s) => s.channels.filter((c) => c.kind === 'text').map((c) => c.id)).slice(0, NEWEST_LOOKUPS);
-  const work = [...ids];
-  const worker = async () => {
-    for (let id = work.shift(); id; id = work.shift()) {
-      try {
-        const [newest] = await api.messages(id, { limit: 1 });
-        if (newest) readState.seen(id, newest.id);
-      } catch {
-        // No READ_HISTORY there: its unread state shows live only.
-      }
-    }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
 }
 
 export function applyEvent(frame: EventFrame): void {
@@ -92,6 +68,10 @@ export function applyEvent(frame: EventFrame): void {
       // Its author and moderators keep a marker to open its history from; others just lose it.
       if (gone && (gone.author.id === me || canModerate(channel_id))) messages.markDeleted(channel_id, id);
       else messages.remove(channel_id, id);
+      const held = messages.of(channel_id);
+      // The newest live message still held, when the held window reaches the present.
+      const fallback = held && !held.hasNewer ? ([...held.items].reverse().find((m) => !m.deleted && m.id !== id)?.id ?? null) : undefined;
+      readState.deleted(channel_id, id, fallback);
       return;
     }
     case 'ReactionAdd':
@@ -124,6 +104,8 @@ export function applyEvent(frame: EventFrame): void {
     case 'DmChannelCreate':
       dms.upsert(frame.data);
       presence.seed(frame.data.recipients);
+      // A DM that arrives with messages (a mirrored one) is unread until opened.
+      if (frame.data.last_message_id) readState.seen(frame.data.id, frame.data.last_message_id);
       return;
     case 'ServerUpdate':
       servers.upsert(frame.data);
@@ -148,11 +130,15 @@ export function applyEvent(frame: EventFrame): void {
     case 'RoleDelete':
       servers.removeRole(frame.data.server_id, frame.data.role_id);
       return;
+    case 'ReadStateUpdate':
+      // Read on another of my sessions.
+      readState.markRead(frame.data.channel_id, frame.data.last_read_message_id);
+      return;
   }
 }
 
 /** Whether I hold MANAGE_MESSAGES in a server channel. */
-function canModerate(channelId: Id): boolean {
+export function canModerate(channelId: Id): boolean {
   const channel = servers.channel(channelId);
   const server = servers.get(channel?.server_id);
   const me = session.userId;
@@ -322,15 +308,34 @@ export function newNonce(): string {
 }
 
 /** The users a message in this channel can mention by @username. */
-function mentionable(channelId: Id): { id: Id; username: string }[] {
+function mentionable(channelId: Id): User[] {
   const serverId = servers.channel(channelId)?.server_id;
   if (serverId) return members.of(serverId).map((m) => m.user);
   return dms.get(channelId)?.recipients ?? [];
 }
 
+/** The channels of a server channel's server that can be mentioned (none in DMs). */
+function mentionableChannels(channelId: Id): MentionableChannel[] {
+  const server = servers.get(servers.channel(channelId)?.server_id);
+  if (!server) return [];
+  return groupChannels(server.channels).flatMap((group) =>
+    group.channels.map((c) => ({ id: c.id, name: c.name, ...(group.category ? { category: group.category.name } : {}) })),
+  );
+}
+
+/** Who and what the composer may suggest in a channel, and whether `@everyone`/`@here` are offered. */
+export function mentionCandidates(channelId: Id): { people: User[]; channels: MentionableChannel[]; everyone: boolean } {
+  const channel = servers.channel(channelId);
+  const server = servers.get(channel?.server_id);
+  const me = session.userId;
+  const everyone =
+    !!channel && !!server && !!me && has(channelPermissions(server, channel, me, members.member(server.id, me)), P.MENTION_EVERYONE);
+  return { people: mentionable(channelId), channels: mentionableChannels(channelId), everyone };
+}
+
 export async function send(channelId: Id, content: string, attachments: Upload[], replyTo: Id | null): Promise<void> {
   const message = await api.sendMessage(channelId, {
-    content: resolveMentions(content, mentionable(channelId)),
+    content: resolveMentions(content, mentionable(channelId), mentionableChannels(channelId)),
     attachment_ids: attachments.map((a) => a.id),
     reply_to: replyTo,
     nonce: newNonce(),
@@ -338,6 +343,8 @@ export async function send(channelId: Id, content: string, attachments: Upload[]
   if (messages.of(channelId)?.hasNewer) await jumpToPresent(channelId);
   messages.add(message);
   readState.received(message, session.userId, true);
+  // My own message is read everywhere, also after a reload.
+  void api.ack(channelId, message.id).catch(() => {});
 }
 
 export async function edit(message: Message, content: string): Promise<void> {

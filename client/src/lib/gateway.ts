@@ -9,6 +9,7 @@ import type {
   Member,
   Message,
   ReadState,
+  ReadyChannel,
   ReadyServer,
   Role,
   Server,
@@ -22,9 +23,11 @@ export interface ReadyData {
   session_id: string;
   heartbeat_interval_ms: number;
   user: User;
-  servers: ReadyServer[];
+  servers: (ReadyServer & { channels: ReadyChannel[] })[];
   dm_channels: DmChannel[];
   read_state: ReadState[];
+  /** Unread messages that mention the user, per channel (absent: none). */
+  mention_counts?: Record<Id, number>;
 }
 
 /** Events: frames that carry a `seq` and are replayed on Resume. */
@@ -48,7 +51,8 @@ export type EventFrame =
   | { type: 'MemberRemove'; data: { server_id: Id; user_id: Id }; seq: number }
   | { type: 'RoleCreate'; data: Role; seq: number }
   | { type: 'RoleUpdate'; data: Role; seq: number }
-  | { type: 'RoleDelete'; data: { server_id: Id; role_id: Id }; seq: number };
+  | { type: 'RoleDelete'; data: { server_id: Id; role_id: Id }; seq: number }
+  | { type: 'ReadStateUpdate'; data: ReadState; seq: number };
 
 /** Every frame the server sends. */
 export type ServerFrame =

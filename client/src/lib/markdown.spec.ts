@@ -100,6 +100,30 @@ describe('parse', () => {
   });
 });
 
+describe('channel mentions', () => {
+  it('parses <#id> into a channel node and leaves other text alone', () => {
+    const id = '0190a5b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b';
+    expect(parse(`see <#${id}> now`)).toEqual([
+      { t: 'text', v: 'see ' },
+      { t: 'channel', id },
+      { t: 'text', v: ' now' },
+    ]);
+    expect(parse('<#not-an-id>')).toEqual([{ t: 'text', v: '<#not-an-id>' }]);
+    expect(parse(`\`<#${id}>\``)).toEqual([{ t: 'code', v: `<#${id}>` }]);
+  });
+
+  it('resolves #name of the given channels when sending', () => {
+    const channels = [
+      { id: 'id-general', name: 'general' },
+      { id: 'id-dev', name: 'dev-talk' },
+    ];
+    expect(resolveMentions('go to #general, or #Dev-talk (#nope) `#general`', [], channels)).toBe(
+      'go to <#id-general>, or <#id-dev> (#nope) `#general`',
+    );
+    expect(resolveMentions('issue#general stays', [], channels)).toBe('issue#general stays');
+  });
+});
+
 describe('resolveMentions', () => {
   it('turns @username of known users into mentions, outside code', () => {
     const users = [{ id: 'id-bob', username: 'Bob' }];
@@ -154,6 +178,13 @@ describe('Markdown rendering', () => {
     const a = root.querySelector('a')!;
     expect(a.getAttribute('href')).toBe('https://a.example/');
     expect(a.getAttribute('target')).toBe('_blank');
+  });
+
+  it('puts no empty line after a quote or a code block', () => {
+    const root = render('> q\nafter\n```\ncode\n```\nend');
+    expect(root.querySelector('blockquote')!.nextSibling?.nodeName).not.toBe('BR');
+    expect(root.querySelector('pre')!.nextSibling?.nodeName).not.toBe('BR');
+    expect(root.querySelectorAll('br')).toHaveLength(1);
   });
 
   it('keeps a javascript: link as text', () => {

@@ -1,7 +1,8 @@
 // Message markdown as a token tree. Rendering (Markdown.svelte) builds Svelte nodes from this tree
 // and never HTML from text: message text only ever becomes text nodes and a fixed set of elements.
 // Supported: **bold**, *italic* / _italic_, ~~strike~~, `code`, ```code blocks```, > quotes,
-// [links](https://…), bare http(s) links, ||spoilers||, <@user-id> mentions and @everyone/@here.
+// [links](https://…), bare http(s) links, ||spoilers||, <@user-id> mentions, @everyone/@here and
+// <#channel-id> channel mentions.
 
 export type MdNode =
   | { t: 'text'; v: string }
@@ -11,6 +12,7 @@ export type MdNode =
   | { t: 'pre'; lang: string; v: string }
   | { t: 'link'; href: string; c: MdNode[] }
   | { t: 'mention'; id: string }
+  | { t: 'channel'; id: string }
   | { t: 'everyone'; v: string };
 
 const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
@@ -122,6 +124,7 @@ const DELIMS: Delim[] = [
 ];
 
 const MENTION = /^<@([0-9a-fA-F-]{36})>/;
+const CHANNEL = /^<#([0-9a-fA-F-]{36})>/;
 const EVERYONE = /^@(everyone|here)\b/;
 const LINK = /^\[([^\]\n]{1,500})\]\(([^()\s]{1,2000})\)/;
 const BARE = /^(https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]])/i;
@@ -165,6 +168,13 @@ export function inline(text: string, depth: number): MdNode[] {
         pushText();
         out.push({ t: 'mention', id: m[1]!.toLowerCase() });
         i += m[0].length;
+        continue;
+      }
+      const c = CHANNEL.exec(rest);
+      if (c) {
+        pushText();
+        out.push({ t: 'channel', id: c[1]!.toLowerCase() });
+        i += c[0].length;
         continue;
       }
     }
@@ -257,6 +267,8 @@ export function plain(nodes: MdNode[]): string {
           return ' ';
         case 'mention':
           return '@user';
+        case 'channel':
+          return '#channel';
         case 'spoiler':
           return '▮▮▮';
         default:
@@ -266,21 +278,34 @@ export function plain(nodes: MdNode[]): string {
     .join('');
 }
 
+/** A channel name `#name` can spell (others are mentioned as `<#id>`). */
+export const CHANNEL_NAME = /^[\p{L}\p{N}_-]{1,100}$/u;
+
 /**
- * Turns `@username` of known users into `<@id>` mentions before sending (not inside code spans,
- * and not `@everyone`/`@here`, which stay as typed).
+ * Turns `@username` of known users into `<@id>` mentions, and `#name` of the given channels into
+ * `<#id>`, before sending (not inside code spans, and not `@everyone`/`@here`, which stay as typed).
  */
-export function resolveMentions(content: string, users: { id: string; username: string }[]): string {
+export function resolveMentions(
+  content: string,
+  users: { id: string; username: string }[],
+  channels: { id: string; name: string }[] = [],
+): string {
   const byName = new Map(users.map((u) => [u.username.toLowerCase(), u.id]));
+  const byChannel = new Map(channels.map((c) => [c.name.toLowerCase(), c.id]));
   return content
     .split(/(```[\s\S]*?```|`[^`\n]*`)/)
     .map((part, i) =>
       i % 2 === 1
         ? part
-        : part.replace(/(^|[\s(])@([A-Za-z0-9_.-]{2,32})/g, (whole, before: string, name: string) => {
-            const id = byName.get(name.toLowerCase());
-            return id ? `${before}<@${id}>` : whole;
-          }),
+        : part
+            .replace(/(^|[\s(])@([A-Za-z0-9_.-]{2,32})/g, (whole, before: string, name: string) => {
+              const id = byName.get(name.toLowerCase());
+              return id ? `${before}<@${id}>` : whole;
+            })
+            .replace(/(^|[\s(])#([\p{L}\p{N}_-]{1,100})/gu, (whole, before: string, name: string) => {
+              const id = byChannel.get(name.toLowerCase());
+              return id ? `${before}<#${id}>` : whole;
+            }),
     )
     .join('');
 }

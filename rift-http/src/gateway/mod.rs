@@ -308,17 +308,17 @@ impl Connection {
         let subscription = rift.router().subscribe(config.subscription_capacity);
         subscription.add(Topic::User(user_id));
         let user = rift.me(user_id).await?;
-        let (servers, dms, read_state) = rift.ready_state(user_id).await?;
+        let ready = rift.ready_state(user_id).await?;
         let mut view = View { servers: HashMap::new(), dms: HashSet::new() };
-        for server in &servers {
+        for server in &ready.servers {
             subscription.add(Topic::Server(server.server.id));
             let channels = view.servers.entry(server.server.id).or_default();
-            for channel in &server.channels {
-                subscription.add(Topic::Channel(channel.id));
-                channels.insert(channel.id);
+            for ready in &server.channels {
+                subscription.add(Topic::Channel(ready.channel.id));
+                channels.insert(ready.channel.id);
             }
         }
-        for dm in &dms {
+        for dm in &ready.dm_channels {
             subscription.add(Topic::Channel(dm.id));
             view.dms.insert(dm.id);
         }
@@ -331,9 +331,10 @@ impl Connection {
                 "session_id": session.id,
                 "heartbeat_interval_ms": u64::try_from(config.heartbeat_interval.as_millis()).unwrap_or(u64::MAX),
                 "user": user,
-                "servers": servers,
-                "dm_channels": dms,
-                "read_state": read_state,
+                "servers": ready.servers,
+                "dm_channels": ready.dm_channels,
+                "read_state": ready.read_state,
+                "mention_counts": ready.mention_counts,
             }),
         );
         if !self.send(&ready).await {

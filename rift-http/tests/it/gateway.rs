@@ -132,6 +132,7 @@ pub(crate) async fn two_clients_chat_live(s: TestServer) {
     assert_eq!(ready["servers"][0]["channels"][0]["id"], general.as_str());
     assert_eq!(ready["servers"][0]["roles"][0]["id"], server.as_str());
     assert!(ready["dm_channels"].is_array() && ready["read_state"].is_array());
+    assert_eq!(ready["servers"][0]["channels"][0]["last_message_id"], Value::Null, "no message yet");
     let (mut b, _) = Client::identify(&s, &member).await;
 
     a.send(json!({ "type": "SendMessage", "channel_id": general, "content": "hello over the gateway", "nonce": "n-1" })).await;
@@ -144,15 +145,47 @@ pub(crate) async fn two_clients_chat_live(s: TestServer) {
     }
     // The same nonce again creates and broadcasts nothing.
     a.send(json!({ "type": "SendMessage", "channel_id": general, "content": "hello over the gateway", "nonce": "n-1" })).await;
-    s.send(&member, &general, "and back over REST").await;
+    let back = s.send(&member, &general, "and back over REST").await;
     assert_eq!(a.expect("MessageCreate").await["content"], "and back over REST");
     assert_eq!(b.expect("MessageCreate").await["content"], "and back over REST");
+    // A new session's Ready names each channel's newest message, so unread needs no fetch.
+    let (_, ready) = Client::identify(&s, &member).await;
+    assert_eq!(ready["servers"][0]["channels"][0]["last_message_id"], back["id"]);
     // A failing send answers an Error with the nonce.
     a.send(json!({ "type": "SendMessage", "channel_id": general, "content": "  ", "nonce": 7 })).await;
     let error = a.expect("Error").await;
     assert_eq!((error["code"].as_str(), error["nonce"].as_str()), (Some("empty_message"), Some("7")));
     a.send(json!({ "type": "Heartbeat", "seq": a.last_seq })).await;
     a.expect("HeartbeatAck").await;
+}
+
+pub(crate) async fn reading_on_one_session_marks_read_on_the_others(s: TestServer) {
+    let (owner, member, _, general) = pair(&s).await;
+    let (mut phone, _) = Client::identify(&s, &member).await;
+    let (mut desk, _) = Client::identify(&s, &member).await;
+    let (mut other, _) = Client::identify(&s, &owner).await;
+    let sent = s.send(&owner, &general, "read me anywhere").await;
+    for client in [&mut phone, &mut desk, &mut other] {
+        assert_eq!(client.expect("MessageCreate").await["id"], sent["id"]);
+    }
+    s.put(&format!("/api/channels/{general}/ack"), &member, Some(json!({ "message_id": sent["id"] })))
+        .await
+        .expect(204);
+    for client in [&mut phone, &mut desk] {
+        let read = client.expect("ReadStateUpdate").await;
+        assert_eq!((&read["channel_id"], &read["last_read_message_id"]), (&json!(general), &sent["id"]));
+    }
+    other.quiet("ReadStateUpdate", Duration::from_millis(300)).await;
+    // A new session starts from it, with the unread mentions since counted.
+    s.send(&owner, &general, &format!("over to you <@{}>", member.id)).await;
+    s.send(&owner, &general, "no mention here").await;
+    s.send(&owner, &general, "@everyone standup").await;
+    s.send(&owner, &general, "mail@everyone.example is not a mention").await;
+    let (_, ready) = Client::identify(&s, &member).await;
+    assert_eq!(ready["read_state"][0]["last_read_message_id"], sent["id"]);
+    assert_eq!(ready["mention_counts"], json!({ general.clone(): 2 }));
+    let (_, ready) = Client::identify(&s, &owner).await;
+    assert_eq!(ready["mention_counts"], json!({}), "never read, and one's own messages never count");
 }
 
 pub(crate) async fn a_kicked_member_stops_receiving_at_once(s: TestServer) {

@@ -39,6 +39,7 @@ common::http_tests! {
         hostile::nul_characters_in_text_fields_are_refused_not_500,
         gateway::two_clients_chat_live,
         gateway::a_kicked_member_stops_receiving_at_once,
+        gateway::reading_on_one_session_marks_read_on_the_others,
         gateway::losing_view_channels_hides_the_channel,
         gateway::resume_replays_exactly_what_was_missed,
         gateway::bad_frames_get_their_answers_while_others_chat,

@@ -2,6 +2,8 @@
 
 use rift::id::{AuditEntryId, ChannelId, MessageId, ServerId, UserId};
 use rift::model::{AuditEntry, ReadState};
+use sqlx::QueryBuilder;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::db::{Database, Res, limit, on_db};
@@ -97,4 +99,99 @@ impl Database {
             })
             .collect())
     }
+
+    pub(crate) async fn newest_message_ids(
+        &self,
+        channels: &[ChannelId],
+    ) -> Res<HashMap<ChannelId, MessageId>> {
+        let mut newest = HashMap::with_capacity(channels.len());
+        // Chunked only to stay under the backends' bind-parameter limits; a user's channels fit in one.
+        for chunk in channels.chunks(LAST_MESSAGE_CHUNK) {
+            let rows: Vec<(Uuid, Uuid)> = on_db!(self, read, |pool| {
+                // One backwards step on `messages_channel_idx` per channel (skipping deleted rows).
+                let mut qb = QueryBuilder::new(
+                    "SELECT c.id, (SELECT m.id FROM messages m WHERE m.channel_id = c.id AND m.deleted_at IS NULL \
+                     ORDER BY m.id DESC LIMIT 1) AS last_id FROM channels c WHERE c.id IN (",
+                );
+                let mut list = qb.separated(", ");
+                for channel in chunk {
+                    list.push_bind(channel.uuid());
+                }
+                qb.push(")");
+                let rows: Vec<(Uuid, Option<Uuid>)> = qb.build_query_as().fetch_all(pool).await?;
+                rows.into_iter().filter_map(|(c, m)| Some((c, m?))).collect()
+            });
+            newest.extend(rows.into_iter().map(|(c, m)| (ChannelId::from_uuid(c), MessageId::from_uuid(m))));
+        }
+        Ok(newest)
+    }
 }
+
+impl Database {
+    pub(crate) async fn unread_candidates(
+        &self,
+        user: UserId,
+        channels: &[ChannelId],
+        patterns: &[String],
+        every_message: &[ChannelId],
+        scan: u32,
+    ) -> Res<Vec<(ChannelId, String)>> {
+        let mut out = Vec::new();
+        let every: std::collections::HashSet<Uuid> = every_message.iter().map(|c| c.uuid()).collect();
+        for chunk in channels.chunks(LAST_MESSAGE_CHUNK) {
+            let rows: Vec<(Uuid, String)> = on_db!(self, read, |pool| {
+                // After the read position, by someone else, live, and among the channel's newest
+                // `scan` messages (one backwards step on `messages_channel_idx` bounds the scan).
+                let mut qb = QueryBuilder::new(
+                    "SELECT m.channel_id, m.content FROM read_states r \
+                     JOIN messages m ON m.channel_id = r.channel_id AND m.id > r.last_read_message_id \
+                     WHERE r.user_id = ",
+                );
+                qb.push_bind(user.uuid());
+                qb.push(" AND m.deleted_at IS NULL AND m.author_id <> ").push_bind(user.uuid());
+                qb.push(
+                    " AND m.id >= COALESCE((SELECT n.id FROM messages n WHERE n.channel_id = r.channel_id \
+                     ORDER BY n.id DESC LIMIT 1 OFFSET ",
+                );
+                qb.push_bind(i64::from(scan.saturating_sub(1)));
+                qb.push("), r.last_read_message_id) AND r.channel_id IN (");
+                let mut list = qb.separated(", ");
+                for channel in chunk {
+                    list.push_bind(channel.uuid());
+                }
+                qb.push(") AND (");
+                let mut first = true;
+                for pattern in patterns {
+                    if !first {
+                        qb.push(" OR ");
+                    }
+                    first = false;
+                    qb.push("m.content LIKE ").push_bind(pattern.clone());
+                }
+                let dms: Vec<Uuid> = chunk.iter().map(|c| c.uuid()).filter(|c| every.contains(c)).collect();
+                if !dms.is_empty() {
+                    if !first {
+                        qb.push(" OR ");
+                    }
+                    first = false;
+                    qb.push("m.channel_id IN (");
+                    let mut inner = qb.separated(", ");
+                    for dm in &dms {
+                        inner.push_bind(*dm);
+                    }
+                    qb.push(")");
+                }
+                if first {
+                    qb.push("1 = 0");
+                }
+                qb.push(") ORDER BY m.channel_id, m.id");
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            out.extend(rows.into_iter().map(|(c, content)| (ChannelId::from_uuid(c), content)));
+        }
+        Ok(out)
+    }
+}
+
+/// Channels per newest-message query (well under SQLite's and PostgreSQL's bind limits).
+const LAST_MESSAGE_CHUNK: usize = 1000;

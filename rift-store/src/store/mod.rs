@@ -357,6 +357,22 @@ impl Store for Database {
     async fn read_states(&self, user_id: UserId) -> StoreResult<Vec<ReadState>> {
         Ok(self.read_positions(user_id).await?)
     }
+    async fn last_message_ids(
+        &self,
+        channel_ids: &[ChannelId],
+    ) -> StoreResult<std::collections::HashMap<ChannelId, MessageId>> {
+        Ok(self.newest_message_ids(channel_ids).await?)
+    }
+    async fn unread_mention_candidates(
+        &self,
+        user_id: UserId,
+        channel_ids: &[ChannelId],
+        patterns: &[String],
+        every_message: &[ChannelId],
+        scan: u32,
+    ) -> StoreResult<Vec<(ChannelId, String)>> {
+        Ok(self.unread_candidates(user_id, channel_ids, patterns, every_message, scan).await?)
+    }
 
     // ---- server audit log ----
     async fn add_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()> {

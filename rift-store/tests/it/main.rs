@@ -83,6 +83,8 @@ conformance! {
     dms::mirror_dm_keeps_one_dm_per_pair,
     misc::audit_log_pages_newest_first,
     misc::read_state_only_moves_forward,
+    misc::last_message_ids_skip_deleted_and_empty_channels,
+    misc::unread_mention_candidates_follow_the_read_position,
     misc::bridged_objects_are_found_by_remote_id,
     misc::bridge_connections_and_cursors,
     misc::bridge_lease_has_one_holder_until_it_expires_or_is_released,

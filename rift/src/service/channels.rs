@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::error::{Error, Resource, Result};
@@ -304,6 +306,31 @@ impl Rift {
         Ok(channel)
     }
 
+    /// Unread messages that mention `user_id` per channel (`channel_ids` and `dm_ids` must be
+    /// visible to them): in DMs every message from the other side counts.
+    pub(crate) async fn unread_mention_counts(
+        &self,
+        user_id: UserId,
+        mut channel_ids: Vec<ChannelId>,
+        dm_ids: &[ChannelId],
+    ) -> Result<HashMap<ChannelId, u32>> {
+        channel_ids.extend_from_slice(dm_ids);
+        // LIKE narrows the rows; `mentions` decides.
+        let patterns = [format!("%<@{user_id}>%"), "%@everyone%".to_owned(), "%@here%".to_owned()];
+        let candidates = self
+            .inner
+            .store
+            .unread_mention_candidates(user_id, &channel_ids, &patterns, dm_ids, super::servers::MENTION_SCAN)
+            .await?;
+        let mut counts = HashMap::new();
+        for (channel_id, content) in candidates {
+            if dm_ids.contains(&channel_id) || mentions(&content, user_id) {
+                *counts.entry(channel_id).or_insert(0) += 1;
+            }
+        }
+        Ok(counts)
+    }
+
     /// Marks a channel read up to `message_id` (a message of that channel).
     pub async fn ack(&self, user_id: UserId, channel_id: ChannelId, message_id: MessageId) -> Result<()> {
         self.channel_access(user_id, channel_id).await?;
@@ -312,6 +339,47 @@ impl Rift {
             _ => return Err(Error::NotFound(Resource::Message)),
         }
         self.inner.store.ack(user_id, channel_id, message_id).await?;
+        // The user's other sessions (another tab, the phone) mark it read too.
+        self.publish(
+            Topic::User(user_id),
+            Event::ReadStateUpdate { channel_id, last_read_message_id: message_id },
+        );
         Ok(())
+    }
+}
+
+/// Whether a message's text mentions `user_id`: `<@id>`, or `@everyone`/`@here` standing as a
+/// word of their own (at the start or after whitespace). The web client applies the same rule
+/// to live messages (`readstate.svelte.ts`, `mentions`).
+pub fn mentions(content: &str, user_id: UserId) -> bool {
+    if content.contains(&format!("<@{user_id}>")) {
+        return true;
+    }
+    ["@everyone", "@here"].iter().any(|word| {
+        content.match_indices(word).any(|(at, _)| {
+            let starts_word = content[..at].chars().next_back().is_none_or(char::is_whitespace);
+            let ends_word = !content[at + word.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            starts_word && ends_word
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_are_the_user_or_everyone_as_a_word() {
+        let me = UserId::new();
+        assert!(mentions(&format!("hi <@{me}>!"), me));
+        assert!(!mentions(&format!("hi <@{}>", UserId::new()), me));
+        assert!(mentions("@everyone look", me));
+        assert!(mentions("look\n@here.", me));
+        assert!(!mentions("mail@everyone.example", me));
+        assert!(!mentions("@everyoneelse", me));
+        assert!(!mentions("@Everyone", me));
     }
 }

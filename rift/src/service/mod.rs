@@ -30,14 +30,14 @@ use uuid::Uuid;
 
 pub use auth::{AuthSession, Claims, TokenPair};
 pub use bridges::{BackfillProgress, BridgeInput, BridgeView, BridgedServer};
-pub use channels::{ChannelInput, ChannelUpdate, OverwriteInput};
+pub use channels::{ChannelInput, ChannelUpdate, OverwriteInput, mentions};
 pub use hashing::HashingStats;
 pub use invites::InviteInput;
 pub use messages::{MessageQuery, SendMessage, Sent};
 pub use mirror::{RemoteChannel, RemoteMember, RemoteMessage, RemoteRole, RemoteUser};
 pub use roles::{RoleInput, RoleUpdate};
 pub use search::{SearchParams, parse_search_text};
-pub use servers::{ReadyServer, ServerUpdate};
+pub use servers::{MENTION_SCAN, ReadyChannel, ReadyServer, ReadyState, ServerUpdate};
 pub use uploads::NewUpload;
 pub use users::{ProfileUpdate, RegisterInput};
 

@@ -1,11 +1,13 @@
 //! Servers, memberships, kicks, bans, and the state a session starts from.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::error::{Error, Resource, Result};
 use crate::event::{Event, Topic};
-use crate::id::{ChannelId, ServerId, UserId};
+use crate::id::{ChannelId, MessageId, ServerId, UserId};
 use crate::model::{Ban, Channel, ChannelKind, DmChannel, Member, ReadState, Role, Server};
 use crate::permissions::Permissions;
 use crate::store::{JoinOutcome, NewServer, ServerPatch};
@@ -34,9 +36,37 @@ pub struct ReadyServer {
     #[serde(flatten)]
     pub server: Server,
     /// Channels the user can view.
-    pub channels: Vec<Channel>,
+    pub channels: Vec<ReadyChannel>,
     /// All roles.
     pub roles: Vec<Role>,
+}
+
+/// What `Ready` carries beside the user and session.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadyState {
+    /// The user's servers.
+    pub servers: Vec<ReadyServer>,
+    /// Their DM channels, newest activity first.
+    pub dm_channels: Vec<DmChannel>,
+    /// How far they have read, per channel.
+    pub read_state: Vec<ReadState>,
+    /// Unread messages that mention them, per channel (absent: none); counted among each
+    /// channel's newest [`MENTION_SCAN`] messages.
+    pub mention_counts: HashMap<ChannelId, u32>,
+}
+
+/// How many of a channel's newest messages the start-up mention count looks at.
+pub const MENTION_SCAN: u32 = 100;
+
+/// A channel as `Ready` carries it: the channel and its newest live message, so a client can
+/// tell unread channels from read state without asking for each channel's messages.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadyChannel {
+    /// The channel.
+    #[serde(flatten)]
+    pub channel: Channel,
+    /// The newest message not deleted, if any.
+    pub last_message_id: Option<MessageId>,
 }
 
 impl Rift {
@@ -277,20 +307,34 @@ impl Rift {
         Ok(self.inner.store.audit_log(server_id, before, limit).await?)
     }
 
-    /// What a gateway session starts from: the user's servers with visible channels and roles,
-    /// their DM channels and read state.
-    pub async fn ready_state(
-        &self,
-        user_id: UserId,
-    ) -> Result<(Vec<ReadyServer>, Vec<DmChannel>, Vec<ReadState>)> {
-        let mut servers = Vec::new();
+    /// What a gateway session starts from: the user's servers with visible channels (each with
+    /// its newest message id) and roles, their DM channels (with theirs), read state, and how
+    /// many unread messages mention them per channel.
+    pub async fn ready_state(&self, user_id: UserId) -> Result<ReadyState> {
+        let mut visible = Vec::new();
         for server in self.inner.store.servers_of_user(user_id).await? {
             let channels = self.channels(user_id, server.id).await?;
             let roles = self.inner.store.roles(server.id).await?;
-            servers.push(ReadyServer { server, channels, roles });
+            visible.push((server, channels, roles));
         }
-        let dms = self.dm_channels(user_id).await?;
+        // One query for every visible channel's newest message (DMs carry theirs already).
+        let channel_ids: Vec<ChannelId> =
+            visible.iter().flat_map(|(_, channels, _)| channels.iter().map(|c| c.id)).collect();
+        let mut last_ids = self.inner.store.last_message_ids(&channel_ids).await?;
+        let servers = visible
+            .into_iter()
+            .map(|(server, channels, roles)| {
+                let channels = channels
+                    .into_iter()
+                    .map(|channel| ReadyChannel { last_message_id: last_ids.remove(&channel.id), channel })
+                    .collect();
+                ReadyServer { server, channels, roles }
+            })
+            .collect();
+        let dm_channels = self.dm_channels(user_id).await?;
         let read_state = self.inner.store.read_states(user_id).await?;
-        Ok((servers, dms, read_state))
+        let dm_ids: Vec<ChannelId> = dm_channels.iter().map(|dm| dm.id).collect();
+        let mention_counts = self.unread_mention_counts(user_id, channel_ids, &dm_ids).await?;
+        Ok(ReadyState { servers, dm_channels, read_state, mention_counts })
     }
 }

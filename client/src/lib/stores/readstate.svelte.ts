@@ -1,24 +1,38 @@
 // Read state: the last message read per channel, the newest known message, and mention counts.
 // Ids are UUIDv7, so their text order is their creation order.
 
-import type { Id, Message, ReadState } from '../api';
+import type { DmChannel, Id, Message, ReadState, ReadyChannel } from '../api';
 
-/** Whether `content` mentions `userId` (`<@id>`) or everyone. */
+/** Whether `content` mentions `userId` (`<@id>`) or everyone (the server's rule: `service::mentions`). */
 export function mentions(content: string, userId: Id): boolean {
   return content.includes(`<@${userId}>`) || /(^|\s)@(everyone|here)\b/.test(content);
+}
+
+/** Each channel's newest message as `Ready` names it (server channels and DMs alike). */
+export function newestFromReady(servers: { channels: ReadyChannel[] }[], dmChannels: DmChannel[]): Record<Id, Id> {
+  const newest: Record<Id, Id> = {};
+  for (const server of servers) {
+    for (const channel of server.channels) if (channel.last_message_id) newest[channel.id] = channel.last_message_id;
+  }
+  for (const dm of dmChannels) if (dm.last_message_id) newest[dm.id] = dm.last_message_id;
+  return newest;
 }
 
 export class ReadStateStore {
   lastRead = $state<Record<Id, Id>>({});
   newest = $state<Record<Id, Id>>({});
   mentionCount = $state<Record<Id, number>>({});
+  /** Per channel, the message ids known since Ready (its newest, then live ones), oldest first. */
+  private known: Record<Id, Id[]> = {};
 
-  reset(states: ReadState[], newest: Record<Id, Id> = {}): void {
+  reset(states: ReadState[], newest: Record<Id, Id> = {}, mentionCounts: Record<Id, number> = {}): void {
     const lastRead: Record<Id, Id> = {};
     for (const s of states) lastRead[s.channel_id] = s.last_read_message_id;
     this.lastRead = lastRead;
     this.newest = { ...newest };
-    this.mentionCount = {};
+    this.mentionCount = { ...mentionCounts };
+    this.known = {};
+    for (const [channelId, id] of Object.entries(newest)) this.known[channelId] = [id];
   }
 
   unread(channelId: Id): boolean {
@@ -34,8 +48,7 @@ export class ReadStateStore {
 
   /** Only moves the newest known message (e.g. learnt at start-up). */
   seen(channelId: Id, messageId: Id): void {
-    const current = this.newest[channelId];
-    if (!current || messageId > current) this.newest[channelId] = messageId;
+    this.learn(channelId, messageId);
   }
 
   /**
@@ -43,8 +56,7 @@ export class ReadStateStore {
    * My own messages and those in the channel on screen count as read.
    */
   received(message: Message, me: Id | null, viewing: boolean, direct = false): void {
-    const current = this.newest[message.channel_id];
-    if (!current || message.id > current) this.newest[message.channel_id] = message.id;
+    this.learn(message.channel_id, message.id);
     if (message.author.id === me || viewing) {
       this.markRead(message.channel_id, message.id);
       return;
@@ -52,6 +64,29 @@ export class ReadStateStore {
     if (direct || (me && mentions(message.content, me))) {
       this.mentionCount[message.channel_id] = this.mentionsIn(message.channel_id) + 1;
     }
+  }
+
+  private learn(channelId: Id, messageId: Id): void {
+    const current = this.newest[channelId];
+    if (current && messageId <= current) return;
+    this.newest[channelId] = messageId;
+    (this.known[channelId] ??= []).push(messageId);
+  }
+
+  /**
+   * A message was deleted. When it was the newest, the newest becomes the one before it: the
+   * previous id known since Ready, else `fallback` (the newest live message of the latest page
+   * the client holds: `null` for none, `undefined` when it holds no such page and cannot tell).
+   * So a deleted message leaves no unread marker behind.
+   */
+  deleted(channelId: Id, messageId: Id, fallback: Id | null | undefined): void {
+    const known = (this.known[channelId] ?? []).filter((id) => id !== messageId);
+    this.known[channelId] = known;
+    if (this.newest[channelId] !== messageId) return;
+    const previous = known[known.length - 1] ?? fallback;
+    if (previous === undefined) return;
+    if (previous) this.newest[channelId] = previous;
+    else delete this.newest[channelId];
   }
 
   /** Marks everything up to `messageId` read; returns whether that moved the marker. */

@@ -158,6 +158,81 @@ pub(crate) async fn bridge_connections_and_cursors(store: &dyn Store) {
     assert_eq!(store.bridge_cursor(second.id, "backfill:1").await.unwrap().as_deref(), Some("other"));
 }
 
+pub(crate) async fn last_message_ids_skip_deleted_and_empty_channels(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let friend = user(store, "friend").await;
+    let (_, general) = server(store, &owner).await;
+    let (_, quiet) = server(store, &owner).await;
+    let (_, emptied) = server(store, &owner).await;
+    let older = message(store, general.id, owner.id, "older").await;
+    let newest = message(store, general.id, owner.id, "newest").await;
+    let gone = message(store, emptied.id, owner.id, "gone").await;
+    let dm = ChannelId::new();
+    store.open_dm(owner.id, friend.id, dm, at(1)).await.unwrap();
+    let in_dm = message(store, dm, friend.id, "hi").await;
+    let all = [general.id, quiet.id, emptied.id, dm, ChannelId::new()];
+    let expected =
+        std::collections::HashMap::from([(general.id, newest.id), (emptied.id, gone.id), (dm, in_dm.id)]);
+    assert_eq!(store.last_message_ids(&all).await.unwrap(), expected);
+
+    // Deleting the newest falls back to the one before; a channel whose only message is gone has none.
+    store.delete_message(newest.id, Some(owner.id), at(2), None).await.unwrap().unwrap();
+    store.delete_message(gone.id, Some(owner.id), at(3), None).await.unwrap().unwrap();
+    let expected = std::collections::HashMap::from([(general.id, older.id), (dm, in_dm.id)]);
+    assert_eq!(store.last_message_ids(&all).await.unwrap(), expected);
+
+    assert!(store.last_message_ids(&[]).await.unwrap().is_empty());
+    // More channels than one query takes: the answer is the same.
+    let mut many: Vec<ChannelId> = (0..2500).map(|_| ChannelId::new()).collect();
+    many.extend(all);
+    assert_eq!(store.last_message_ids(&many).await.unwrap(), expected);
+}
+
+pub(crate) async fn unread_mention_candidates_follow_the_read_position(store: &dyn Store) {
+    let me = user(store, "me").await;
+    let other = user(store, "other").await;
+    let (_, general) = server(store, &me).await;
+    let (_, unread_never) = server(store, &me).await;
+    let pattern = format!("%<@{}>%", me.id);
+    let read = message(store, general.id, other.id, &format!("old <@{}>", me.id)).await;
+    store.ack(me.id, general.id, read.id).await.unwrap();
+    let _plain = message(store, general.id, other.id, "nothing for me").await;
+    let _mine = message(store, general.id, me.id, &format!("talking to myself <@{}>", me.id)).await;
+    let hit = message(store, general.id, other.id, &format!("hey <@{}>", me.id)).await;
+    let gone = message(store, general.id, other.id, &format!("deleted <@{}>", me.id)).await;
+    store.delete_message(gone.id, Some(other.id), at(2), None).await.unwrap().unwrap();
+    let everyone = message(store, general.id, other.id, "@everyone meeting").await;
+    // No read position: nothing counts (the channel was never opened).
+    let _ = message(store, unread_never.id, other.id, &format!("<@{}>", me.id)).await;
+    let dm = ChannelId::new();
+    store.open_dm(me.id, other.id, dm, at(1)).await.unwrap();
+    let dm_read = message(store, dm, other.id, "first").await;
+    store.ack(me.id, dm, dm_read.id).await.unwrap();
+    let dm_new = message(store, dm, other.id, "second, no mention").await;
+
+    let patterns = [pattern.clone(), "%@everyone%".to_owned()];
+    let channels = [general.id, unread_never.id, dm];
+    let got = store.unread_mention_candidates(me.id, &channels, &patterns, &[dm], 100).await.unwrap();
+    let mut expected = vec![
+        (general.id, hit.content.clone()),
+        (general.id, everyone.content.clone()),
+        (dm, dm_new.content.clone()),
+    ];
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    expected.sort();
+    assert_eq!(got_sorted, expected);
+    // Only the channels asked about; no pattern and no DM means nothing.
+    assert!(store.unread_mention_candidates(me.id, &[dm], &patterns, &[], 100).await.unwrap().is_empty());
+    assert!(store.unread_mention_candidates(me.id, &channels, &[], &[], 100).await.unwrap().is_empty());
+    // Only the channel's newest `scan` messages are looked at.
+    let newest_two = store.unread_mention_candidates(me.id, &[general.id], &patterns, &[], 2).await.unwrap();
+    assert_eq!(newest_two, vec![(general.id, everyone.content.clone())]);
+    let newest_three =
+        store.unread_mention_candidates(me.id, &[general.id], &patterns, &[], 3).await.unwrap();
+    assert_eq!(newest_three, vec![(general.id, hit.content.clone()), (general.id, everyone.content)]);
+}
+
 pub(crate) async fn deleting_a_server_takes_everything_in_it(store: &dyn Store) {
     let owner = user(store, "owner").await;
     let member = user(store, "member").await;
