@@ -231,7 +231,10 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub struct GatewaySink(SplitSink<Socket, Message>);
 
 /// The receiving half of a gateway connection.
-pub struct GatewayStream(SplitStream<Socket>);
+pub struct GatewayStream {
+    stream: SplitStream<Socket>,
+    close_code: Option<u16>,
+}
 
 /// An identified gateway connection.
 pub struct Gateway {
@@ -251,7 +254,8 @@ impl Gateway {
         let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
         let (socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
         let (sink, stream) = socket.split();
-        let mut gateway = Self { sink: GatewaySink(sink), stream: GatewayStream(stream) };
+        let mut gateway =
+            Self { sink: GatewaySink(sink), stream: GatewayStream { stream, close_code: None } };
         gateway.sink.send(&json!({ "type": "Identify", "token": token })).await?;
         let ready = tokio::time::timeout(Duration::from_secs(60), async {
             loop {
@@ -302,17 +306,28 @@ impl GatewayStream {
     /// A socket failure or a frame that is not JSON.
     pub async fn next_frame(&mut self) -> Result<Option<Value>> {
         loop {
-            match self.0.next().await {
+            match self.stream.next().await {
                 Some(Ok(Message::Text(text))) => {
                     return serde_json::from_str(text.as_str())
                         .map(Some)
                         .map_err(|e| LoadError::Io(format!("gateway frame not JSON: {e}")));
                 }
-                Some(Ok(Message::Close(_))) | None => return Ok(None),
+                Some(Ok(Message::Close(frame))) => {
+                    self.close_code = frame.map(|f| u16::from(f.code));
+                    return Ok(None);
+                }
+                None => return Ok(None),
                 Some(Ok(_)) => {}
                 Some(Err(error)) => return Err(error.into()),
             }
         }
+    }
+}
+
+impl GatewayStream {
+    /// The code of the server's close frame, once [`GatewayStream::next_frame`] saw one.
+    pub fn close_code(&self) -> Option<u16> {
+        self.close_code
     }
 }
 

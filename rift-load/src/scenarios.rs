@@ -210,6 +210,8 @@ pub struct LatencyReport {
     pub received: usize,
     /// Acknowledged but never received by B.
     pub lost: usize,
+    /// Sent but neither acknowledged nor refused before the deadline.
+    pub unanswered: usize,
     /// Failed sends.
     pub errors: Errors,
     /// Send → B has it (after warm-up).
@@ -293,6 +295,12 @@ pub async fn latency(target: &Target, options: &LatencyOptions) -> Result<Latenc
                     };
                     let _ = echo_tx.send((i, outcome));
                 }
+                if let Some(code) = stream.close_code() {
+                    let _ = echo_tx.send((
+                        usize::MAX,
+                        Err(LoadError::Io(format!("the server closed the sender's connection ({code})"))),
+                    ));
+                }
             }));
             for i in 0..options.messages {
                 tokio::time::sleep_until(scheduled(i)).await;
@@ -323,6 +331,12 @@ pub async fn latency(target: &Target, options: &LatencyOptions) -> Result<Latenc
         }
         tokio::select! {
             Some((i, outcome)) = acked_rx.recv() => {
+                if i == usize::MAX {
+                    if let Err(error) = outcome {
+                        errors.add_kind(error.to_string());
+                    }
+                    continue;
+                }
                 answered += 1;
                 match outcome {
                     Ok(at) => {
@@ -356,6 +370,7 @@ pub async fn latency(target: &Target, options: &LatencyOptions) -> Result<Latenc
         acked: acked.len(),
         received,
         lost: acked.len() - received,
+        unanswered: options.messages - answered,
         errors,
         delivery: delivery.summary(),
         ack: ack.summary(),
@@ -574,6 +589,9 @@ async fn gateway_sender(
                 }
                 slots.add_permits(1);
             }
+            // No more echoes will come: let the writer stop waiting for slots.
+            slots.close();
+            stream.close_code()
         })
     };
     let mut failed = false;
@@ -602,8 +620,12 @@ async fn gateway_sender(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     reader.abort();
+    let closed_by_server = reader.await.ok().flatten();
     sink.close().await;
     let mut result = std::mem::take(&mut *result.lock().unwrap_or_else(|p| p.into_inner()));
+    if let Some(code) = closed_by_server {
+        result.errors.add_kind(format!("the server closed a sender's connection ({code})"));
+    }
     let unanswered = pending.lock().unwrap_or_else(|p| p.into_inner()).len();
     for _ in 0..unanswered {
         result.errors.add_kind("send: no acknowledgement".into());
