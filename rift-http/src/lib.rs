@@ -17,6 +17,7 @@
 pub mod error;
 pub mod extract;
 mod gateway;
+mod metrics;
 mod routes;
 mod uploads;
 
@@ -56,6 +57,8 @@ pub struct HttpConfig {
     pub rate_limits: bool,
     /// The gateway's settings.
     pub gateway: GatewayConfig,
+    /// Whether `GET /metrics` answers Prometheus metrics (otherwise the JSON 404).
+    pub metrics: bool,
 }
 
 impl HttpConfig {
@@ -69,6 +72,7 @@ impl HttpConfig {
             cors_allowed_origins: Vec::new(),
             rate_limits: true,
             gateway: GatewayConfig::default(),
+            metrics: false,
         }
     }
 }
@@ -81,6 +85,7 @@ pub struct AppState {
     config: Arc<HttpConfig>,
     auth_limiter: Arc<RateLimiter<IpAddr>>,
     gateway: Arc<gateway::Gateway>,
+    metrics: Arc<metrics::Metrics>,
     bridges: BridgeManager,
 }
 
@@ -103,6 +108,7 @@ impl AppState {
             config: Arc::new(config),
             auth_limiter: Arc::new(RateLimiter::new(10.0 / 60.0, 10.0)),
             gateway,
+            metrics: Arc::default(),
         }
     }
 

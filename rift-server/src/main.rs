@@ -56,6 +56,9 @@ struct Args {
     /// `on` or `off`: rate limits on auth routes and message sends.
     #[arg(long, env = "RATE_LIMITS", default_value = "on", value_parser = ["on", "off"])]
     rate_limits: String,
+    /// `on` or `off`: Prometheus metrics at `GET /metrics` (`--metrics` alone means `on`).
+    #[arg(long, env = "RIFT_METRICS", default_value = "off", value_parser = ["on", "off"], num_args = 0..=1, default_missing_value = "on")]
+    metrics: String,
     /// Discord's REST API (a fake Discord in tests).
     #[arg(long, env = "DISCORD_API_BASE", default_value = rift_discord::rest::DEFAULT_API_BASE)]
     discord_api_base: String,
@@ -183,6 +186,7 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     http.cors_allowed_origins = args.cors_allowed_origins.iter().map(|o| o.trim().to_owned()).collect();
     http.client_dir = Some(args.client_dir.clone());
     http.rate_limits = args.rate_limits == "on";
+    http.metrics = args.metrics == "on";
     std::fs::create_dir_all(&http.upload_dir)
         .map_err(|e| ConfigError(format!("UPLOAD_DIR: cannot create {}: {e}", http.upload_dir.display())))?;
 

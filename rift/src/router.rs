@@ -22,28 +22,53 @@ struct Subscriber {
     lagged: AtomicBool,
 }
 
+/// What became of one offered delivery.
+enum Offer {
+    Queued,
+    /// Not queued: the subscriber is lagged; `newly` when this offer made it so.
+    Dropped {
+        newly: bool,
+    },
+    /// The subscription is being dropped; it unregisters itself.
+    Closed,
+}
+
 impl Subscriber {
-    /// Queues one delivery; returns whether it was queued.
-    fn offer(&self, delivery: &Delivery) -> bool {
+    /// Queues one delivery.
+    fn offer(&self, delivery: &Delivery) -> Offer {
         if self.lagged.load(Ordering::Relaxed) {
-            return false;
+            return Offer::Dropped { newly: false };
         }
         match self.tx.try_send(Arc::clone(delivery)) {
-            Ok(()) => true,
+            Ok(()) => Offer::Queued,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.lagged.store(true, Ordering::Relaxed);
-                false
+                let newly = !self.lagged.swap(true, Ordering::Relaxed);
+                Offer::Dropped { newly }
             }
-            // The subscription is being dropped; it unregisters itself.
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(mpsc::error::TrySendError::Closed(_)) => Offer::Closed,
         }
     }
+}
+
+/// Counters of a [`Router`] since it was made (for metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RouterStats {
+    /// Deliveries queued for a subscriber.
+    pub queued: u64,
+    /// Deliveries not queued because the subscriber's queue was full (it is lagged).
+    pub dropped: u64,
+    /// Subscribers that fell behind (their queue overflowed).
+    pub lagged: u64,
 }
 
 #[derive(Default)]
 struct Inner {
     topics: RwLock<HashMap<Topic, Vec<Arc<Subscriber>>>>,
     next_id: AtomicU64,
+    queued: AtomicU64,
+    dropped: AtomicU64,
+    lagged: AtomicU64,
 }
 
 /// Delivers events to subscribers by topic. Cheap to clone (shared).
@@ -86,7 +111,32 @@ impl Router {
         let Some(subscribers) = topics.get(&delivery.topic) else {
             return 0;
         };
-        subscribers.iter().filter(|subscriber| subscriber.offer(&delivery)).count()
+        let (mut queued, mut dropped, mut lagged) = (0, 0, 0);
+        for subscriber in subscribers {
+            match subscriber.offer(&delivery) {
+                Offer::Queued => queued += 1,
+                Offer::Dropped { newly } => {
+                    dropped += 1;
+                    lagged += u64::from(newly);
+                }
+                Offer::Closed => {}
+            }
+        }
+        self.inner.queued.fetch_add(queued as u64, Ordering::Relaxed);
+        if dropped > 0 {
+            self.inner.dropped.fetch_add(dropped, Ordering::Relaxed);
+            self.inner.lagged.fetch_add(lagged, Ordering::Relaxed);
+        }
+        queued
+    }
+
+    /// Deliveries queued and dropped, and subscribers that fell behind, since the router was made.
+    pub fn stats(&self) -> RouterStats {
+        RouterStats {
+            queued: self.inner.queued.load(Ordering::Relaxed),
+            dropped: self.inner.dropped.load(Ordering::Relaxed),
+            lagged: self.inner.lagged.load(Ordering::Relaxed),
+        }
     }
 
     /// How many subscribers a topic has.
@@ -282,6 +332,8 @@ mod tests {
         }
         assert!(slow.is_lagged());
         assert!(!fast.is_lagged());
+        // 10 to the fast one, 2 to the slow one before it filled; 8 dropped; one subscriber lagged.
+        assert_eq!(router.stats(), RouterStats { queued: 12, dropped: 8, lagged: 1 });
         let mut slow = slow;
         assert_eq!(slow.recv().await, Err(RecvError::Lagged));
     }

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use self::frames::{ClientFrame, FrameError, close};
-use self::session::{CloseSignal, ResumeOutcome, Session, View};
+use self::session::{CloseSignal, Outbound, ResumeOutcome, Session, View};
 use crate::AppState;
 
 /// Settings of the gateway.
@@ -80,6 +80,11 @@ impl Gateway {
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Arc<Session>>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Live sessions (attached, or detached and still resumable).
+    pub(crate) fn session_count(&self) -> usize {
+        self.sessions().len()
+    }
 }
 
 /// GET /ws
@@ -114,7 +119,7 @@ struct Connection {
     socket: WebSocket,
     id: u64,
     session: Option<Arc<Session>>,
-    outbound: Option<mpsc::Receiver<Arc<str>>>,
+    outbound: Option<mpsc::Receiver<Outbound>>,
     close: Arc<CloseSignal>,
     limiter: RateLimiter<()>,
     deadline: Instant,
@@ -218,10 +223,11 @@ impl Connection {
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 },
-                Some(frame) = recv_outbound(&mut self.outbound) => {
+                Some((frame, queued)) = recv_outbound(&mut self.outbound) => {
                     if !self.send(&frame).await {
                         return Ending::Gone;
                     }
+                    self.state.metrics.delivered(queued.elapsed());
                 }
                 code = self.close.wait() => return Ending::Close(code),
                 () = tokio::time::sleep_until(deadline) => return Ending::Close(close::SESSION_TIMED_OUT),
@@ -263,7 +269,11 @@ impl Connection {
             }
             ClientFrame::SendMessage { channel_id, message } => {
                 let nonce = message.nonce.clone().map(Value::String);
-                (self.rift().send_message(user, channel_id, message).await.map(|_| ()), nonce)
+                let sent = self.rift().send_message(user, channel_id, message).await;
+                if sent.as_ref().is_ok_and(|sent| sent.created) {
+                    self.state.metrics.message_sent(crate::metrics::Via::Gateway);
+                }
+                (sent.map(|_| ()), nonce)
             }
             ClientFrame::StartTyping { channel_id } => {
                 (self.rift().start_typing(user, channel_id).await, None)
@@ -393,7 +403,7 @@ async fn end_session(state: &AppState, session: &Arc<Session>) {
     }
 }
 
-async fn recv_outbound(outbound: &mut Option<mpsc::Receiver<Arc<str>>>) -> Option<Arc<str>> {
+async fn recv_outbound(outbound: &mut Option<mpsc::Receiver<Outbound>>) -> Option<Outbound> {
     match outbound {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,

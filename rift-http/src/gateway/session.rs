@@ -36,10 +36,13 @@ impl CloseSignal {
     }
 }
 
+/// A frame for the attached connection, with when the pump queued it (for the delivery metric).
+pub(crate) type Outbound = (Arc<str>, Instant);
+
 /// The connection a session is currently attached to.
 struct Attachment {
     id: u64,
-    tx: mpsc::Sender<Arc<str>>,
+    tx: mpsc::Sender<Outbound>,
     close: Arc<CloseSignal>,
 }
 
@@ -91,7 +94,7 @@ impl Session {
     }
 
     /// Attaches a fresh connection (after Identify).
-    pub(crate) fn attach(&self, id: u64, tx: mpsc::Sender<Arc<str>>, close: Arc<CloseSignal>) {
+    pub(crate) fn attach(&self, id: u64, tx: mpsc::Sender<Outbound>, close: Arc<CloseSignal>) {
         let mut state = self.state();
         state.attached = Some(Attachment { id, tx, close });
         state.detached_at = None;
@@ -103,7 +106,7 @@ impl Session {
         &self,
         seq: u64,
         id: u64,
-        tx: mpsc::Sender<Arc<str>>,
+        tx: mpsc::Sender<Outbound>,
         close: Arc<CloseSignal>,
     ) -> ResumeOutcome {
         let mut state = self.state();
@@ -169,7 +172,7 @@ impl Session {
             state.replay.pop_front();
         }
         let full = match &state.attached {
-            Some(attached) => attached.tx.try_send(frame).is_err(),
+            Some(attached) => attached.tx.try_send((frame, Instant::now())).is_err(),
             None => false,
         };
         if full && let Some(attached) = state.attached.take() {

@@ -44,6 +44,9 @@ pub(super) async fn send(
     Json(body): Json<SendMessage>,
 ) -> ApiResult<impl IntoResponse> {
     let sent = state.rift.send_message(user, channel_id, body).await?;
+    if sent.created {
+        state.metrics.message_sent(crate::metrics::Via::Rest);
+    }
     let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, axum::Json(sent.message)))
 }

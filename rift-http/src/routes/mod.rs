@@ -81,6 +81,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .nest("/api", api)
         .route("/files/{upload_id}/{secret}/{filename}", get(uploads::download))
         .route("/ws", get(crate::gateway::upgrade))
+        .route("/metrics", get(crate::metrics::serve))
         .merge(client::routes(state.config.client_dir.as_deref()))
         .method_not_allowed_fallback(method_not_allowed)
 }

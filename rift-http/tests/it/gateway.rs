@@ -452,3 +452,60 @@ pub(crate) async fn a_failed_visibility_check_ends_the_session(db: rift_testing:
     s.rift.router().publish(rift::event::Topic::Server(server_id), rift::event::Event::RoleUpdate(role));
     client.expect_close(4000).await;
 }
+
+/// The Prometheus text as `name{labels}` → value; every sample line must parse.
+async fn scrape(s: &TestServer) -> std::collections::HashMap<String, f64> {
+    let response = s.http.get(s.url("/metrics")).send().await.expect("scrape");
+    assert_eq!(response.status().as_u16(), 200);
+    let content_type = response.headers()["content-type"].to_str().unwrap_or_default().to_owned();
+    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    let text = response.text().await.expect("body");
+    let mut samples = std::collections::HashMap::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        if let Some(comment) = line.strip_prefix("# ") {
+            assert!(comment.starts_with("HELP ") || comment.starts_with("TYPE "), "{line}");
+            continue;
+        }
+        let (name, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("not a sample: {line}"));
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("not a number: {line}"));
+        assert!(samples.insert(name.to_owned(), value).is_none(), "repeated sample {name}");
+    }
+    samples
+}
+
+pub(crate) async fn metrics_are_a_json_404_when_off(s: TestServer) {
+    let reply = s.call(reqwest::Method::GET, "/metrics", None, None).await;
+    reply.expect_error(404, "unknown_route");
+}
+
+pub(crate) async fn metrics_count_sends_and_deliveries_when_on(db: rift_testing::TestDb) {
+    let s = TestServer::start_with(db, |_, http| http.metrics = true).await;
+    let before = scrape(&s).await;
+    assert_eq!(before["rift_gateway_sessions"], 0.0);
+    assert_eq!(before[r#"rift_messages_sent_total{via="rest"}"#], 0.0);
+    assert_eq!(before["rift_gateway_delivery_seconds_count"], 0.0);
+    assert!(before["rift_password_hashing_workers"] >= 1.0);
+    let (owner, member, _, general) = pair(&s).await;
+    let (mut a, _) = Client::identify(&s, &owner).await;
+    let (mut b, _) = Client::identify(&s, &member).await;
+    s.send(&member, &general, "counted over REST").await;
+    a.send(json!({ "type": "SendMessage", "channel_id": general, "content": "counted over the gateway", "nonce": "m-1" })).await;
+    for client in [&mut a, &mut b] {
+        assert_eq!(client.expect("MessageCreate").await["content"], "counted over REST");
+        assert_eq!(client.expect("MessageCreate").await["content"], "counted over the gateway");
+    }
+    let after = scrape(&s).await;
+    assert_eq!(after["rift_gateway_sessions"], 2.0);
+    assert_eq!(after[r#"rift_messages_sent_total{via="rest"}"#], 1.0);
+    assert_eq!(after[r#"rift_messages_sent_total{via="gateway"}"#], 1.0);
+    // Four MessageCreate frames written, and the histogram is cumulative up to +Inf.
+    assert!(after["rift_gateway_delivery_seconds_count"] >= 4.0, "{after:?}");
+    assert_eq!(
+        after[r#"rift_gateway_delivery_seconds_bucket{le="+Inf"}"#],
+        after["rift_gateway_delivery_seconds_count"]
+    );
+    assert!(after["rift_router_deliveries_total"] >= 4.0);
+    assert_eq!(after["rift_router_dropped_total"], 0.0);
+    assert!(after["rift_password_hashes_total"] >= before["rift_password_hashes_total"] + 2.0);
+    assert_eq!(after["rift_fanout_dropped_total"], 0.0);
+}

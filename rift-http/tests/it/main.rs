@@ -45,6 +45,7 @@ common::http_tests! {
         gateway::bad_frames_get_their_answers_while_others_chat,
         gateway::typing_and_presence_reach_only_those_who_share,
         gateway::dms_and_new_servers_arrive_live,
+        gateway::metrics_are_a_json_404_when_off,
     ],
     database: [
         client::the_client_is_served_with_strict_headers,
@@ -58,5 +59,6 @@ common::http_tests! {
         gateway::a_reader_that_never_reads_is_dropped_without_slowing_others,
         gateway::resuming_after_the_window_is_refused,
         gateway::a_failed_visibility_check_ends_the_session,
+        gateway::metrics_count_sends_and_deliveries_when_on,
     ],
 }
