@@ -265,7 +265,7 @@ mod tests {
         let channel_id = ChannelId::new();
         Arc::new(Envelope {
             topic: Topic::Channel(channel_id),
-            event: Event::MessageDelete { id: MessageId::new(), channel_id },
+            event: Event::MessageDelete { id: MessageId::new(), channel_id, content: None },
         })
     }
 
