@@ -26,7 +26,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     rift.send_message(grace.id, general.id, SendMessage::text("Like the Jacquard loom weaves flowers"))
         .await?;
     let found = rift.search(grace.id, SearchParams::text("patterns")).await?;
-    println!("{} found {} message(s) for \"patterns\": {:?}", grace.username, found.len(), found[0].content);
+    println!(
+        "{} found {} message(s) for \"patterns\": {:?}",
+        grace.username,
+        found.len(),
+        found[0].message.content
+    );
 
     // Rift's HTTP API inside the application's own router.
     let app = axum::Router::new().route("/", axum::routing::get(|| async { "my application" })).nest(

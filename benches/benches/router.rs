@@ -21,7 +21,7 @@ fn publish(c: &mut Criterion) {
                 sub
             })
             .collect();
-        let event = Event::MessageDelete { id: MessageId::new(), channel_id: channel };
+        let event = Event::MessageDelete { id: MessageId::new(), channel_id: channel, content: None };
         group.bench_with_input(BenchmarkId::from_parameter(subscribers), &subscribers, |b, _| {
             b.iter_custom(|iters| {
                 let mut total = std::time::Duration::ZERO;

@@ -84,6 +84,29 @@ struct Args {
     /// The Rift user (id) who owns the `DISCORD_TOKEN` connection.
     #[arg(long, env = "RIFT_USER_ID")]
     rift_user_id: Option<String>,
+    /// Seconds between history purges (servers' retention periods); 0 turns purging off.
+    #[arg(long, env = "HISTORY_PURGE_INTERVAL_SECS", default_value_t = 3600)]
+    history_purge_interval_secs: u64,
+}
+
+/// Purges expired message history (`Rift::purge_expired_history`) every `every`, first at start.
+fn spawn_history_purge(rift: Rift, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match rift.purge_expired_history().await {
+                Ok(purged) => {
+                    for (server_id, counts) in purged {
+                        tracing::info!(%server_id, versions = counts.versions,
+                            deleted_contents = counts.deleted_contents, "history purged");
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "history purge failed; retrying at the next interval"),
+            }
+        }
+    })
 }
 
 /// The bridge manager with the Discord bridge aimed at the configured URLs.
@@ -199,6 +222,10 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot read bridge connections: {e}")))?;
 
+    let purge = (args.history_purge_interval_secs > 0).then(|| {
+        spawn_history_purge(rift.clone(), std::time::Duration::from_secs(args.history_purge_interval_secs))
+    });
+
     let app = rift_http::router(AppState::new(rift.clone(), http).with_bridges(bridges.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen_addr)
         .await
@@ -209,6 +236,9 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| ConfigError(format!("server error: {e}")))?;
+    if let Some(purge) = purge {
+        purge.abort();
+    }
     // Bridges stop without changing their stored status: they come back after a restart.
     bridges.shutdown().await;
     // Events still queued for other nodes go out before the database closes.

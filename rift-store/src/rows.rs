@@ -179,14 +179,14 @@ impl OverwriteRow {
 }
 
 pub(crate) const MESSAGE_COLS: &str = "id, channel_id, author_id, content, reply_to, nonce, \
-     created_at, edited_at, deleted_at, bridge_source, bridge_remote_id, extras";
+     created_at, edited_at, deleted_at, bridge_source, bridge_remote_id, extras, pinned_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageRow {
     pub(crate) id: Uuid,
     channel_id: Uuid,
     pub(crate) author_id: Uuid,
-    content: String,
+    pub(crate) content: String,
     reply_to: Option<Uuid>,
     pub(crate) nonce: Option<String>,
     created_at: Ts,
@@ -195,6 +195,7 @@ pub(crate) struct MessageRow {
     bridge_source: Option<String>,
     bridge_remote_id: Option<String>,
     extras: Option<String>,
+    pinned_at: Option<Ts>,
 }
 
 impl MessageRow {
@@ -210,6 +211,8 @@ impl MessageRow {
             attachments: Vec::new(),
             reactions: Vec::new(),
             reply_to: self.reply_to.map(MessageId::from_uuid),
+            pinned: self.pinned_at.is_some(),
+            pinned_at: self.pinned_at.map(|t| t.0),
             // GET never returns the nonce; the create path sets it explicitly.
             nonce: None,
             extras: self.extras.as_deref().and_then(|e| serde_json::from_str(e).ok()),
@@ -232,6 +235,8 @@ pub(crate) fn created_message(new: &rift::store::NewMessage, author: User) -> Me
         attachments: Vec::new(),
         reactions: Vec::new(),
         reply_to: new.reply_to,
+        pinned: false,
+        pinned_at: None,
         nonce: new.nonce.clone(),
         extras: new.extras.clone(),
         bridge: new.bridge.clone(),

@@ -265,7 +265,7 @@ mod tests {
         let channel_id = ChannelId::new();
         Arc::new(Envelope::new(
             Topic::Channel(channel_id),
-            Event::MessageDelete { id: MessageId::new(), channel_id },
+            Event::MessageDelete { id: MessageId::new(), channel_id, content: None },
         ))
     }
 

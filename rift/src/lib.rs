@@ -16,6 +16,7 @@ pub mod model;
 pub mod permissions;
 pub mod ratelimit;
 pub mod router;
+pub mod search_text;
 pub mod secret;
 pub mod service;
 pub mod store;

@@ -388,6 +388,12 @@ pub struct Message {
     pub reactions: Vec<ReactionSummary>,
     /// The message it replies to.
     pub reply_to: Option<MessageId>,
+    /// Whether it is pinned in its channel.
+    #[serde(default)]
+    pub pinned: bool,
+    /// When it was pinned (`None` when not pinned).
+    #[serde(default)]
+    pub pinned_at: Option<Timestamp>,
     /// The sender's nonce: echoed in the create answer and event, never returned by GET.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
@@ -420,6 +426,72 @@ pub struct MessageHistoryEntry {
     pub actor_id: Option<UserId>,
     /// When.
     pub created_at: Timestamp,
+}
+
+/// Who may see something about a message beyond its current content (earlier versions, or
+/// the content of a deleted message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryVisibility {
+    /// Nobody but the message's author (and, for mirrored messages, the bridge owner).
+    Nobody,
+    /// Also members with MANAGE_MESSAGES in the channel.
+    Moderators,
+    /// Everyone who can read the channel.
+    Everyone,
+}
+
+impl HistoryVisibility {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Nobody => "nobody",
+            Self::Moderators => "moderators",
+            Self::Everyone => "everyone",
+        }
+    }
+
+    /// Parses the name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "nobody" => Some(Self::Nobody),
+            "moderators" => Some(Self::Moderators),
+            "everyone" => Some(Self::Everyone),
+            _ => None,
+        }
+    }
+}
+
+/// A server's rules for message history: who sees earlier versions and deleted content, and
+/// how long they are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct HistorySettings {
+    /// Who may see earlier versions of a live message.
+    pub edits: HistoryVisibility,
+    /// Who may see the content (and history) of a deleted message.
+    pub deletes: HistoryVisibility,
+    /// Days after which earlier versions and deleted content are purged; `None` keeps them.
+    pub retention_days: Option<u32>,
+}
+
+impl Default for HistorySettings {
+    /// What a server has until someone changes it (and what DMs always have): edits visible to
+    /// every reader, deleted content to moderators, kept forever.
+    fn default() -> Self {
+        Self {
+            edits: HistoryVisibility::Everyone,
+            deletes: HistoryVisibility::Moderators,
+            retention_days: None,
+        }
+    }
+}
+
+impl HistorySettings {
+    /// Settings with these values.
+    pub fn new(edits: HistoryVisibility, deletes: HistoryVisibility, retention_days: Option<u32>) -> Self {
+        Self { edits, deletes, retention_days }
+    }
 }
 
 /// The kind of a message history entry.

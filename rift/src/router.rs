@@ -284,7 +284,7 @@ mod tests {
     use crate::id::{ChannelId, MessageId, ServerId};
 
     fn delete(channel_id: ChannelId) -> Event {
-        Event::MessageDelete { id: MessageId::new(), channel_id }
+        Event::MessageDelete { id: MessageId::new(), channel_id, content: None }
     }
 
     #[tokio::test]

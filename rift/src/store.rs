@@ -17,8 +17,8 @@ use crate::id::{
     UploadId, UserId,
 };
 use crate::model::{
-    AuditEntry, Ban, BridgeConnection, BridgeRef, BridgeStatus, Channel, DmChannel, Invite, Member, Message,
-    MessageHistoryEntry, PermissionOverwrite, ReadState, Role, Server, Status, Upload, User,
+    AuditEntry, Ban, BridgeConnection, BridgeRef, BridgeStatus, Channel, DmChannel, HistorySettings, Invite,
+    Member, Message, MessageHistoryEntry, PermissionOverwrite, ReadState, Role, Server, Status, Upload, User,
 };
 use crate::permissions::Permissions;
 
@@ -239,10 +239,76 @@ pub struct SearchQuery {
     pub after: Option<Timestamp>,
     /// Only messages with at least one attachment.
     pub has_attachment: bool,
+    /// Only these authors (any of them; empty: no such filter).
+    pub author_ids: Vec<UserId>,
+    /// Words whose last token may be a prefix of a word in the message (`prefix*`).
+    pub prefixes: Vec<String>,
+    /// Words or phrases that must not appear (`-word`, `-"a phrase"`).
+    pub excluded: Vec<String>,
+    /// Only messages whose content has an `http://` or `https://` link.
+    pub has_link: bool,
+    /// Only messages with at least one image attachment (`image/*`).
+    pub has_image: bool,
+    /// Only edited messages.
+    pub edited: bool,
+    /// Only pinned messages.
+    pub pinned: bool,
+    /// Deleted messages instead of live ones (the caller has checked who may see them). Deleted
+    /// messages are outside the text index: the backend reads the channels' deleted messages
+    /// (a partial index) and matches the text with [`crate::search_text::Matcher`], so both
+    /// backends answer alike.
+    pub deleted: bool,
     /// 1..=100.
     pub limit: u32,
     /// Who searches (for `reactions[].me`).
     pub viewer: Option<UserId>,
+}
+
+impl SearchQuery {
+    /// A query for `words` in `channel_ids`, with no other filter.
+    pub fn new(channel_ids: Vec<ChannelId>, limit: u32) -> Self {
+        Self {
+            words: Vec::new(),
+            phrases: Vec::new(),
+            channel_ids,
+            author_id: None,
+            before: None,
+            after: None,
+            has_attachment: false,
+            author_ids: Vec::new(),
+            prefixes: Vec::new(),
+            excluded: Vec::new(),
+            has_link: false,
+            has_image: false,
+            edited: false,
+            pinned: false,
+            deleted: false,
+            limit,
+            viewer: None,
+        }
+    }
+}
+
+/// What pinning a message did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PinOutcome {
+    /// Pinned now; the message as it is.
+    Pinned(Message),
+    /// It was pinned already; nothing changed.
+    AlreadyPinned(Message),
+    /// The channel has `max` live pinned messages; nothing changed.
+    LimitReached,
+    /// No such live message.
+    Missing,
+}
+
+/// How much a history purge removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeCounts {
+    /// Earlier versions (edit entries) removed.
+    pub versions: u64,
+    /// Deleted messages whose content was erased.
+    pub deleted_contents: u64,
 }
 
 /// An invite to create.
@@ -508,8 +574,54 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// A message's edit/delete trail, oldest first.
     async fn message_history(&self, id: MessageId) -> StoreResult<Vec<MessageHistoryEntry>>;
-    /// Live messages matching a search, newest first.
+    /// Live messages matching a search (deleted ones when `query.deleted`), newest first.
     async fn search(&self, query: &SearchQuery) -> StoreResult<Vec<Message>>;
+
+    // ---- pins ----
+    /// Pins a live message at `at` unless it is pinned or its channel already has `max` live
+    /// pinned messages; writes `audit` (when pinned now) in the same transaction. Two concurrent
+    /// pins in one channel never exceed `max`.
+    async fn pin_message(
+        &self,
+        id: MessageId,
+        by: Option<UserId>,
+        at: Timestamp,
+        max: u32,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<PinOutcome>;
+    /// Unpins a message (live or not) and writes `audit` in the same transaction; `false` if it
+    /// was not pinned.
+    async fn unpin_message(&self, id: MessageId, audit: Option<&AuditEntry>) -> StoreResult<bool>;
+    /// A channel's live pinned messages, newest pin first (`me` on `viewer`'s reactions).
+    async fn pinned_messages(
+        &self,
+        channel_id: ChannelId,
+        viewer: Option<UserId>,
+    ) -> StoreResult<Vec<Message>>;
+
+    // ---- history settings and purges ----
+    /// A server's history settings; the defaults when never set.
+    async fn history_settings(&self, server_id: ServerId) -> StoreResult<HistorySettings>;
+    /// Replaces a server's history settings and writes `audit`, atomically.
+    async fn set_history_settings(
+        &self,
+        server_id: ServerId,
+        settings: &HistorySettings,
+        at: Timestamp,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()>;
+    /// Servers with a retention period, and that period in days.
+    async fn servers_with_retention(&self) -> StoreResult<Vec<(ServerId, u32)>>;
+    /// In one transaction, for the messages of a server's channels: removes edit entries older than
+    /// `older_than` and erases the content of messages deleted before it (the message row, its
+    /// history entries' texts and its edit entries). When anything was removed, `audit` is written
+    /// with `changes` extended by `{"versions": n, "deleted_contents": m}`.
+    async fn purge_history(
+        &self,
+        server_id: ServerId,
+        older_than: Timestamp,
+        audit: &AuditEntry,
+    ) -> StoreResult<PurgeCounts>;
 
     // ---- uploads ----
     /// Records an uploaded file.

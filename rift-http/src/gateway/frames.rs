@@ -165,7 +165,8 @@ mod tests {
     #[test]
     fn a_sequenced_frame_is_the_event_with_its_number() {
         let channel_id = ChannelId::new();
-        let event = rift::event::Event::MessageDelete { id: rift::MessageId::new(), channel_id };
+        let event =
+            rift::event::Event::MessageDelete { id: rift::MessageId::new(), channel_id, content: None };
         let wire = serde_json::to_string(&event).unwrap();
         let frame: Value = serde_json::from_str(&sequenced(&wire, 42).unwrap()).unwrap();
         let mut expected = serde_json::to_value(&event).unwrap();

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use rift::model::{Message, MessageHistoryEntry};
-use rift::service::{MessageQuery, SearchParams, SendMessage};
+use rift::service::{MessageQuery, SearchHit, SearchParams, SendMessage};
 use rift::{ChannelId, MessageId, ServerId, Timestamp, UserId};
 use serde::Deserialize;
 
@@ -134,7 +134,7 @@ pub(super) async fn search(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Query(query): Query<SearchQueryParams>,
-) -> ApiResult<axum::Json<Vec<Message>>> {
+) -> ApiResult<axum::Json<Vec<SearchHit>>> {
     let has_attachment = match query.has.as_deref() {
         None => false,
         Some("attachment") => true,
@@ -151,4 +151,33 @@ pub(super) async fn search(
     params.has_attachment = has_attachment;
     params.limit = query.limit;
     Ok(axum::Json(state.rift.search(user, params).await?))
+}
+
+/// GET /api/channels/{channel_id}/pins
+pub(super) async fn pins(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(channel_id): Path<ChannelId>,
+) -> ApiResult<axum::Json<Vec<Message>>> {
+    Ok(axum::Json(state.rift.pinned_messages(user, channel_id).await?))
+}
+
+/// PUT /api/channels/{channel_id}/pins/{message_id}
+pub(super) async fn pin(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((channel_id, message_id)): Path<(ChannelId, MessageId)>,
+) -> ApiResult<StatusCode> {
+    state.rift.pin_message(user, channel_id, message_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// DELETE /api/channels/{channel_id}/pins/{message_id}
+pub(super) async fn unpin(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((channel_id, message_id)): Path<(ChannelId, MessageId)>,
+) -> ApiResult<StatusCode> {
+    state.rift.unpin_message(user, channel_id, message_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

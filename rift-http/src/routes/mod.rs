@@ -42,6 +42,10 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/servers/{server_id}/bans", get(servers::bans))
         .route("/servers/{server_id}/bans/{user_id}", put(servers::ban).delete(servers::unban))
         .route("/servers/{server_id}/audit-log", get(servers::audit_log))
+        .route(
+            "/servers/{server_id}/history-settings",
+            get(servers::history_settings).patch(servers::update_history_settings),
+        )
         .route("/servers/{server_id}/channels", post(channels::create).get(channels::list))
         .route("/servers/{server_id}/roles", post(servers::create_role).get(servers::roles))
         .route("/servers/{server_id}/invites", post(servers::create_invite).get(servers::invites))
@@ -58,6 +62,8 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/channels/{channel_id}/messages", post(messages::send).get(messages::list))
         .route("/channels/{channel_id}/ack", put(channels::ack))
+        .route("/channels/{channel_id}/pins", get(messages::pins))
+        .route("/channels/{channel_id}/pins/{message_id}", put(messages::pin).delete(messages::unpin))
         .route("/channels/{channel_id}/typing", post(channels::typing))
         .route("/dm/channels", post(channels::open_dm).get(channels::dm_channels))
         .route("/dm/channels/{channel_id}/messages", post(messages::send).get(messages::list))

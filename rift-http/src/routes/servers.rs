@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use rift::model::{AuditEntry, Ban, Invite, Member, Role, Server};
-use rift::service::{InviteInput, RoleInput, RoleUpdate, ServerUpdate};
+use rift::model::{AuditEntry, Ban, HistorySettings, Invite, Member, Role, Server};
+use rift::service::{HistorySettingsUpdate, InviteInput, RoleInput, RoleUpdate, ServerUpdate};
 use rift::{AuditEntryId, RoleId, ServerId, UserId};
 use serde::Deserialize;
 
@@ -169,6 +169,25 @@ pub(super) async fn audit_log(
     Query(page): Query<AuditPage>,
 ) -> ApiResult<axum::Json<Vec<AuditEntry>>> {
     Ok(axum::Json(state.rift.audit_log(user, server_id, page.before, page.limit).await?))
+}
+
+/// GET /api/servers/{server_id}/history-settings
+pub(super) async fn history_settings(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(server_id): Path<ServerId>,
+) -> ApiResult<axum::Json<HistorySettings>> {
+    Ok(axum::Json(state.rift.history_settings(user, server_id).await?))
+}
+
+/// PATCH /api/servers/{server_id}/history-settings
+pub(super) async fn update_history_settings(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(server_id): Path<ServerId>,
+    Json(body): Json<HistorySettingsUpdate>,
+) -> ApiResult<axum::Json<HistorySettings>> {
+    Ok(axum::Json(state.rift.update_history_settings(user, server_id, body).await?))
 }
 
 /// POST /api/servers/{server_id}/roles

@@ -509,3 +509,33 @@ pub(crate) async fn metrics_count_sends_and_deliveries_when_on(db: rift_testing:
     assert!(after["rift_password_hashes_total"] >= before["rift_password_hashes_total"] + 2.0);
     assert_eq!(after["rift_fanout_dropped_total"], 0.0);
 }
+
+pub(crate) async fn pins_and_deletes_reach_sessions_as_settings_allow(s: TestServer) {
+    let (owner, member, server, general) = pair(&s).await;
+    let (mut b, _) = Client::identify(&s, &member).await;
+    let sent = s.send(&member, &general, "pin me").await;
+    b.expect("MessageCreate").await;
+    let id = sent["id"].as_str().unwrap();
+    s.put(&format!("/api/channels/{general}/pins/{id}"), &owner, None).await.expect(204);
+    let pin = b.expect("MessagePin").await;
+    assert_eq!((pin["id"].as_str(), pin["pinned"].as_bool()), (Some(id), Some(true)));
+    s.delete(&format!("/api/channels/{general}/pins/{id}"), &owner).await.expect(204);
+    let unpin = b.expect("MessageUnpin").await;
+    assert_eq!(
+        (unpin["message_id"].as_str(), unpin["channel_id"].as_str()),
+        (Some(id), Some(general.as_str()))
+    );
+    // By default a delete tells nobody what was said.
+    s.delete(&format!("/api/messages/{id}"), &member).await.expect(204);
+    let deleted = b.expect("MessageDelete").await;
+    assert_eq!(deleted["id"], id);
+    assert!(deleted.get("content").is_none(), "{deleted}");
+    // With deleted content shown to every reader, the event carries it.
+    s.patch(&format!("/api/servers/{server}/history-settings"), &owner, json!({ "deletes": "everyone" }))
+        .await
+        .expect(200);
+    let sent = s.send(&owner, &general, "regrettable").await;
+    b.expect("MessageCreate").await;
+    s.delete(&format!("/api/messages/{}", sent["id"].as_str().unwrap()), &owner).await.expect(204);
+    assert_eq!(b.expect("MessageDelete").await["content"], "regrettable");
+}

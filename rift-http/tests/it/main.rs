@@ -4,6 +4,7 @@ mod auth;
 mod client;
 mod common;
 mod gateway;
+mod history;
 mod hostile;
 mod messages;
 mod servers;
@@ -46,6 +47,10 @@ common::http_tests! {
         gateway::typing_and_presence_reach_only_those_who_share,
         gateway::dms_and_new_servers_arrive_live,
         gateway::metrics_are_a_json_404_when_off,
+        gateway::pins_and_deletes_reach_sessions_as_settings_allow,
+        history::pins_over_rest,
+        history::search_operators_over_rest,
+        history::history_settings_govern_history_and_search,
     ],
     database: [
         client::the_client_is_served_with_strict_headers,

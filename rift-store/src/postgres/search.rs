@@ -1,5 +1,6 @@
 //! tsvector matching: user text only reaches `plainto_tsquery` / `phraseto_tsquery` as bound
-//! parameters, which treat it as plain words (no operators), so it is never tsquery syntax.
+//! parameters, which treat it as plain words (no operators), so it is never tsquery syntax; a
+//! prefix is made from the tsquery PostgreSQL itself wrote for the text.
 
 use sqlx::{Postgres, QueryBuilder};
 
@@ -20,6 +21,17 @@ impl SearchDialect for Postgres {
         for phrase in &terms.phrases {
             qb.push(" AND tsv @@ phraseto_tsquery('simple', ").push_bind(phrase.as_str()).push(")");
         }
+        for prefix in &terms.prefixes {
+            // The phrase as PostgreSQL itself writes it (its quoting), with the last lexeme made a
+            // prefix: FTS5's `"a b"*`. Only text with a lexeme gets here, so it is never empty.
+            qb.push(" AND tsv @@ (phraseto_tsquery('simple', ")
+                .push_bind(prefix.as_str())
+                .push(")::text || ':*')::tsquery");
+        }
         qb.push(" OFFSET 0) m WHERE TRUE");
+    }
+
+    fn push_excluded<'a>(qb: &mut QueryBuilder<'a, Self>, text: &'a str) {
+        qb.push(" AND NOT (m.tsv @@ phraseto_tsquery('simple', ").push_bind(text).push("))");
     }
 }

@@ -8,6 +8,7 @@ mod dms;
 mod invites;
 mod members;
 pub(crate) mod messages;
+mod pins;
 mod roles;
 pub(crate) mod search;
 mod servers;
@@ -19,13 +20,13 @@ use rift::id::{
     AuditEntryId, BridgeConnectionId, ChannelId, MessageId, RoleId, ServerId, TokenFamilyId, UploadId, UserId,
 };
 use rift::model::{
-    AuditEntry, Ban, BridgeConnection, BridgeRef, BridgeStatus, Channel, DmChannel, Invite, Member, Message,
-    MessageHistoryEntry, PermissionOverwrite, ReadState, Role, Server, Upload, User,
+    AuditEntry, Ban, BridgeConnection, BridgeRef, BridgeStatus, Channel, DmChannel, HistorySettings, Invite,
+    Member, Message, MessageHistoryEntry, PermissionOverwrite, ReadState, Role, Server, Upload, User,
 };
 use rift::store::{
     Backend, BridgedKind, ChannelPatch, CreateMessageOutcome, JoinOutcome, MessagePage, NewInvite,
-    NewMessage, NewRefreshToken, NewServer, NewUser, RefreshOutcome, RolePatch, SearchQuery, ServerPatch,
-    Store, StoreResult, UserPatch,
+    NewMessage, NewRefreshToken, NewServer, NewUser, PinOutcome, PurgeCounts, RefreshOutcome, RolePatch,
+    SearchQuery, ServerPatch, Store, StoreResult, UserPatch,
 };
 use uuid::Uuid;
 
@@ -267,6 +268,53 @@ impl Store for Database {
     }
     async fn search(&self, query: &SearchQuery) -> StoreResult<Vec<Message>> {
         Ok(self.search_messages(query).await?)
+    }
+
+    // ---- pins ----
+    async fn pin_message(
+        &self,
+        id: MessageId,
+        by: Option<UserId>,
+        at: Timestamp,
+        max: u32,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<PinOutcome> {
+        Ok(self.pin(id, by, at, max, audit).await?)
+    }
+    async fn unpin_message(&self, id: MessageId, audit: Option<&AuditEntry>) -> StoreResult<bool> {
+        Ok(self.unpin(id, audit).await?)
+    }
+    async fn pinned_messages(
+        &self,
+        channel_id: ChannelId,
+        viewer: Option<UserId>,
+    ) -> StoreResult<Vec<Message>> {
+        Ok(self.pinned(channel_id, viewer).await?)
+    }
+
+    // ---- history settings and purges ----
+    async fn history_settings(&self, server_id: ServerId) -> StoreResult<HistorySettings> {
+        Ok(self.get_history_settings(server_id).await?)
+    }
+    async fn set_history_settings(
+        &self,
+        server_id: ServerId,
+        settings: &HistorySettings,
+        at: Timestamp,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()> {
+        Ok(self.put_history_settings(server_id, settings, at, audit).await?)
+    }
+    async fn servers_with_retention(&self) -> StoreResult<Vec<(ServerId, u32)>> {
+        Ok(self.retention_servers().await?)
+    }
+    async fn purge_history(
+        &self,
+        server_id: ServerId,
+        older_than: Timestamp,
+        audit: &AuditEntry,
+    ) -> StoreResult<PurgeCounts> {
+        Ok(self.purge(server_id, older_than, audit).await?)
     }
 
     // ---- uploads ----

@@ -2,8 +2,10 @@
 //! of the search query. The index clause itself is per backend (`sqlite::search`, `postgres::search`).
 
 use rift::model::Message;
+use rift::search_text::Matcher;
 use rift::store::SearchQuery;
 use sqlx::QueryBuilder;
+use uuid::Uuid;
 
 use crate::db::{Database, Dialect, Res, Ts, limit, on_db};
 use crate::rows::{MESSAGE_COLS, MessageRow, qualified};
@@ -15,9 +17,27 @@ pub(crate) struct Terms {
     pub(crate) words: Vec<String>,
     /// Phrases with at least one letter or digit: matched as token sequences.
     pub(crate) phrases: Vec<String>,
+    /// Prefix words with at least one letter or digit: their last token is a prefix.
+    pub(crate) prefixes: Vec<String>,
     /// Words and phrases without any letter or digit (punctuation, emoji): the tokenizers drop
     /// them, so they are matched as literal substrings of the content.
     pub(crate) substrings: Vec<String>,
+    /// Excluded words and phrases with a letter or digit: matched as token sequences.
+    pub(crate) excluded: Vec<String>,
+    /// Excluded text without letters or digits: must not be a substring.
+    pub(crate) excluded_substrings: Vec<String>,
+}
+
+/// `text` without NUL (no stored text can contain it; PostgreSQL rejects it in text values, so it
+/// could only fail the query), trimmed; `None` when nothing is left.
+fn cleaned(text: &str) -> Option<String> {
+    let text = text.replace('\0', "");
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+fn has_token(text: &str) -> bool {
+    text.chars().any(char::is_alphanumeric)
 }
 
 impl Terms {
@@ -26,31 +46,27 @@ impl Terms {
         for (text, is_phrase) in
             query.words.iter().map(|w| (w, false)).chain(query.phrases.iter().map(|p| (p, true)))
         {
-            // No stored text can contain NUL (PostgreSQL rejects it in text values), so it can
-            // only fail the query; drop it.
-            let cleaned;
-            let text = if text.contains('\0') {
-                cleaned = text.replace('\0', "");
-                cleaned.trim()
-            } else {
-                text.trim()
-            };
-            if text.is_empty() {
-                continue;
-            }
-            if !text.chars().any(char::is_alphanumeric) {
-                terms.substrings.push(text.to_owned());
+            let Some(text) = cleaned(text) else { continue };
+            if !has_token(&text) {
+                terms.substrings.push(text);
             } else if is_phrase {
-                terms.phrases.push(text.to_owned());
+                terms.phrases.push(text);
             } else {
-                terms.words.push(text.to_owned());
+                terms.words.push(text);
             }
+        }
+        for text in query.prefixes.iter().filter_map(|t| cleaned(t)) {
+            // The service only makes prefixes of text with a letter or digit; anything else is a word.
+            if has_token(&text) { terms.prefixes.push(text) } else { terms.substrings.push(text) }
+        }
+        for text in query.excluded.iter().filter_map(|t| cleaned(t)) {
+            if has_token(&text) { terms.excluded.push(text) } else { terms.excluded_substrings.push(text) }
         }
         terms
     }
 
     pub(crate) fn has_index_terms(&self) -> bool {
-        !self.words.is_empty() || !self.phrases.is_empty()
+        !self.words.is_empty() || !self.phrases.is_empty() || !self.prefixes.is_empty()
     }
 }
 
@@ -70,9 +86,12 @@ pub(crate) fn like_pattern(text: &str) -> String {
 
 /// The part of a search query each backend writes in its own dialect.
 pub(crate) trait SearchDialect: sqlx::Database {
-    /// Appends the `FROM` sources and ` WHERE <match terms>` for [`Terms::words`] and
-    /// [`Terms::phrases`] (non-empty), with `messages` aliased `m`, so that the text index drives.
+    /// Appends the `FROM` sources and ` WHERE <match terms>` for [`Terms::words`],
+    /// [`Terms::phrases`] and [`Terms::prefixes`] (not all empty), with `messages` aliased `m`,
+    /// so that the text index drives.
     fn push_indexed_from<'a>(qb: &mut QueryBuilder<'a, Self>, terms: &'a Terms);
+    /// Appends ` AND NOT <m matches text>` for one excluded word or phrase (with a letter or digit).
+    fn push_excluded<'a>(qb: &mut QueryBuilder<'a, Self>, text: &'a str);
 }
 
 /// Builds the search query after `select` (which ends in `FROM `), for the backend of the
@@ -81,15 +100,34 @@ pub(crate) trait SearchDialect: sqlx::Database {
 /// newest first, and testing the match row by row took 20-47 s over a channel of 890,000 messages
 /// for a word found once or not at all.)
 macro_rules! search_query {
-    ($select:expr, $query:expr, $terms:expr, $patterns:expr) => {{
-        let (query, terms, patterns): (&SearchQuery, &Terms, &Vec<String>) = (&$query, &$terms, &$patterns);
+    ($select:expr, $query:expr, $terms:expr, $patterns:expr) => {
+        search_query!($select, $query, $terms, $patterns, None::<uuid::Uuid>, $query.limit)
+    };
+    ($select:expr, $query:expr, $terms:expr, $patterns:expr, $below:expr, $limit:expr) => {{
+        let (query, terms, patterns): (&SearchQuery, &Terms, &Patterns) = (&$query, &$terms, &$patterns);
         let mut qb = QueryBuilder::new($select.as_str());
-        if terms.has_index_terms() {
-            SearchDialect::push_indexed_from(&mut qb, terms);
+        if query.deleted {
+            // Deleted messages are outside the text index: the partial index over them drives,
+            // and the caller matches the text.
+            qb.push("messages m WHERE m.deleted_at IS NOT NULL");
         } else {
-            qb.push("messages m WHERE TRUE");
+            if terms.has_index_terms() {
+                SearchDialect::push_indexed_from(&mut qb, terms);
+            } else {
+                qb.push("messages m WHERE TRUE");
+            }
+            qb.push(" AND m.deleted_at IS NULL");
+            for pattern in &patterns.required {
+                qb.push(" AND m.content LIKE ").push_bind(pattern.as_str()).push(" ESCAPE '\\'");
+            }
+            for pattern in &patterns.excluded {
+                qb.push(" AND m.content NOT LIKE ").push_bind(pattern.as_str()).push(" ESCAPE '\\'");
+            }
+            for text in &terms.excluded {
+                SearchDialect::push_excluded(&mut qb, text.as_str());
+            }
         }
-        qb.push(" AND m.deleted_at IS NULL AND m.channel_id IN (");
+        qb.push(" AND m.channel_id IN (");
         let mut ids = qb.separated(", ");
         for id in &query.channel_ids {
             ids.push_bind(id.uuid());
@@ -97,6 +135,14 @@ macro_rules! search_query {
         qb.push(")");
         if let Some(author) = query.author_id {
             qb.push(" AND m.author_id = ").push_bind(author.uuid());
+        }
+        if !query.author_ids.is_empty() {
+            qb.push(" AND m.author_id IN (");
+            let mut ids = qb.separated(", ");
+            for id in &query.author_ids {
+                ids.push_bind(id.uuid());
+            }
+            qb.push(")");
         }
         if let Some(before) = query.before {
             qb.push(" AND m.created_at < ").push_bind(Ts::new(before));
@@ -107,13 +153,43 @@ macro_rules! search_query {
         if query.has_attachment {
             qb.push(" AND EXISTS (SELECT 1 FROM attachments a WHERE a.message_id = m.id)");
         }
-        for pattern in patterns {
-            qb.push(" AND m.content LIKE ").push_bind(pattern.as_str()).push(" ESCAPE '\\'");
+        if query.has_image {
+            qb.push(" AND EXISTS (SELECT 1 FROM attachments a WHERE a.message_id = m.id AND a.content_type LIKE 'image/%')");
         }
-        qb.push(" ORDER BY m.id DESC LIMIT ").push_bind(limit(query.limit));
+        if query.has_link {
+            qb.push(" AND (LOWER(m.content) LIKE '%http://%' OR LOWER(m.content) LIKE '%https://%')");
+        }
+        if query.edited {
+            qb.push(" AND m.edited_at IS NOT NULL");
+        }
+        if query.pinned {
+            qb.push(" AND m.pinned_at IS NOT NULL");
+        }
+        if let Some(below) = $below {
+            qb.push(" AND m.id < ").push_bind(below);
+        }
+        qb.push(" ORDER BY m.id DESC LIMIT ").push_bind(limit($limit));
         qb
     }};
 }
+
+/// `LIKE` patterns for the substring terms.
+pub(crate) struct Patterns {
+    required: Vec<String>,
+    excluded: Vec<String>,
+}
+
+impl Patterns {
+    fn of(terms: &Terms) -> Self {
+        Self {
+            required: terms.substrings.iter().map(|s| like_pattern(s)).collect(),
+            excluded: terms.excluded_substrings.iter().map(|s| like_pattern(s)).collect(),
+        }
+    }
+}
+
+/// How many deleted messages an `is:deleted` search reads per round trip before matching them.
+const DELETED_BATCH: u32 = 200;
 
 impl Database {
     /// PostgreSQL's parser drops some characters FTS5 keeps as words (`½`, `²`, ...): a word or
@@ -121,22 +197,29 @@ impl Database {
     async fn refine(&self, mut terms: Terms) -> Res<Terms> {
         on_db!(self, read, |pool, dialect| {
             if dialect == Dialect::Postgres {
-                for phrases in [false, true] {
-                    let list = if phrases { &mut terms.phrases } else { &mut terms.words };
+                for kind in 0..4 {
+                    let list = match kind {
+                        0 => &mut terms.words,
+                        1 => &mut terms.phrases,
+                        2 => &mut terms.prefixes,
+                        _ => &mut terms.excluded,
+                    };
                     let mut kept = Vec::with_capacity(list.len());
+                    let mut dropped = Vec::new();
                     for text in list.drain(..) {
                         let lexemes: i32 =
                             sqlx::query_scalar("SELECT numnode(plainto_tsquery('simple', $1))")
                                 .bind(text.as_str())
                                 .fetch_one(pool)
                                 .await?;
-                        if lexemes == 0 {
-                            terms.substrings.push(text);
-                        } else {
-                            kept.push(text);
-                        }
+                        if lexemes == 0 { dropped.push(text) } else { kept.push(text) }
                     }
                     *list = kept;
+                    if kind == 3 {
+                        terms.excluded_substrings.extend(dropped);
+                    } else {
+                        terms.substrings.extend(dropped);
+                    }
                 }
             }
         });
@@ -147,8 +230,11 @@ impl Database {
         if query.channel_ids.is_empty() || query.limit == 0 {
             return Ok(Vec::new());
         }
+        if query.deleted {
+            return self.search_deleted(query).await;
+        }
         let terms = self.refine(Terms::of(query)).await?;
-        let patterns: Vec<String> = terms.substrings.iter().map(|s| like_pattern(s)).collect();
+        let patterns = Patterns::of(&terms);
         let select = format!("SELECT {} FROM ", qualified(MESSAGE_COLS, "m"));
         let rows: Vec<MessageRow> = on_db!(self, read, |pool| {
             let mut qb = search_query!(select, query, terms, patterns);
@@ -160,12 +246,39 @@ impl Database {
         self.load_messages(rows, query.viewer, false).await
     }
 
+    /// Deleted messages are outside the text index: read the channels' deleted messages newest
+    /// first in batches (the filters in SQL, through the partial index over deleted rows) and match
+    /// the text with the same matcher on both backends.
+    async fn search_deleted(&self, query: &SearchQuery) -> Res<Vec<Message>> {
+        let matcher = Matcher::new(&query.words, &query.phrases, &query.prefixes, &query.excluded);
+        let terms = Terms::default();
+        let patterns = Patterns::of(&terms);
+        let select = format!("SELECT {} FROM ", qualified(MESSAGE_COLS, "m"));
+        let wanted = query.limit as usize;
+        let mut found: Vec<MessageRow> = Vec::new();
+        let mut below: Option<Uuid> = None;
+        loop {
+            let batch: Vec<MessageRow> = on_db!(self, read, |pool| {
+                let mut qb = search_query!(select, query, terms, patterns, below, DELETED_BATCH);
+                qb.build_query_as::<MessageRow>().persistent(false).fetch_all(pool).await?
+            });
+            let exhausted = batch.len() < DELETED_BATCH as usize;
+            below = batch.last().map(|row| row.id);
+            found.extend(batch.into_iter().filter(|row| matcher.matches(&row.content)));
+            if found.len() >= wanted || exhausted {
+                break;
+            }
+        }
+        found.truncate(wanted);
+        self.load_messages(found, query.viewer, false).await
+    }
+
     /// The plan the backend chooses for `query` (`EXPLAIN QUERY PLAN` details on SQLite, `EXPLAIN`
     /// lines on PostgreSQL), to check which index drives a search.
     #[cfg(test)]
     pub(crate) async fn search_plan(&self, query: &SearchQuery) -> Res<Vec<String>> {
         let terms = self.refine(Terms::of(query)).await?;
-        let patterns: Vec<String> = terms.substrings.iter().map(|s| like_pattern(s)).collect();
+        let patterns = Patterns::of(&terms);
         let lines: Vec<String> = on_db!(self, read, |pool, dialect| {
             let select = if dialect == Dialect::Sqlite {
                 format!("EXPLAIN QUERY PLAN SELECT {} FROM ", qualified(MESSAGE_COLS, "m"))
@@ -191,17 +304,11 @@ mod tests {
 
     #[track_caller]
     fn check(words: &[&str], phrases: &[&str], expected: Terms) {
-        let query = SearchQuery {
-            words: words.iter().map(|s| s.to_string()).collect(),
-            phrases: phrases.iter().map(|s| s.to_string()).collect(),
-            channel_ids: Vec::new(),
-            author_id: None,
-            before: None,
-            after: None,
-            has_attachment: false,
-            limit: 10,
-            viewer: None,
-        };
+        let mut query = SearchQuery::new(Vec::new(), 10);
+        query.words = strings(words);
+        query.phrases = strings(phrases);
+        query.prefixes = strings(&["pre", "🦀"]);
+        query.excluded = strings(&["no", "?", "\0"]);
         assert_eq!(Terms::of(&query), expected);
     }
 
@@ -217,23 +324,19 @@ mod tests {
             Terms {
                 words: strings(&["hello", "c++", "ab"]),
                 phrases: strings(&["big deal"]),
-                substrings: strings(&["🦀", "*", "?!"]),
+                prefixes: strings(&["pre"]),
+                substrings: strings(&["🦀", "*", "?!", "🦀"]),
+                excluded: strings(&["no"]),
+                excluded_substrings: strings(&["?"]),
             },
         );
     }
 
     fn search(words: &[&str], author: bool) -> SearchQuery {
-        SearchQuery {
-            words: strings(words),
-            phrases: Vec::new(),
-            channel_ids: vec![rift::id::ChannelId::new()],
-            author_id: author.then(rift::id::UserId::new),
-            before: None,
-            after: None,
-            has_attachment: false,
-            limit: 25,
-            viewer: None,
-        }
+        let mut query = SearchQuery::new(vec![rift::id::ChannelId::new()], 25);
+        query.words = strings(words);
+        query.author_id = author.then(rift::id::UserId::new);
+        query
     }
 
     /// The FTS5 index must be the outer loop (first in the plan), whatever the filters: walking a
@@ -242,7 +345,17 @@ mod tests {
     async fn sqlite_search_is_driven_by_the_text_index() {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open_sqlite(dir.path().join("plan.db")).await.unwrap();
-        for query in [search(&["rare"], false), search(&["rare", "word"], true)] {
+        let mut with_operators = search(&["rare"], true);
+        with_operators.prefixes = strings(&["pre"]);
+        with_operators.excluded = strings(&["spam", "big deal"]);
+        with_operators.edited = true;
+        with_operators.pinned = true;
+        with_operators.has_link = true;
+        with_operators.has_image = true;
+        let mut prefix_only = search(&[], false);
+        prefix_only.prefixes = strings(&["pre"]);
+        for query in [search(&["rare"], false), search(&["rare", "word"], true), with_operators, prefix_only]
+        {
             let plan = db.search_plan(&query).await.unwrap();
             let first = plan.first().map(String::as_str).unwrap_or_default();
             assert!(first.contains("messages_fts") && first.contains("VIRTUAL TABLE"), "{plan:#?}");

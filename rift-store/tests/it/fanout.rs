@@ -209,7 +209,7 @@ async fn concurrent_publishers_on_two_nodes_reach_a_third_exactly_once_in_their_
             for _ in 0..150 {
                 let id = MessageId::new();
                 ids.push(id);
-                let event = Event::MessageDelete { id, channel_id: channel };
+                let event = Event::MessageDelete { id, channel_id: channel, content: None };
                 fanout.publish(Arc::new(Envelope::new(Topic::Channel(channel), event)));
                 tokio::task::yield_now().await;
             }
@@ -270,8 +270,9 @@ async fn shutdown_writes_what_is_queued_then_drops_and_counts() {
     let (_, channel) = world(&a).await;
     let mut on_b = b.subscribe(channel);
 
-    let events: Vec<Event> =
-        (0..50).map(|_| Event::MessageDelete { id: MessageId::new(), channel_id: channel }).collect();
+    let events: Vec<Event> = (0..50)
+        .map(|_| Event::MessageDelete { id: MessageId::new(), channel_id: channel, content: None })
+        .collect();
     for event in &events {
         a.fanout.publish(Arc::new(Envelope::new(Topic::Channel(channel), event.clone())));
     }

@@ -78,6 +78,8 @@ conformance! {
     search::deleted_and_edited_messages_leave_the_index,
     search::search_metacharacters_are_literal_text,
     search::unicode_is_searchable,
+    search::search_prefixes_exclusions_and_flags,
+    search::search_operator_text_is_never_syntax,
     dms::open_dm_twice_gives_one_channel,
     dms::concurrent_open_dm_makes_one_channel,
     dms::dm_channels_show_the_other_side_newest_activity_first,

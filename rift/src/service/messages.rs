@@ -11,6 +11,7 @@ use crate::model::{AuditEntry, Message, MessageHistoryEntry};
 use crate::permissions::Permissions;
 use crate::store::{CreateMessageOutcome, MessagePage, NewMessage};
 
+use super::history::Past;
 use super::{ChannelAccess, Rift};
 
 /// `POST /api/channels/:id/messages` and the gateway's `SendMessage`.
@@ -198,14 +199,14 @@ impl Rift {
         Ok(messages.into_iter().map(|m| self.public_message(m)).collect())
     }
 
-    fn public_message(&self, mut message: Message) -> Message {
+    pub(crate) fn public_message(&self, mut message: Message) -> Message {
         message.author = self.public_view(message.author);
         message.nonce = None;
         message
     }
 
     /// Loads a message with the caller's access to its channel; 404 if either is invisible.
-    async fn message_with_access(
+    pub(crate) async fn message_with_access(
         &self,
         user_id: UserId,
         message_id: MessageId,
@@ -294,13 +295,16 @@ impl Rift {
             .delete_message(message_id, Some(user_id), now, audit.as_ref())
             .await?
             .ok_or(Error::NotFound(Resource::Message))?;
-        let channel_id = message.channel_id;
-        self.publish(Topic::Channel(channel_id), Event::MessageDelete { id: message_id, channel_id });
-        Ok(())
+        self.publish_delete(message.channel_id, access.server_id(), message_id, message.content).await
     }
 
-    /// A message's edit/delete trail. Edits of a live message: whoever can read it; a deleted
-    /// message's trail: its author and MANAGE_MESSAGES holders (others 404).
+    /// A message's edit/delete trail, as the server's history settings allow: edits of a live
+    /// message (default: whoever can read it) and a deleted message's trail (default: MANAGE_MESSAGES
+    /// holders). Its author, and the bridge owner in a mirrored DM, always see it.
+    ///
+    /// # Errors
+    /// 404 for a deleted message the caller may not see; 403 `history_hidden` for a live one's
+    /// hidden edits; 403 without READ_HISTORY.
     pub async fn message_history(
         &self,
         user_id: UserId,
@@ -308,15 +312,17 @@ impl Rift {
     ) -> Result<Vec<MessageHistoryEntry>> {
         let (message, access) = self.message_with_access(user_id, message_id).await?;
         if message.deleted_at.is_some() {
-            let may = message.author.id == user_id
-                || access.permissions.contains(Permissions::MANAGE_MESSAGES)
-                // The bridge owner reads everything mirrored, DMs included (SPEC §7).
-                || self.owns_mirrored_dm(user_id, &access.channel).await?;
-            if !may {
+            if !self.may_see_past(user_id, &access, message.author.id, Past::Deletes).await? {
                 return Err(Error::NotFound(Resource::Message));
             }
         } else {
             access.require(Permissions::READ_HISTORY)?;
+            if !self.may_see_past(user_id, &access, message.author.id, Past::Edits).await? {
+                return Err(Error::forbidden(
+                    "history_hidden",
+                    "this server hides earlier versions of messages",
+                ));
+            }
         }
         Ok(self.inner.store.message_history(message_id).await?)
     }

@@ -710,9 +710,9 @@ impl Rift {
         if message.deleted_at.is_some() {
             return Ok(false);
         }
-        let channel = self.inner.store.channel(message.channel_id).await?;
+        let server_id = self.inner.store.channel(message.channel_id).await?.and_then(|c| c.server_id);
         let now = self.now();
-        let audit = channel.and_then(|c| c.server_id).map(|server_id| AuditEntry {
+        let audit = server_id.map(|server_id| AuditEntry {
             id: AuditEntryId::new(),
             server_id,
             actor_id: None,
@@ -723,11 +723,9 @@ impl Rift {
             created_at: now,
         });
         let deleted = self.inner.store.delete_message(id, None, now, audit.as_ref()).await?;
-        if deleted.is_some() {
-            let channel_id = message.channel_id;
-            self.publish(Topic::Channel(channel_id), Event::MessageDelete { id, channel_id });
-        }
-        Ok(deleted.is_some())
+        let Some(deleted) = deleted else { return Ok(false) };
+        self.publish_delete(message.channel_id, server_id, id, deleted.content).await?;
+        Ok(true)
     }
 
     // ---- DMs and group DMs (mirror_dm) ----

@@ -1,20 +1,24 @@
-//! Full-text search, limited to what the searcher may read.
+//! Full-text search with operators, limited to what the searcher may read.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Resource, Result};
 use crate::id::{ChannelId, ServerId, Timestamp, UserId};
-use crate::model::{ChannelKind, Message};
+use crate::model::{Channel, ChannelKind, Message};
 use crate::permissions::Permissions;
+use crate::search_text::{Has, Is, MatchRange, ParsedQuery};
 use crate::store::SearchQuery;
 
 use super::Rift;
+use super::history::sees_deleted;
 
 /// `GET /api/search` parameters.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[non_exhaustive]
 pub struct SearchParams {
-    /// Plain words (all must match) and `"quoted phrases"`; everything else is literal text.
+    /// Words (all must match), `"quoted phrases"`, `prefix*`, `-exclusions` and operators
+    /// (`from:`, `in:`, `has:`, `is:`, `before:`, `after:`, `during:`); see
+    /// [`ParsedQuery::parse`]. Whatever is not an operator is literal text.
     #[serde(default)]
     pub q: String,
     /// Only this server.
@@ -47,45 +51,57 @@ impl SearchParams {
     }
 }
 
-/// Splits search text into words and `"quoted phrases"`. An unbalanced quote quotes to the end.
-/// Nothing else is syntax: every other character stays part of a word.
-pub fn parse_search_text(q: &str) -> (Vec<String>, Vec<String>) {
-    let mut words = Vec::new();
-    let mut phrases = Vec::new();
-    for (i, part) in q.split('"').enumerate() {
-        if i % 2 == 1 {
-            let phrase = part.split_whitespace().collect::<Vec<_>>().join(" ");
-            if !phrase.is_empty() {
-                phrases.push(phrase);
-            }
-        } else {
-            words.extend(part.split_whitespace().map(str::to_owned));
-        }
+/// A search result: the message and where the search text matched its content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SearchHit {
+    /// The message (its fields flattened into the result).
+    #[serde(flatten)]
+    pub message: Message,
+    /// Matched character ranges of `content` (Unicode scalar values), sorted, not overlapping.
+    pub matches: Vec<MatchRange>,
+}
+
+fn min_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
-    (words, phrases)
+}
+
+fn max_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 impl Rift {
     /// Searches messages in every channel the caller can read (VIEW_CHANNELS and READ_HISTORY),
-    /// optionally narrowed to one server or channel; newest first.
+    /// optionally narrowed to one server or channel; newest first. `is:deleted` searches the
+    /// deleted messages of the channels where the server's history settings show deleted content
+    /// to the caller.
     ///
     /// # Errors
     /// 404 for a server or channel filter the caller cannot see; 400 `invalid_limit`, `invalid_query`.
-    pub async fn search(&self, user_id: UserId, params: SearchParams) -> Result<Vec<Message>> {
+    pub async fn search(&self, user_id: UserId, params: SearchParams) -> Result<Vec<SearchHit>> {
         let limit = super::check_limit(params.limit, 25, 100)?;
         super::check_text("search text", "invalid_query", &params.q)?;
         if params.q.chars().count() > 1024 {
             return Err(Error::invalid("invalid_query", "search text must be at most 1024 characters"));
         }
+        let parsed = ParsedQuery::parse(&params.q);
+        let deleted = parsed.is(Is::Deleted);
         let readable = Permissions::VIEW_CHANNELS | Permissions::READ_HISTORY;
-        let mut channel_ids = Vec::new();
+        // Each readable channel, with its server and the caller's permissions there.
+        let mut readable_channels: Vec<(Channel, Permissions)> = Vec::new();
         if let Some(channel_id) = params.channel_id {
             let access = self.channel_access(user_id, channel_id).await?;
             if params.server_id.is_some_and(|s| access.server_id() != Some(s)) {
                 return Err(Error::NotFound(Resource::Channel));
             }
             if access.permissions.contains(readable) {
-                channel_ids.push(channel_id);
+                readable_channels.push((access.channel, access.permissions));
             }
         } else {
             let servers = match params.server_id {
@@ -95,75 +111,69 @@ impl Rift {
             for server in servers {
                 let access = self.server_access(user_id, server.id).await?;
                 for channel in self.inner.store.channels(server.id).await? {
-                    if channel.kind == ChannelKind::Text && access.in_channel(&channel).contains(readable) {
-                        channel_ids.push(channel.id);
+                    let permissions = access.in_channel(&channel);
+                    if channel.kind == ChannelKind::Text && permissions.contains(readable) {
+                        readable_channels.push((channel, permissions));
                     }
                 }
             }
             if params.server_id.is_none() {
-                channel_ids.extend(self.inner.store.dm_channels(user_id).await?.into_iter().map(|dm| dm.id));
+                for dm in self.inner.store.dm_channels(user_id).await? {
+                    if let Some(channel) = self.inner.store.channel(dm.id).await? {
+                        readable_channels.push((channel, readable));
+                    }
+                }
             }
         }
-        let (words, phrases) = parse_search_text(&params.q);
-        let query = SearchQuery {
-            words,
-            phrases,
-            channel_ids,
-            author_id: params.author_id,
-            before: params.before,
-            after: params.after,
-            has_attachment: params.has_attachment,
-            limit,
-            viewer: Some(user_id),
-        };
-        if query.channel_ids.is_empty() {
+        if !parsed.in_channels.is_empty() {
+            readable_channels.retain(|(channel, _)| {
+                channel.server_id.is_some()
+                    && parsed.in_channels.iter().any(|name| name.eq_ignore_ascii_case(&channel.name))
+            });
+        }
+        let mut channel_ids = Vec::with_capacity(readable_channels.len());
+        for (channel, permissions) in readable_channels {
+            if deleted {
+                let settings = self.channel_history_settings(channel.server_id).await?;
+                if !sees_deleted(settings, permissions) {
+                    continue;
+                }
+            }
+            channel_ids.push(channel.id);
+        }
+        let mut author_ids = Vec::new();
+        for name in &parsed.from {
+            if let Some(user) = self.inner.store.user_by_username(name).await? {
+                author_ids.push(user.id);
+            }
+        }
+        if channel_ids.is_empty() || (!parsed.from.is_empty() && author_ids.is_empty()) {
             return Ok(Vec::new());
         }
+        let mut query = SearchQuery::new(channel_ids, limit);
+        query.words = parsed.words.clone();
+        query.phrases = parsed.phrases.clone();
+        query.prefixes = parsed.prefixes.clone();
+        query.excluded = parsed.excluded.clone();
+        query.author_id = params.author_id;
+        query.author_ids = author_ids;
+        query.before = min_opt(params.before, parsed.before);
+        query.after = max_opt(params.after, parsed.after);
+        query.has_attachment = params.has_attachment || parsed.has(Has::Attachment);
+        query.has_link = parsed.has(Has::Link);
+        query.has_image = parsed.has(Has::Image);
+        query.edited = parsed.is(Is::Edited);
+        query.pinned = parsed.is(Is::Pinned);
+        query.deleted = deleted;
+        query.viewer = Some(user_id);
         let messages = self.inner.store.search(&query).await?;
+        let matcher = parsed.matcher();
         Ok(messages
             .into_iter()
-            .map(|mut m| {
-                m.author = self.public_view(m.author);
-                m.nonce = None;
-                m
+            .map(|message| {
+                let matches = matcher.ranges(&message.content);
+                SearchHit { message: self.public_message(message), matches }
             })
             .collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[track_caller]
-    fn check(q: &str, words: &[&str], phrases: &[&str]) {
-        let (w, p) = parse_search_text(q);
-        assert_eq!(w, words);
-        assert_eq!(p, phrases);
-    }
-
-    #[test]
-    fn plain_words() {
-        check("hello  world", &["hello", "world"], &[]);
-    }
-
-    #[test]
-    fn quoted_phrases() {
-        check(r#"say "hello   there" now"#, &["say", "now"], &["hello there"]);
-    }
-
-    #[test]
-    fn unbalanced_quote_runs_to_the_end() {
-        check(r#"a "b c"#, &["a"], &["b c"]);
-    }
-
-    #[test]
-    fn operators_are_plain_text() {
-        check("NEAR(a b) OR -x * col:umn (", &["NEAR(a", "b)", "OR", "-x", "*", "col:umn", "("], &[]);
-    }
-
-    #[test]
-    fn empty_quotes_and_emoji() {
-        check(r#""" 🦀"#, &["🦀"], &[]);
     }
 }

@@ -76,4 +76,6 @@ service_tests! {
     typing_is_throttled_and_scoped,
     search_treats_operators_as_text,
     mirrored_dms_and_group_dms_follow_the_remote,
+    retention_purges_old_versions_and_deleted_content,
+    pins_are_limited_permissioned_and_evented,
 }

@@ -852,3 +852,136 @@ pub(crate) async fn mirrored_dms_and_group_dms_follow_the_remote(store: Arc<dyn 
     let opened = rift.open_dm(owner, bob).await.unwrap();
     assert_eq!((opened.value.id, opened.created), (dm.id, false));
 }
+
+/// Stores a message written `days_ago` days ago, straight through the store (the service stamps
+/// the present).
+async fn old_message(store: &dyn Store, f: &Fixture, content: &str, days_ago: i64) -> rift::MessageId {
+    let at = chrono::Utc::now() - chrono::Duration::days(days_ago);
+    let new = rift::store::NewMessage {
+        id: rift::MessageId::at(at),
+        channel_id: f.general,
+        author_id: f.member,
+        content: content.into(),
+        reply_to: None,
+        nonce: None,
+        attachment_ids: Vec::new(),
+        created_at: at,
+        edited_at: None,
+        extras: None,
+        bridge: None,
+    };
+    match store.create_message(&new, at).await.unwrap() {
+        rift::store::CreateMessageOutcome::Created(m) => m.id,
+        other => panic!("{other:?}"),
+    }
+}
+
+pub(crate) async fn retention_purges_old_versions_and_deleted_content(store: Arc<dyn Store>) {
+    let f = fixture(Arc::clone(&store)).await;
+    let rift = &f.rift;
+    let days = |n: i64| chrono::Utc::now() - chrono::Duration::days(n);
+    let edited = old_message(&*store, &f, "first draft", 40).await;
+    store.edit_message(edited, "second draft", Some(f.member), days(35)).await.unwrap();
+    store.edit_message(edited, "final", Some(f.member), days(1)).await.unwrap();
+    let gone = old_message(&*store, &f, "regrettable", 40).await;
+    store.delete_message(gone, Some(f.member), days(35), None).await.unwrap();
+    let recently_gone = old_message(&*store, &f, "recent regret", 40).await;
+    store.delete_message(recently_gone, Some(f.member), days(2), None).await.unwrap();
+
+    // Kept forever by default.
+    assert!(rift.purge_expired_history().await.unwrap().is_empty());
+    assert_eq!(rift.message_history(f.member, edited).await.unwrap().len(), 2);
+
+    let mut update = rift::service::HistorySettingsUpdate::default();
+    update.retention_days = Some(Some(30));
+    assert_kind(rift.update_history_settings(f.member, f.server, update.clone()).await, ErrorKind::Forbidden);
+    let mut bad = update.clone();
+    bad.retention_days = Some(Some(0));
+    assert_code(rift.update_history_settings(f.owner, f.server, bad).await, "invalid_retention");
+    let settings = rift.update_history_settings(f.owner, f.server, update).await.unwrap();
+    assert_eq!(settings.retention_days, Some(30));
+
+    let purged = rift.purge_expired_history().await.unwrap();
+    assert_eq!(purged.len(), 1);
+    assert_eq!((purged[0].0, purged[0].1.versions, purged[0].1.deleted_contents), (f.server, 1, 1));
+    // The recent version stays, the old one is gone.
+    let history = rift.message_history(f.member, edited).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].old_content.as_deref(), Some("second draft"));
+    // The old deleted message's text is erased everywhere; the recent one keeps it.
+    assert_eq!(store.message(gone, None).await.unwrap().unwrap().content, "");
+    let trail = rift.message_history(f.member, gone).await.unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].old_content, None);
+    assert_eq!(store.message(recently_gone, None).await.unwrap().unwrap().content, "recent regret");
+    // Audited, without an actor.
+    let log = rift.audit_log(f.owner, f.server, None, None).await.unwrap();
+    let entry = log.iter().find(|e| e.action == "history_purge").expect("a history_purge entry");
+    assert_eq!(
+        (entry.actor_id, &entry.changes["versions"], &entry.changes["deleted_contents"]),
+        (None, &1.into(), &1.into())
+    );
+    assert!(log.iter().any(|e| e.action == "history_settings_update"));
+    // Nothing left to purge: no new entry.
+    assert!(rift.purge_expired_history().await.unwrap().is_empty());
+    let log = rift.audit_log(f.owner, f.server, None, None).await.unwrap();
+    assert_eq!(log.iter().filter(|e| e.action == "history_purge").count(), 1);
+}
+
+pub(crate) async fn pins_are_limited_permissioned_and_evented(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let rift = &f.rift;
+    let mut sub = rift.router().subscribe(256);
+    sub.add(Topic::Channel(f.general));
+    let mut ids = Vec::new();
+    for i in 0..=rift::service::MAX_PINS {
+        ids.push(
+            rift.send_message(f.member, f.general, SendMessage::text(format!("m{i}")))
+                .await
+                .unwrap()
+                .message
+                .id,
+        );
+    }
+    while tokio::time::timeout(Duration::from_millis(1), sub.recv()).await.is_ok() {}
+    assert_kind(rift.pin_message(f.member, f.general, ids[0]).await, ErrorKind::Forbidden);
+    let pinned = rift.pin_message(f.owner, f.general, ids[0]).await.unwrap();
+    assert!(pinned.pinned && pinned.pinned_at.is_some());
+    match next_event(&mut sub).await {
+        Event::MessagePin(m) => assert_eq!((m.id, m.pinned), (ids[0], true)),
+        other => panic!("{other:?}"),
+    }
+    // Pinning again changes nothing and says nothing.
+    rift.pin_message(f.owner, f.general, ids[0]).await.unwrap();
+    no_event(&mut sub);
+    for id in &ids[1..rift::service::MAX_PINS as usize] {
+        rift.pin_message(f.owner, f.general, *id).await.unwrap();
+    }
+    let last = *ids.last().unwrap();
+    assert_code(rift.pin_message(f.owner, f.general, last).await, "too_many_pins");
+    let list = rift.pinned_messages(f.member, f.general).await.unwrap();
+    assert_eq!(list.len(), rift::service::MAX_PINS as usize);
+    assert_eq!(list[0].id, ids[rift::service::MAX_PINS as usize - 1], "newest pin first");
+    // A deleted pinned message frees its place and leaves the list.
+    rift.delete_message(f.member, ids[0]).await.unwrap();
+    rift.pin_message(f.owner, f.general, last).await.unwrap();
+    assert_eq!(rift.pinned_messages(f.member, f.general).await.unwrap()[0].id, last);
+    assert_code(rift.pin_message(f.owner, f.general, ids[0]).await, "unknown_message");
+    // The channel in the path must be the message's.
+    let other = rift.create_channel(f.owner, f.server, ChannelInput::text("other")).await.unwrap();
+    assert_code(rift.unpin_message(f.owner, other.id, last).await, "unknown_message");
+    rift.unpin_message(f.owner, f.general, last).await.unwrap();
+    rift.unpin_message(f.owner, f.general, last).await.unwrap();
+    assert!(!rift.pinned_messages(f.member, f.general).await.unwrap().iter().any(|m| m.id == last));
+    let log = rift.audit_log(f.owner, f.server, None, Some(100)).await.unwrap();
+    assert_eq!(log.iter().filter(|e| e.action == "message_unpin").count(), 1);
+    assert_eq!(
+        log.iter().filter(|e| e.action == "message_pin").count(),
+        rift::service::MAX_PINS as usize + 1
+    );
+    // In a DM every participant pins.
+    let dm = rift.open_dm(f.member, f.owner).await.unwrap().value;
+    let note = rift.send_message(f.owner, dm.id, SendMessage::text("remember")).await.unwrap().message.id;
+    rift.pin_message(f.member, dm.id, note).await.unwrap();
+    assert_eq!(rift.pinned_messages(f.owner, dm.id).await.unwrap()[0].id, note);
+}

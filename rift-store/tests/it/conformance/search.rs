@@ -8,17 +8,10 @@ use rift::store::{CreateMessageOutcome, SearchQuery};
 use crate::fixtures::*;
 
 fn query(words: &[&str], phrases: &[&str], channels: &[ChannelId]) -> SearchQuery {
-    SearchQuery {
-        words: words.iter().map(|s| s.to_string()).collect(),
-        phrases: phrases.iter().map(|s| s.to_string()).collect(),
-        channel_ids: channels.to_vec(),
-        author_id: None,
-        before: None,
-        after: None,
-        has_attachment: false,
-        limit: 100,
-        viewer: None,
-    }
+    let mut query = SearchQuery::new(channels.to_vec(), 100);
+    query.words = words.iter().map(|s| s.to_string()).collect();
+    query.phrases = phrases.iter().map(|s| s.to_string()).collect();
+    query
 }
 
 async fn found(store: &dyn Store, q: &SearchQuery) -> Vec<String> {
@@ -259,4 +252,106 @@ pub(crate) async fn unicode_is_searchable(store: &dyn Store) {
     // Symbols one tokenizer keeps as words and the other drops are still found.
     one("²", "x ² y ½").await;
     one("½", "x ² y ½").await;
+}
+
+fn strings(s: &[&str]) -> Vec<String> {
+    s.iter().map(|s| s.to_string()).collect()
+}
+
+pub(crate) async fn search_prefixes_exclusions_and_flags(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let other = user(store, "other").await;
+    let (server, general) = server(store, &owner).await;
+    store.add_member(server.id, other.id, at(1)).await.unwrap();
+    let ch = [general.id];
+    let preview = message(store, general.id, owner.id, "preview of the plan").await;
+    message(store, general.id, other.id, "present plan, see the https://example.com/x").await;
+    message(store, general.id, owner.id, "the PLAN is spam").await;
+    let img = message(store, general.id, owner.id, "picture plan").await;
+    let mut with_image = new_message(general.id, owner.id, "image plan");
+    let mut png = upload_value(Some(owner.id), "a.png");
+    png.content_type = "image/png".into();
+    store.create_upload(&png).await.unwrap();
+    with_image.attachment_ids = vec![png.id];
+    let mut text_file = new_message(general.id, owner.id, "notes plan");
+    text_file.attachment_ids = vec![upload(store, owner.id, "notes.txt").await.id];
+    store.create_message(&text_file, at(0)).await.unwrap();
+    store.create_message(&with_image, at(0)).await.unwrap();
+    let prefixed = |p: &[&str]| {
+        let mut q = query(&[], &[], &ch);
+        q.prefixes = strings(p);
+        q
+    };
+    assert_eq!(
+        found(store, &prefixed(&["pre"])).await,
+        ["present plan, see the https://example.com/x", "preview of the plan"]
+    );
+    assert_eq!(found(store, &prefixed(&["preview of th"])).await, ["preview of the plan"]);
+    assert!(found(store, &prefixed(&["plans"])).await.is_empty());
+    let mut q = query(&["plan"], &[], &ch);
+    q.excluded = strings(&["spam", "see the"]);
+    assert_eq!(found(store, &q).await, ["notes plan", "image plan", "picture plan", "preview of the plan"]);
+    let mut q = query(&[], &[], &ch);
+    q.excluded = strings(&["plan"]);
+    assert!(found(store, &q).await.is_empty(), "an exclusion alone works without the index");
+    let mut q = query(&["plan"], &[], &ch);
+    q.has_link = true;
+    assert_eq!(found(store, &q).await, ["present plan, see the https://example.com/x"]);
+    q.has_link = false;
+    q.author_ids = vec![other.id];
+    assert_eq!(found(store, &q).await.len(), 1);
+    let mut q = query(&["plan"], &[], &ch);
+    q.has_image = true;
+    assert_eq!(found(store, &q).await, ["image plan"]);
+    store.edit_message(img.id, "picture plan v2", Some(owner.id), at(9)).await.unwrap();
+    let mut q = query(&["plan"], &[], &ch);
+    q.edited = true;
+    assert_eq!(found(store, &q).await, ["picture plan v2"]);
+    store.pin_message(preview.id, Some(owner.id), at(10), 50, None).await.unwrap();
+    let mut q = query(&["plan"], &[], &ch);
+    q.pinned = true;
+    assert_eq!(found(store, &q).await, ["preview of the plan"]);
+    // Deleted messages: only with `deleted`, matched word by word.
+    store.delete_message(preview.id, Some(owner.id), at(11), None).await.unwrap();
+    assert!(!found(store, &query(&["preview"], &[], &ch)).await.contains(&"preview of the plan".to_string()));
+    let mut q = query(&["preview"], &[], &ch);
+    q.deleted = true;
+    assert_eq!(found(store, &q).await, ["preview of the plan"]);
+    q.words = strings(&["previe"]);
+    assert!(found(store, &q).await.is_empty());
+    q.words = Vec::new();
+    q.prefixes = strings(&["previe"]);
+    assert_eq!(found(store, &q).await.len(), 1);
+    q.excluded = strings(&["plan"]);
+    assert!(found(store, &q).await.is_empty());
+}
+
+/// Property: any text as a prefix or exclusion is never query syntax on either backend (no
+/// error), and an exclusion never adds results.
+pub(crate) async fn search_operator_text_is_never_syntax(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let (_, general) = server(store, &owner).await;
+    let ch = [general.id];
+    for text in ["alpha beta", "it's a 'quote'", "x:* & y | !z", "c++ <-> d", "\\ back \"slash"] {
+        message(store, general.id, owner.id, text).await;
+    }
+    let all = found(store, &query(&[], &[], &ch)).await.len();
+    let alphabet: Vec<char> = "ab' :*&|!<->\"\\()%_é🦀½\u{0}".chars().collect();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..150 {
+        let mut text = String::new();
+        for _ in 0..(seed % 9) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            text.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+        }
+        seed = seed.wrapping_add(1);
+        let mut q = query(&[], &[], &ch);
+        q.prefixes = vec![text.clone()];
+        found(store, &q).await;
+        let mut q = query(&[], &[], &ch);
+        q.excluded = vec![text.clone()];
+        assert!(found(store, &q).await.len() <= all, "{text:?}");
+    }
 }
