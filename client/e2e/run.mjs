@@ -405,6 +405,8 @@ async function main() {
       await message(bob, 'autocompleted').locator('.mention', { hasText: '@bob' }).first().waitFor();
       assert(await message(bob, 'autocompleted').evaluate((li) => li.classList.contains('mentions-me')), 'a mention of bob stands out for him');
       assert(!(await message(alice, 'autocompleted').evaluate((li) => li.classList.contains('mentions-me'))), 'not for its author');
+      const label = await message(bob, 'autocompleted').getAttribute('aria-label');
+      assert(label?.includes('@bob and @bob autocompleted'), 'the message label names the mention: ' + label);
       // #channel: the list of channels, and a link that opens the channel.
       const channels = alice.getByRole('listbox', { name: 'Channel suggestions' });
       await box.pressSequentially('over in #ge');
