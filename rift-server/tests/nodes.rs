@@ -1,46 +1,15 @@
 //! Real `rift-server` processes: start-up on a fresh data dir, bad configuration, graceful
 //! shutdown, and two processes sharing one PostgreSQL delivering each other's events.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{command, free_port, post, start};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-
-const SECRET: &str = "a shared secret of at least thirty-two bytes";
-
-struct Node {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
-fn command(dir: &std::path::Path, port: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rift-server"));
-    cmd.env_clear()
-        .env("RIFT_DATA_DIR", dir)
-        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("RATE_LIMITS", "off")
-        .env("CLIENT_DIR", dir.join("no-client"))
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    cmd
-}
 
 #[tokio::test]
 async fn an_empty_database_url_means_the_default_sqlite_file() {
@@ -58,40 +27,7 @@ async fn an_empty_database_url_means_the_default_sqlite_file() {
     .await;
     let token = session["access_token"].as_str().unwrap();
     post(&http, format!("{}/api/servers", node.base), Some(token), json!({"name": "Engines"})).await;
-    assert!(node._dir.path().join("rift.db").is_file(), "the default file was used");
-}
-
-async fn start(database_url: Option<&str>) -> Node {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let mut cmd = command(dir.path(), port);
-    cmd.env("JWT_SECRET", SECRET);
-    if let Some(url) = database_url {
-        cmd.env("DATABASE_URL", url);
-    }
-    let child = cmd.spawn().expect("spawn rift-server");
-    let node = Node { child, base: format!("http://127.0.0.1:{port}"), _dir: dir };
-    let started = Instant::now();
-    let http = reqwest::Client::new();
-    loop {
-        if let Ok(response) = http.get(format!("{}/api/health", node.base)).send().await
-            && response.status() == 200
-        {
-            return node;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "rift-server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn post(http: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
-    let mut request = http.post(url).json(&body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("request");
-    assert!(response.status().is_success(), "{}", response.status());
-    response.json().await.expect("json")
+    assert!(node.dir.path().join("rift.db").is_file(), "the default file was used");
 }
 
 #[tokio::test]
@@ -103,6 +39,11 @@ async fn starts_on_a_fresh_data_dir_and_stops_gracefully() {
     assert_eq!(health["database"], "sqlite");
     let page = http.get(format!("{}/", node.base)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("not built yet"), "{page}");
+    // The soft open-file limit was raised to the hard one at start.
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", node.child.id())).unwrap();
+    let open_files: Vec<&str> =
+        limits.lines().find(|l| l.starts_with("Max open files")).unwrap().split_whitespace().collect();
+    assert_eq!(open_files[3], open_files[4], "soft and hard limit: {limits}");
     let mut node = node;
     let status = Command::new("kill").args(["-TERM", &node.child.id().to_string()]).status().unwrap();
     assert!(status.success());

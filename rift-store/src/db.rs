@@ -32,7 +32,9 @@ pub(crate) enum Pools {
     /// SQLite: one writer connection takes every write and transaction (so writers queue in the
     /// pool instead of failing with SQLITE_BUSY), several readers serve plain reads (WAL lets them
     /// run beside the writer).
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    /// Message inserts go through `messages`, which batches concurrent ones into one transaction
+    /// on the writer connection (group commit).
+    Sqlite { write: SqlitePool, read: SqlitePool, messages: crate::sqlite::writer::MessageWriter },
     /// PostgreSQL: one pool; row locks and conditional updates keep concurrent writers correct.
     Postgres(PgPool),
 }
@@ -52,10 +54,19 @@ impl Database {
         }
     }
 
+    /// SQLite's group commit so far: `(transactions, messages stored by them)`; their ratio is the
+    /// mean batch size. `None` on PostgreSQL, where each message has its own transaction.
+    pub fn group_commit_stats(&self) -> Option<(u64, u64)> {
+        match &self.pools {
+            Pools::Sqlite { messages, .. } => Some(messages.stats()),
+            Pools::Postgres(_) => None,
+        }
+    }
+
     /// Closes every connection. Later calls fail.
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { write, read } => {
+            Pools::Sqlite { write, read, .. } => {
                 read.close().await;
                 write.close().await;
             }

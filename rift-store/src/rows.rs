@@ -219,6 +219,26 @@ impl MessageRow {
     }
 }
 
+/// A message just inserted from `new` (no attachments, no reactions yet), exactly as reading its
+/// row back would give it (timestamps at the stored precision), with the nonce.
+pub(crate) fn created_message(new: &rift::store::NewMessage, author: User) -> Message {
+    Message {
+        id: new.id,
+        channel_id: new.channel_id,
+        author,
+        content: new.content.clone(),
+        created_at: Ts::new(new.created_at).0,
+        edited_at: new.edited_at.map(|at| Ts::new(at).0),
+        attachments: Vec::new(),
+        reactions: Vec::new(),
+        reply_to: new.reply_to,
+        nonce: new.nonce.clone(),
+        extras: new.extras.clone(),
+        bridge: new.bridge.clone(),
+        deleted_at: None,
+    }
+}
+
 pub(crate) const UPLOAD_COLS: &str = "id, uploader_id, message_id, filename, content_type, size, url, \
      secret, width, height, bridge_source, bridge_remote_id, content_hash, created_at";
 

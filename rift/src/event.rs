@@ -164,12 +164,55 @@ impl Event {
 /// An event with the topic it was published on.
 ///
 /// Serde form `{"topic": <Topic>, "event": <Event>}`: what the fan-out sends to other nodes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// It also keeps the event's wire form once built ([`Envelope::event_json`]), so an event
+/// delivered to many sessions is serialised once.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Envelope {
     /// Who it is for.
     pub topic: Topic,
     /// What happened.
     pub event: Event,
+    #[serde(skip)]
+    event_json: std::sync::OnceLock<Option<std::sync::Arc<str>>>,
+}
+
+impl Envelope {
+    /// An envelope of `event` on `topic`.
+    pub fn new(topic: Topic, event: Event) -> Self {
+        Self { topic, event, event_json: std::sync::OnceLock::new() }
+    }
+
+    /// The event's wire form `{"type": ..., "data": ...}`, built on first use and shared after;
+    /// `None` if it cannot be serialised (it always can: every field has a string-keyed form).
+    pub fn event_json(&self) -> Option<&std::sync::Arc<str>> {
+        self.event_json
+            .get_or_init(|| serde_json::to_string(&self.event).ok().map(std::sync::Arc::from))
+            .as_ref()
+    }
+
+    /// The envelope's serde form as JSON text, reusing [`Envelope::event_json`].
+    ///
+    /// # Errors
+    /// When the event cannot be serialised.
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        let topic = serde_json::to_string(&self.topic)?;
+        match self.event_json() {
+            Some(event) => Ok(format!("{{\"topic\":{topic},\"event\":{event}}}")),
+            None => serde_json::to_string(self),
+        }
+    }
+}
+
+impl PartialEq for Envelope {
+    fn eq(&self, other: &Self) -> bool {
+        self.topic == other.topic && self.event == other.event
+    }
+}
+
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Envelope").field("topic", &self.topic).field("event", &self.event).finish()
+    }
 }
 
 #[cfg(test)]
@@ -375,8 +418,12 @@ mod tests {
     #[test]
     fn envelopes_round_trip_with_topic_and_event() {
         for event in samples() {
-            let envelope = Envelope { topic: Topic::Channel(ChannelId::new()), event };
+            let envelope = Envelope::new(Topic::Channel(ChannelId::new()), event);
             let json = serde_json::to_value(&envelope).unwrap();
+            let wire: serde_json::Value = serde_json::from_str(envelope.event_json().unwrap()).unwrap();
+            assert_eq!(wire, json["event"], "the shared wire form is the event's serde form");
+            let text: serde_json::Value = serde_json::from_str(&envelope.to_json().unwrap()).unwrap();
+            assert_eq!(text, json);
             assert_eq!(json["event"]["type"], envelope.event.name());
             assert_eq!(json["topic"]["kind"], "channel");
             assert_eq!(serde_json::from_value::<Envelope>(json).unwrap(), envelope);

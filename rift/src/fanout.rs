@@ -263,10 +263,10 @@ mod tests {
 
     fn envelope() -> Arc<Envelope> {
         let channel_id = ChannelId::new();
-        Arc::new(Envelope {
-            topic: Topic::Channel(channel_id),
-            event: Event::MessageDelete { id: MessageId::new(), channel_id },
-        })
+        Arc::new(Envelope::new(
+            Topic::Channel(channel_id),
+            Event::MessageDelete { id: MessageId::new(), channel_id },
+        ))
     }
 
     fn assert_shareable<T: Send + Sync + ?Sized>() {}

@@ -77,7 +77,7 @@ impl Router {
 
     /// Delivers `event` to every subscriber of `topic`; returns how many queued it.
     pub fn publish(&self, topic: Topic, event: Event) -> usize {
-        self.publish_envelope(Arc::new(Envelope { topic, event }))
+        self.publish_envelope(Arc::new(Envelope::new(topic, event)))
     }
 
     /// Delivers an already shared envelope (from another node, say) to its topic's subscribers.

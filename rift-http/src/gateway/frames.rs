@@ -141,16 +141,39 @@ pub(crate) fn error_frame(code: &str, message: &str, nonce: Option<Value>) -> St
     frame("Error", data)
 }
 
-/// A dispatched event with its sequence number: `{"type", "data", "seq"}`.
-pub(crate) fn sequenced(event: &rift::event::Event, seq: u64) -> Option<String> {
-    let mut value = serde_json::to_value(event).ok()?;
-    value.as_object_mut()?.insert("seq".into(), seq.into());
-    Some(value.to_string())
+/// A dispatched event with its sequence number, `{"seq", "type", "data"}`: the number is spliced
+/// in front of the event's wire form (`{"type", "data"}`, serialised once per event and shared by
+/// every session), so the payload is copied, never serialised again. `None` if `event_json` is not
+/// a JSON object.
+pub(crate) fn sequenced(event_json: &str, seq: u64) -> Option<String> {
+    let fields = event_json.strip_prefix('{')?;
+    let seq = seq.to_string();
+    let mut frame = String::with_capacity(event_json.len() + seq.len() + 8);
+    frame.push_str("{\"seq\":");
+    frame.push_str(&seq);
+    if !fields.trim_start().starts_with('}') {
+        frame.push(',');
+    }
+    frame.push_str(fields);
+    Some(frame)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sequenced_frame_is_the_event_with_its_number() {
+        let channel_id = ChannelId::new();
+        let event = rift::event::Event::MessageDelete { id: rift::MessageId::new(), channel_id };
+        let wire = serde_json::to_string(&event).unwrap();
+        let frame: Value = serde_json::from_str(&sequenced(&wire, 42).unwrap()).unwrap();
+        let mut expected = serde_json::to_value(&event).unwrap();
+        expected["seq"] = json!(42);
+        assert_eq!(frame, expected);
+        assert_eq!(serde_json::from_str::<Value>(&sequenced("{}", 1).unwrap()).unwrap(), json!({"seq": 1}));
+        assert_eq!(sequenced("[1]", 1), None);
+    }
 
     #[test]
     fn recognises_every_client_frame() {

@@ -3,6 +3,7 @@
 //! window gets exactly what it missed. The pump also keeps the session's subscriptions equal to what
 //! its user may see: joining, leaving, kicks, bans, role and overwrite changes all re-subscribe.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
@@ -154,12 +155,13 @@ impl Session {
         *self.pump.lock().unwrap_or_else(|p| p.into_inner()) = Some(pump);
     }
 
-    /// Numbers an event, keeps it for resuming and hands it to the connection. A connection whose
-    /// queue is full is told to close (4000); the session stays resumable.
-    fn dispatch(&self, event: &Event) {
+    /// Numbers an event (given in its wire form), keeps it for resuming and hands it to the
+    /// connection. A connection whose queue is full is told to close (4000); the session stays
+    /// resumable.
+    fn dispatch(&self, event_json: &str) {
         let mut state = self.state();
         let seq = state.seq + 1;
-        let Some(frame) = frames::sequenced(event, seq) else { return };
+        let Some(frame) = frames::sequenced(event_json, seq) else { return };
         let frame: Arc<str> = Arc::from(frame);
         state.seq = seq;
         state.replay.push_back((seq, Arc::clone(&frame)));
@@ -232,7 +234,19 @@ pub(crate) async fn pump(rift: Rift, session: Arc<Session>, mut subscription: Su
             return;
         };
         for event in events {
-            session.dispatch(&event);
+            match event {
+                // The delivered event itself: its wire form is built once for every session.
+                Cow::Borrowed(_) => {
+                    if let Some(json) = delivery.event_json() {
+                        session.dispatch(json);
+                    }
+                }
+                Cow::Owned(derived) => {
+                    if let Ok(json) = serde_json::to_string(&derived) {
+                        session.dispatch(&json);
+                    }
+                }
+            }
         }
     }
 }
@@ -245,49 +259,51 @@ const RETRY_BACKOFF: [std::time::Duration; 3] = [
     std::time::Duration::from_secs(1),
 ];
 
-/// Decides what one delivery means for this session: the events to send, and subscription changes.
-/// An error means visibility could not be decided (nothing was changed that a retry would not
-/// redo).
-async fn route(
+/// Decides what one delivery means for this session: the events to send (borrowed: the delivered
+/// event itself; owned: one derived from it), and subscription changes. An error means visibility
+/// could not be decided (nothing was changed that a retry would not redo).
+async fn route<'e>(
     rift: &Rift,
     session: &Session,
     subscription: &Subscription,
     view: &mut View,
     topic: Topic,
-    event: &Event,
-) -> rift::Result<Vec<Event>> {
+    event: &'e Event,
+) -> rift::Result<Vec<Cow<'e, Event>>> {
     let me = session.user_id;
     Ok(match (topic, event) {
         // Queued before an unsubscribe: the session may no longer see it.
         (Topic::Channel(channel), _) => {
             if view.can_see(channel) {
-                vec![event.clone()]
+                vec![Cow::Borrowed(event)]
             } else {
                 vec![]
             }
         }
         (Topic::User(_), Event::MemberAdd(member)) if member.user.id == me => {
-            let mut out = vec![event.clone()];
-            out.extend(join(rift, me, subscription, view, member.server_id).await?);
+            let mut out = vec![Cow::Borrowed(event)];
+            out.extend(
+                join(rift, me, subscription, view, member.server_id).await?.into_iter().map(Cow::Owned),
+            );
             out
         }
         (Topic::User(_), Event::DmChannelCreate(dm)) => {
             view.dms.insert(dm.id);
             subscription.add(Topic::Channel(dm.id));
-            vec![event.clone()]
+            vec![Cow::Borrowed(event)]
         }
-        (Topic::User(_), _) => vec![event.clone()],
+        (Topic::User(_), _) => vec![Cow::Borrowed(event)],
         (Topic::Server(server), _) if !view.servers.contains_key(&server) => vec![],
         (Topic::Server(server), event) => match event {
             // The joiner hears of its own join on its user topic.
             Event::MemberAdd(member) if member.user.id == me => vec![],
             Event::MemberRemove { user_id, .. } if *user_id == me => {
                 leave(subscription, view, server);
-                vec![event.clone()]
+                vec![Cow::Borrowed(event)]
             }
             Event::ServerDelete { .. } => {
                 leave(subscription, view, server);
-                vec![event.clone()]
+                vec![Cow::Borrowed(event)]
             }
             Event::ChannelCreate(channel) | Event::ChannelUpdate(channel) => {
                 let visible = rift.visible_channel(me, channel.id).await?.is_some();
@@ -296,11 +312,11 @@ async fn route(
                 if visible {
                     channels.insert(channel.id);
                     subscription.add(Topic::Channel(channel.id));
-                    vec![event.clone()]
+                    vec![Cow::Borrowed(event)]
                 } else if was_visible {
                     channels.remove(&channel.id);
                     subscription.remove(Topic::Channel(channel.id));
-                    vec![Event::ChannelDelete { id: channel.id, server_id: server }]
+                    vec![Cow::Owned(Event::ChannelDelete { id: channel.id, server_id: server })]
                 } else {
                     vec![]
                 }
@@ -308,20 +324,18 @@ async fn route(
             Event::ChannelDelete { id, .. } => {
                 let was_visible = view.servers.get_mut(&server).is_some_and(|c| c.remove(id));
                 subscription.remove(Topic::Channel(*id));
-                if was_visible { vec![event.clone()] } else { vec![] }
+                if was_visible { vec![Cow::Borrowed(event)] } else { vec![] }
             }
             // Permissions may have changed: what the user sees in the server is computed again.
             Event::RoleCreate(_) | Event::RoleUpdate(_) | Event::RoleDelete { .. } => {
-                let mut out = refresh(rift, me, subscription, view, server).await?;
-                out.insert(0, event.clone());
-                out
+                let derived = refresh(rift, me, subscription, view, server).await?;
+                std::iter::once(Cow::Borrowed(event)).chain(derived.into_iter().map(Cow::Owned)).collect()
             }
             Event::MemberUpdate(member) if member.user.id == me => {
-                let mut out = refresh(rift, me, subscription, view, server).await?;
-                out.insert(0, event.clone());
-                out
+                let derived = refresh(rift, me, subscription, view, server).await?;
+                std::iter::once(Cow::Borrowed(event)).chain(derived.into_iter().map(Cow::Owned)).collect()
             }
-            _ => vec![event.clone()],
+            _ => vec![Cow::Borrowed(event)],
         },
     })
 }

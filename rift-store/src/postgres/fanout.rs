@@ -274,7 +274,7 @@ impl Writer {
     async fn write(&self, batch: &[Arc<Envelope>], stopping: bool) {
         let mut payloads = Vec::with_capacity(batch.len());
         for envelope in batch {
-            match serde_json::to_string(&**envelope) {
+            match envelope.to_json() {
                 Ok(json) => payloads.push(json),
                 Err(e) => {
                     self.counters.add_failed(1);

@@ -10,6 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::db::{Database, Pools};
 
 pub(crate) mod search;
+pub(crate) mod writer;
 
 /// How long a connection waits for a lock before SQLITE_BUSY. Only checkpoints and other
 /// processes compete with our single writer, so this is rarely reached.
@@ -54,7 +55,8 @@ async fn open_with(options: SqliteConnectOptions) -> Result<Database, StoreError
     sqlx::migrate!("migrations/sqlite").run(&write).await.map_err(|e| StoreError::Backend(Box::new(e)))?;
     let read =
         SqlitePoolOptions::new().max_connections(READERS).connect_with(options).await.map_err(backend)?;
-    Ok(Database { pools: Pools::Sqlite { write, read } })
+    let messages = writer::MessageWriter::start(write.clone());
+    Ok(Database { pools: Pools::Sqlite { write, read, messages } })
 }
 
 #[cfg(test)]
@@ -65,7 +67,7 @@ mod tests {
     async fn every_connection_has_the_durability_pragmas() {
         let dir = tempfile::tempdir().unwrap();
         let db = super::open(&dir.path().join("rift.db")).await.unwrap();
-        let Pools::Sqlite { write, read } = &db.pools else { panic!("not sqlite") };
+        let Pools::Sqlite { write, read, .. } = &db.pools else { panic!("not sqlite") };
         for pool in [write, read] {
             let pragma = |name: &'static str| async move {
                 sqlx::query_scalar::<_, i64>(&format!("PRAGMA {name}")).fetch_one(pool).await.unwrap()

@@ -10,8 +10,10 @@ use rift::{StoreError, Timestamp};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-use crate::db::{Database, Dialect, Res, Ts, limit, on_bridged_insert, on_db, on_insert};
-use crate::rows::{HistoryRow, MESSAGE_COLS, MessageRow, UPLOAD_COLS, UploadRow, bridge_cols, qualified};
+use crate::db::{Database, Dialect, Pools, Res, Ts, limit, on_bridged_insert, on_db, on_insert};
+use crate::rows::{
+    HistoryRow, MESSAGE_COLS, MessageRow, UPLOAD_COLS, UploadRow, bridge_cols, created_message, qualified,
+};
 
 #[derive(sqlx::FromRow)]
 struct ReactionRow {
@@ -19,6 +21,100 @@ struct ReactionRow {
     emoji: String,
     count: i64,
     me: i32,
+}
+
+/// What storing one message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stored {
+    /// Inserted (durable once the enclosing transaction commits).
+    Created,
+    /// The nonce was seen: the original's id; nothing was written.
+    Duplicate(Uuid),
+}
+
+/// The statements that store one message (nonce check, insert, attachments; the full-text index
+/// follows by trigger on SQLite, by generated column on PostgreSQL) inside the open transaction
+/// `$tx`, which the caller commits. Written once, expanded for each driver. On an error the
+/// caller must roll back whatever this wrote (drop the transaction or its savepoint).
+macro_rules! store_message {
+    ($tx:ident, $dialect:expr, $new:expr, $nonce_since:expr) => {
+        async {
+            let new: &NewMessage = $new;
+            let (source, remote) = bridge_cols(new.bridge.as_ref());
+            let bridged = new.bridge.is_some();
+            if let Some(nonce) = &new.nonce {
+                if $dialect == Dialect::Postgres {
+                    // Two concurrent sends with one nonce: the second waits here, then sees the first.
+                    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                        .bind(format!("nonce:{}:{}:{nonce}", new.channel_id, new.author_id))
+                        .execute(&mut *$tx)
+                        .await?;
+                }
+                // Ordered by created_at, not id: ordering by id would lead SQLite to walk the whole
+                // channel in id order instead of using the nonce index.
+                let original: Option<Uuid> = sqlx::query_scalar(
+                    "SELECT id FROM messages WHERE channel_id = $1 AND author_id = $2 AND nonce = $3 \
+                     AND created_at >= $4 ORDER BY created_at, id LIMIT 1",
+                )
+                .bind(new.channel_id.uuid())
+                .bind(new.author_id.uuid())
+                .bind(nonce.as_str())
+                .bind(Ts::new($nonce_since))
+                .fetch_optional(&mut *$tx)
+                .await?;
+                if let Some(original) = original {
+                    return Ok::<_, crate::db::Fail>(Stored::Duplicate(original));
+                }
+            }
+            sqlx::query(
+                "INSERT INTO messages (id, channel_id, author_id, content, reply_to, nonce, created_at, \
+                 edited_at, bridge_source, bridge_remote_id, extras) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(new.id.uuid())
+            .bind(new.channel_id.uuid())
+            .bind(new.author_id.uuid())
+            .bind(&new.content)
+            .bind(new.reply_to.map(MessageId::uuid))
+            .bind(new.nonce.as_deref())
+            .bind(Ts::new(new.created_at))
+            .bind(new.edited_at.map(Ts::new))
+            .bind(source)
+            .bind(remote)
+            .bind(new.extras.as_ref().map(serde_json::Value::to_string))
+            .execute(&mut *$tx)
+            .await
+            .map_err(|e| on_bridged_insert(e, "message", "channel", bridged))?;
+            for (position, upload) in (0_i32..).zip(&new.attachment_ids) {
+                let attached = sqlx::query(
+                    "UPDATE attachments SET message_id = $1, position = $2 \
+                     WHERE id = $3 AND message_id IS NULL AND ($4 OR uploader_id = $5)",
+                )
+                .bind(new.id.uuid())
+                .bind(position)
+                .bind(upload.uuid())
+                .bind(bridged)
+                .bind(new.author_id.uuid())
+                .execute(&mut *$tx)
+                .await?;
+                if attached.rows_affected() != 1 {
+                    // The caller's rollback takes the message back too.
+                    return Err(StoreError::Missing("upload").into());
+                }
+            }
+            Ok(Stored::Created)
+        }
+    };
+}
+
+/// Stores one message on SQLite inside the caller's open transaction (or savepoint); the caller
+/// commits, or rolls back on an error.
+pub(crate) async fn store_sqlite_message(
+    tx: &mut sqlx::SqliteConnection,
+    new: &NewMessage,
+    nonce_since: Timestamp,
+) -> Res<Stored> {
+    store_message!(tx, Dialect::Sqlite, new, nonce_since).await
 }
 
 impl Database {
@@ -113,88 +209,29 @@ impl Database {
         new: &NewMessage,
         nonce_since: Timestamp,
     ) -> Res<CreateMessageOutcome> {
-        let (source, remote) = bridge_cols(new.bridge.as_ref());
-        let bridged = new.bridge.is_some();
-        enum Stored {
-            Created,
-            Duplicate(Uuid),
-        }
-        let stored = on_db!(self, write, |pool, dialect| {
-            async {
+        let stored = match &self.pools {
+            // Concurrent sends share one transaction (group commit); see `sqlite::writer`.
+            Pools::Sqlite { messages, .. } => messages.write(new.clone(), nonce_since).await?,
+            Pools::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                if let Some(nonce) = &new.nonce {
-                    if dialect == Dialect::Postgres {
-                        // Two concurrent sends with one nonce: the second waits here, then sees the first.
-                        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                            .bind(format!("nonce:{}:{}:{nonce}", new.channel_id, new.author_id))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    // Ordered by created_at, not id: ordering by id would lead SQLite to walk the whole
-                    // channel in id order instead of using the nonce index.
-                    let original: Option<Uuid> = sqlx::query_scalar(
-                        "SELECT id FROM messages WHERE channel_id = $1 AND author_id = $2 AND nonce = $3 \
-                     AND created_at >= $4 ORDER BY created_at, id LIMIT 1",
-                    )
-                    .bind(new.channel_id.uuid())
-                    .bind(new.author_id.uuid())
-                    .bind(nonce.as_str())
-                    .bind(Ts::new(nonce_since))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some(original) = original {
-                        // Nothing is written; the original is read after the connection is free.
-                        return Ok::<_, crate::db::Fail>(Stored::Duplicate(original));
-                    }
-                }
-                sqlx::query(
-                    "INSERT INTO messages (id, channel_id, author_id, content, reply_to, nonce, created_at, \
-                 edited_at, bridge_source, bridge_remote_id, extras) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(new.id.uuid())
-                .bind(new.channel_id.uuid())
-                .bind(new.author_id.uuid())
-                .bind(&new.content)
-                .bind(new.reply_to.map(MessageId::uuid))
-                .bind(new.nonce.as_deref())
-                .bind(Ts::new(new.created_at))
-                .bind(new.edited_at.map(Ts::new))
-                .bind(source)
-                .bind(remote)
-                .bind(new.extras.as_ref().map(serde_json::Value::to_string))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| on_bridged_insert(e, "message", "channel", bridged))?;
-                for (position, upload) in (0_i32..).zip(&new.attachment_ids) {
-                    let attached = sqlx::query(
-                        "UPDATE attachments SET message_id = $1, position = $2 \
-                     WHERE id = $3 AND message_id IS NULL AND ($4 OR uploader_id = $5)",
-                    )
-                    .bind(new.id.uuid())
-                    .bind(position)
-                    .bind(upload.uuid())
-                    .bind(bridged)
-                    .bind(new.author_id.uuid())
-                    .execute(&mut *tx)
-                    .await?;
-                    if attached.rows_affected() != 1 {
-                        // Dropping the transaction rolls the message back too.
-                        return Err(StoreError::Missing("upload").into());
-                    }
-                }
+                let stored = store_message!(tx, Dialect::Postgres, new, nonce_since).await?;
                 tx.commit().await?;
-                Ok(Stored::Created)
+                stored
             }
-            .await
-        })?;
+        };
         let (id, duplicate) = match stored {
             Stored::Created => (new.id.uuid(), false),
             Stored::Duplicate(original) => (original, true),
         };
-        // Read back (with authors, attachments) so both outcomes look like any loaded message.
-        let message =
-            self.load_one(id, Some(new.author_id), true).await?.ok_or(StoreError::Missing("message"))?;
+        let message = if !duplicate && new.attachment_ids.is_empty() {
+            // The row is what was just written: only the author is read (one query, not four).
+            let author = self.get_users(&[new.author_id.uuid()]).await?.pop();
+            let author = author.ok_or_else(|| StoreError::Corrupt(format!("message {id} has no author")))?;
+            created_message(new, author)
+        } else {
+            // Read back (with authors, attachments) so both outcomes look like any loaded message.
+            self.load_one(id, Some(new.author_id), true).await?.ok_or(StoreError::Missing("message"))?
+        };
         Ok(if duplicate {
             CreateMessageOutcome::Duplicate(message)
         } else {

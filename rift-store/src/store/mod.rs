@@ -7,7 +7,7 @@ pub(crate) mod channels;
 mod dms;
 mod invites;
 mod members;
-mod messages;
+pub(crate) mod messages;
 mod roles;
 pub(crate) mod search;
 mod servers;

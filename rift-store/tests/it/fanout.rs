@@ -210,7 +210,7 @@ async fn concurrent_publishers_on_two_nodes_reach_a_third_exactly_once_in_their_
                 let id = MessageId::new();
                 ids.push(id);
                 let event = Event::MessageDelete { id, channel_id: channel };
-                fanout.publish(Arc::new(Envelope { topic: Topic::Channel(channel), event }));
+                fanout.publish(Arc::new(Envelope::new(Topic::Channel(channel), event)));
                 tokio::task::yield_now().await;
             }
             ids
@@ -273,7 +273,7 @@ async fn shutdown_writes_what_is_queued_then_drops_and_counts() {
     let events: Vec<Event> =
         (0..50).map(|_| Event::MessageDelete { id: MessageId::new(), channel_id: channel }).collect();
     for event in &events {
-        a.fanout.publish(Arc::new(Envelope { topic: Topic::Channel(channel), event: event.clone() }));
+        a.fanout.publish(Arc::new(Envelope::new(Topic::Channel(channel), event.clone())));
     }
     a.fanout.shutdown().await;
     assert_eq!(a.stats().sent, a.stats().queued, "everything queued was written");
@@ -281,7 +281,7 @@ async fn shutdown_writes_what_is_queued_then_drops_and_counts() {
         assert_eq!(&next(&mut on_b).await.event, event);
     }
     let dropped = a.stats().dropped;
-    a.fanout.publish(Arc::new(Envelope { topic: Topic::Channel(channel), event: events[0].clone() }));
+    a.fanout.publish(Arc::new(Envelope::new(Topic::Channel(channel), events[0].clone())));
     assert_eq!(a.stats().dropped, dropped + 1, "after shutdown nothing is forwarded");
     a.stop().await;
     b.stop().await;

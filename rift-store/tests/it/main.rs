@@ -5,6 +5,7 @@ mod conformance;
 mod connect;
 mod fanout;
 mod fixtures;
+mod group_commit;
 mod schema;
 
 /// Emits `sqlite::<name>` and `postgres::<name>` tests for each `module::name` body.
@@ -71,6 +72,7 @@ conformance! {
     messages::unicode_round_trips,
     messages::unknown_channel_or_author_is_missing,
     messages::concurrent_sends_with_one_nonce_store_one_message,
+    messages::concurrent_sends_are_each_stored_once_and_a_failure_fails_alone,
     search::search_matches_all_words_and_phrases_newest_first,
     search::search_filters_author_time_and_attachments,
     search::deleted_and_edited_messages_leave_the_index,

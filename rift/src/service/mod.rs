@@ -215,7 +215,7 @@ impl Rift {
     /// Delivers to this node's subscribers, then hands the same envelope to the other nodes; neither
     /// waits.
     fn publish(&self, topic: Topic, event: Event) {
-        let envelope = Arc::new(Envelope { topic, event });
+        let envelope = Arc::new(Envelope::new(topic, event));
         self.inner.router.publish_envelope(Arc::clone(&envelope));
         self.inner.fanout.publish(envelope);
     }

@@ -283,3 +283,50 @@ pub(crate) async fn concurrent_sends_with_one_nonce_store_one_message(store: &dy
     }
     assert_eq!(store.messages(general.id, page(None, None, 10), None).await.unwrap().len(), 1);
 }
+
+/// Many concurrent sends (on SQLite they share group-committed transactions): each acknowledged
+/// message is stored exactly once and intact; one whose attachment is unknown fails alone, and a
+/// repeated nonce inside the same burst returns the original.
+pub(crate) async fn concurrent_sends_are_each_stored_once_and_a_failure_fails_alone(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let (_, general) = server(store, &owner).await;
+    let news: Vec<_> = (0..96)
+        .map(|i| {
+            let mut new = new_message(general.id, owner.id, &format!("message {i} ✓"));
+            if i % 8 == 3 {
+                new.attachment_ids = vec![UploadId::new()];
+            }
+            // Messages 10 and 12 share a nonce: one is stored, the other returns it.
+            new.nonce = Some(if i == 12 { "n-10".into() } else { format!("n-{i}") });
+            new
+        })
+        .collect();
+    let outcomes =
+        futures_util::future::join_all(news.iter().map(|new| store.create_message(new, at(0)))).await;
+    let mut stored = std::collections::HashMap::new();
+    let mut duplicates = Vec::new();
+    for (i, (new, outcome)) in news.iter().zip(outcomes).enumerate() {
+        match outcome {
+            Ok(CreateMessageOutcome::Created(message)) => {
+                assert_eq!((message.id, &message.content), (new.id, &new.content));
+                stored.insert(message.id, message.content);
+            }
+            Ok(CreateMessageOutcome::Duplicate(original)) => duplicates.push((i, original.id)),
+            Err(error) => {
+                assert_eq!(i % 8, 3, "only messages with an unknown upload fail: {i} {error}");
+                assert!(matches!(error, StoreError::Missing("upload")), "{error}");
+            }
+        }
+    }
+    // Whichever of the two came first is stored (on PostgreSQL they race for the nonce lock).
+    assert!(
+        duplicates == [(12, news[10].id)] || duplicates == [(10, news[12].id)],
+        "only the repeated nonce is a duplicate: {duplicates:?}"
+    );
+    assert_eq!(stored.len(), 96 - 12 - 1);
+    let listed = store.messages(general.id, page(None, None, 100), None).await.unwrap();
+    assert_eq!(listed.len(), stored.len(), "each stored once, nothing else");
+    for message in listed {
+        assert_eq!(stored.get(&message.id), Some(&message.content));
+    }
+}
