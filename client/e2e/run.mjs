@@ -405,6 +405,8 @@ async function main() {
       await message(bob, 'autocompleted').locator('.mention', { hasText: '@bob' }).first().waitFor();
       assert(await message(bob, 'autocompleted').evaluate((li) => li.classList.contains('mentions-me')), 'a mention of bob stands out for him');
       assert(!(await message(alice, 'autocompleted').evaluate((li) => li.classList.contains('mentions-me'))), 'not for its author');
+      const label = await message(bob, 'autocompleted').getAttribute('aria-label');
+      assert(label?.includes('@bob and @bob autocompleted'), 'the message label names the mention: ' + label);
       // #channel: the list of channels, and a link that opens the channel.
       const channels = alice.getByRole('listbox', { name: 'Channel suggestions' });
       await box.pressSequentially('over in #ge');
@@ -681,14 +683,18 @@ async function main() {
       await bob.getByRole('link', { name: /general/ }).click();
       await bob.getByRole('heading', { name: '#general' }).waitFor();
       // A message deleted before bob read it leaves no unread marker behind.
-      await send(alice, 'oops, wrong channel');
+      await box.fill('oops, wrong channel @bob');
+      await box.press('Enter');
+      await message(alice, 'oops, wrong channel').waitFor();
       await bob.getByRole('link', { name: /random \(unread\)/ }).waitFor();
+      await bob.getByRole('list', { name: 'Channels' }).getByLabel('1 mentions').waitFor();
       const oops = await message(alice, 'oops, wrong channel').getAttribute('data-message-id');
       await alice.evaluate(async (id) => {
         const token = JSON.parse(localStorage.getItem('rift.tokens')).access;
         await fetch(`/api/messages/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
       }, oops);
       await bob.getByRole('link', { name: /random \(unread\)/ }).waitFor({ state: 'detached' });
+      await bob.getByRole('list', { name: 'Channels' }).getByLabel(/mentions/).waitFor({ state: 'detached' });
       await alice.getByRole('link', { name: /general/ }).click();
       await alice.getByRole('heading', { name: '#general' }).waitFor();
     });

@@ -38,6 +38,14 @@ describe('suggestMentions', () => {
     expect(suggestMentions('nobody', people, { everyone: false })).toEqual([]);
   });
 
+  it('puts an exact username first', () => {
+    const similar = [
+      { id: 'u5', username: 'bobby', display_name: 'Aaron' },
+      { id: 'u2', username: 'bob', display_name: 'Zed' },
+    ];
+    expect(suggestMentions('bob', similar, { everyone: false }).map((s) => s.key)).toEqual(['u2', 'u5']);
+  });
+
   it('inserts the username, which the sender resolves to an id', () => {
     const [bobby] = suggestMentions('bobb', people, { everyone: false });
     expect(bobby).toEqual({ key: 'u2', label: 'Bobby', detail: 'bob', insert: '@bob' });

@@ -75,9 +75,10 @@ function insideCode(text: string, index: number): boolean {
   return (lastLine.split('`').length - 1) % 2 === 1;
 }
 
-/** How well `name` matches `query` (lower is better), or null for no match. */
+/** How well `name` matches `query` (lower is better: exact, prefix, word start, anywhere), or null. */
 function rank(name: string, query: string): number | null {
   const n = name.toLowerCase();
+  if (n === query) return -1;
   if (n.startsWith(query)) return 0;
   // The start of a later word ("smith" in "Ann Smith", "dev" in "ann.dev").
   if (new RegExp(`[\\s_.-]${escapeRegExp(query)}`).test(n)) return 1;

@@ -1,7 +1,7 @@
 import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import Markdown from './components/Markdown.svelte';
-import { parse, resolveMentions, safeHref, type MdNode } from './markdown';
+import { parse, plain, resolveMentions, safeHref, type MdNode } from './markdown';
 
 const ALLOWED = new Set(['DIV', 'STRONG', 'EM', 'S', 'CODE', 'PRE', 'BLOCKQUOTE', 'A', 'SPAN', 'BR', 'BUTTON']);
 
@@ -97,6 +97,15 @@ describe('parse', () => {
     expect(() => parse(nested)).not.toThrow();
     expect(() => parse('['.repeat(10_000))).not.toThrow();
     expect(() => parse('`'.repeat(10_000) + '*'.repeat(10_000))).not.toThrow();
+  });
+});
+
+describe('plain', () => {
+  it('names mentions when given the names', () => {
+    const id = '0190a5b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b';
+    const nodes = parse(`**hi** <@${id}> in <#${id}>`);
+    expect(plain(nodes)).toBe('hi @user in #channel');
+    expect(plain(nodes, { user: () => 'bob', channel: () => 'general' })).toBe('hi @bob in #general');
   });
 });
 

@@ -253,8 +253,14 @@ function findClose(text: string, from: number, delim: string): number {
   return -1;
 }
 
-/** Plain text of a message (for reply previews and notifications). */
-export function plain(nodes: MdNode[]): string {
+/** How mentions read in plain text: the names, when the caller knows them. */
+export interface PlainNames {
+  user?: (id: string) => string;
+  channel?: (id: string) => string;
+}
+
+/** Plain text of a message (for reply previews, labels and notifications). */
+export function plain(nodes: MdNode[], names: PlainNames = {}): string {
   return nodes
     .map((n) => {
       switch (n.t) {
@@ -266,13 +272,13 @@ export function plain(nodes: MdNode[]): string {
         case 'br':
           return ' ';
         case 'mention':
-          return '@user';
+          return '@' + (names.user?.(n.id) ?? 'user');
         case 'channel':
-          return '#channel';
+          return '#' + (names.channel?.(n.id) ?? 'channel');
         case 'spoiler':
           return '▮▮▮';
         default:
-          return plain(n.c);
+          return plain(n.c, names);
       }
     })
     .join('');

@@ -122,6 +122,22 @@ describe('ReadStateStore', () => {
     expect(s.unread('d')).toBe(false);
   });
 
+  it('un-counts a mention deleted before it was read', () => {
+    const s = new ReadStateStore();
+    s.reset([], {}, { c: 1 });
+    s.received(msg('id-02', 'other', `hey <@${me}>`), me, false);
+    s.received(msg('id-03', 'other', `again <@${me}>`), me, false);
+    expect(s.mentionsIn('c')).toBe(3);
+    s.deleted('c', 'id-03', undefined);
+    s.deleted('c', 'id-03', undefined);
+    expect(s.mentionsIn('c')).toBe(2);
+    s.deleted('c', 'id-02', undefined);
+    expect(s.mentionsIn('c')).toBe(1);
+    s.markRead('c', 'id-01');
+    s.deleted('c', 'id-01', undefined);
+    expect(s.mentionsIn('c')).toBe(0);
+  });
+
   it('recognises mentions', () => {
     expect(mentions(`<@${me}>`, me)).toBe(true);
     expect(mentions('email@everyone.example', me)).toBe(false);

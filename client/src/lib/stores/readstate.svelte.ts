@@ -24,6 +24,8 @@ export class ReadStateStore {
   mentionCount = $state<Record<Id, number>>({});
   /** Per channel, the message ids known since Ready (its newest, then live ones), oldest first. */
   private known: Record<Id, Id[]> = {};
+  /** Per channel, the unread messages heard live that counted as mentions. */
+  private mentioning: Record<Id, Set<Id>> = {};
 
   reset(states: ReadState[], newest: Record<Id, Id> = {}, mentionCounts: Record<Id, number> = {}): void {
     const lastRead: Record<Id, Id> = {};
@@ -32,6 +34,7 @@ export class ReadStateStore {
     this.newest = { ...newest };
     this.mentionCount = { ...mentionCounts };
     this.known = {};
+    this.mentioning = {};
     for (const [channelId, id] of Object.entries(newest)) this.known[channelId] = [id];
   }
 
@@ -63,6 +66,7 @@ export class ReadStateStore {
     }
     if (direct || (me && mentions(message.content, me))) {
       this.mentionCount[message.channel_id] = this.mentionsIn(message.channel_id) + 1;
+      (this.mentioning[message.channel_id] ??= new Set()).add(message.id);
     }
   }
 
@@ -77,9 +81,15 @@ export class ReadStateStore {
    * A message was deleted. When it was the newest, the newest becomes the one before it: the
    * previous id known since Ready, else `fallback` (the newest live message of the latest page
    * the client holds: `null` for none, `undefined` when it holds no such page and cannot tell).
-   * So a deleted message leaves no unread marker behind.
+   * So a deleted message leaves no unread marker, and a deleted mention no badge, behind.
    */
   deleted(channelId: Id, messageId: Id, fallback: Id | null | undefined): void {
+    // A mention deleted before it was read no longer counts.
+    if (this.mentioning[channelId]?.delete(messageId)) {
+      const left = this.mentionsIn(channelId) - 1;
+      if (left > 0) this.mentionCount[channelId] = left;
+      else delete this.mentionCount[channelId];
+    }
     const known = (this.known[channelId] ?? []).filter((id) => id !== messageId);
     this.known[channelId] = known;
     if (this.newest[channelId] !== messageId) return;
@@ -92,6 +102,7 @@ export class ReadStateStore {
   /** Marks everything up to `messageId` read; returns whether that moved the marker. */
   markRead(channelId: Id, messageId: Id): boolean {
     delete this.mentionCount[channelId];
+    delete this.mentioning[channelId];
     const read = this.lastRead[channelId];
     if (read && read >= messageId) return false;
     this.lastRead[channelId] = messageId;
