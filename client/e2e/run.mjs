@@ -565,6 +565,28 @@ async function main() {
       });
     });
 
+    await step('pin a message: the pinned panel lists it; an operator search highlights its match', async () => {
+      await send(bob, 'pin this for alice please');
+      const m = message(alice, 'pin this for alice please');
+      await m.hover();
+      await m.getByRole('button', { name: 'Pin message' }).click();
+      await message(bob, 'pin this for alice please').getByTitle('Pinned').waitFor();
+      await bob.getByRole('button', { name: 'Pinned messages' }).click();
+      const pinned = bob.getByRole('complementary', { name: 'Pinned messages' });
+      await pinned.getByText('pin this for alice please').waitFor();
+      await pinned.getByRole('button', { name: 'Close pinned messages' }).click();
+      const panel = bob.getByRole('complementary', { name: 'Search' });
+      if (!(await panel.isVisible())) await bob.getByRole('button', { name: 'Search messages' }).click();
+      await panel.getByLabel('Author').selectOption({ label: 'Anyone' });
+      await panel.getByText('Search operators').click();
+      await panel.getByRole('list', { name: 'Search operators' }).getByText('is:edited').waitFor();
+      await panel.getByLabel('Search for').fill('is:pinned from:bob ali*');
+      await panel.getByRole('button', { name: 'Search', exact: true }).click();
+      const results = panel.getByRole('list', { name: 'Search results' });
+      await results.locator('mark', { hasText: 'alice' }).waitFor();
+      assert((await results.getByRole('listitem').count()) === 1, 'one pinned message by bob');
+    });
+
     await step('a DM between the two', async () => {
       await alice.getByRole('list', { name: 'Online members' }).getByRole('button', { name: /bob/ }).click();
       await alice.getByRole('button', { name: 'Message bob', exact: true }).click();

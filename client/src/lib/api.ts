@@ -101,6 +101,9 @@ export interface Message {
   attachments: Upload[];
   reactions: Reaction[];
   reply_to: Id | null;
+  /** Pinned in its channel (`pinned_at` says when). */
+  pinned?: boolean;
+  pinned_at?: string | null;
   nonce?: string;
   /** Client-side only: deleted while on screen, kept as a marker for those who may see its history. */
   deleted?: boolean;
@@ -519,8 +522,39 @@ export interface SearchFilters {
   limit?: number;
 }
 
+/** A matched range of a result's content, in Unicode code points (`Array.from(content)` indexes). */
+export interface MatchRange {
+  start: number;
+  end: number;
+}
+
+/** A search result: the message and where the search text matched it. */
+export type SearchHit = Message & { matches: MatchRange[] };
+
 export const search = (filters: SearchFilters) =>
-  request<Message[]>('GET', `/search${query({ ...filters })}`);
+  request<SearchHit[]>('GET', `/search${query({ ...filters })}`);
+
+// Pins
+
+export const pins = (channelId: Id) => request<Message[]>('GET', `/channels/${enc(channelId)}/pins`);
+export const pin = (channelId: Id, messageId: Id) =>
+  request<void>('PUT', `/channels/${enc(channelId)}/pins/${enc(messageId)}`);
+export const unpin = (channelId: Id, messageId: Id) =>
+  request<void>('DELETE', `/channels/${enc(channelId)}/pins/${enc(messageId)}`);
+
+// History visibility (who sees earlier versions and deleted content) and retention
+
+export type HistoryVisibility = 'nobody' | 'moderators' | 'everyone';
+export interface HistorySettings {
+  edits: HistoryVisibility;
+  deletes: HistoryVisibility;
+  /** Days before earlier versions and deleted content are purged; null keeps them. */
+  retention_days: number | null;
+}
+export const historySettings = (serverId: Id) =>
+  request<HistorySettings>('GET', `/servers/${enc(serverId)}/history-settings`);
+export const updateHistorySettings = (serverId: Id, patch: Partial<HistorySettings>) =>
+  request<HistorySettings>('PATCH', `/servers/${enc(serverId)}/history-settings`, patch);
 
 // DMs
 

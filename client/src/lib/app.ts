@@ -11,6 +11,7 @@ import { bridges } from './stores/bridges.svelte';
 import { dms } from './stores/dms.svelte';
 import { members } from './stores/members.svelte';
 import { messages } from './stores/messages.svelte';
+import { pins } from './stores/pins.svelte';
 import { presence } from './stores/presence.svelte';
 import { newestFromReady, readState } from './stores/readstate.svelte';
 import { groupChannels, servers } from './stores/servers.svelte';
@@ -37,6 +38,7 @@ export function applyReady(data: ReadyData): void {
   readState.reset(data.read_state, newestFromReady(data.servers, data.dm_channels), data.mention_counts);
   // A fresh session may have missed anything: reload what is on screen.
   messages.reset();
+  pins.clear();
   members.reset();
   presence.reset();
   presence.set(data.user.id, data.user.status);
@@ -61,9 +63,22 @@ export function applyEvent(frame: EventFrame): void {
     }
     case 'MessageUpdate':
       messages.update(frame.data);
+      pins.updated(frame.data);
       return;
+    case 'MessagePin':
+      messages.update(frame.data);
+      pins.pinned(frame.data);
+      return;
+    case 'MessageUnpin': {
+      const { channel_id, message_id } = frame.data;
+      const m = messages.find(channel_id, message_id);
+      if (m) messages.update({ ...m, pinned: false, pinned_at: null });
+      pins.unpinned(channel_id, message_id);
+      return;
+    }
     case 'MessageDelete': {
       const { channel_id, id } = frame.data;
+      pins.unpinned(channel_id, id);
       const gone = messages.find(channel_id, id);
       // Its author and moderators keep a marker to open its history from; others just lose it.
       if (gone && (gone.author.id === me || canModerate(channel_id))) messages.markDeleted(channel_id, id);
@@ -355,6 +370,17 @@ export async function remove(message: Message): Promise<void> {
   await api.deleteMessage(message.id);
   // I deleted it, so I may read its history: keep the marker (the event does the same).
   messages.markDeleted(message.channel_id, message.id);
+}
+
+/** Pins or unpins a message; the gateway's MessagePin/MessageUnpin update the stores. */
+export async function togglePin(message: Message): Promise<void> {
+  if (message.pinned) await api.unpin(message.channel_id, message.id);
+  else await api.pin(message.channel_id, message.id);
+}
+
+/** Loads a channel's pinned messages into the pins store. */
+export async function loadPins(channelId: Id): Promise<void> {
+  pins.set(channelId, await api.pins(channelId));
 }
 
 export async function toggleReaction(message: Message, emoji: string): Promise<void> {

@@ -34,7 +34,9 @@ export interface ReadyData {
 export type EventFrame =
   | { type: 'MessageCreate'; data: Message; seq: number }
   | { type: 'MessageUpdate'; data: Message; seq: number }
-  | { type: 'MessageDelete'; data: { id: Id; channel_id: Id }; seq: number }
+  | { type: 'MessageDelete'; data: { id: Id; channel_id: Id; content?: string }; seq: number }
+  | { type: 'MessagePin'; data: Message; seq: number }
+  | { type: 'MessageUnpin'; data: { message_id: Id; channel_id: Id }; seq: number }
   | { type: 'ReactionAdd'; data: { message_id: Id; channel_id: Id; user_id: Id; emoji: string }; seq: number }
   | { type: 'ReactionRemove'; data: { message_id: Id; channel_id: Id; user_id: Id; emoji: string }; seq: number }
   | { type: 'TypingStart'; data: { channel_id: Id; user_id: Id; timestamp: string }; seq: number }

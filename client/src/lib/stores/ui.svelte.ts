@@ -52,6 +52,8 @@ export class UiStore {
   modal = $state<Modal | null>(null);
   showMembers = $state(true);
   showSearch = $state(false);
+  /** The pinned-messages panel of the open channel. */
+  showPins = $state(false);
   /** Phone width: the navigation drawer. */
   showNav = $state(false);
   replyTo = $state<Message | null>(null);
