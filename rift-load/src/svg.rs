@@ -5,7 +5,8 @@ use std::fmt::Write;
 use crate::scenarios::LatencyReport;
 
 /// p50, p90 and p99 of each run against its offered rate (x evenly spaced, in the order given;
-/// y linear from 0). `title` heads the chart.
+/// y linear from 0); a run with unacknowledged sends is marked "N of M acked" under its rate.
+/// `title` heads the chart.
 pub fn latency_chart(title: &str, runs: &[LatencyReport]) -> String {
     let (width, height) = (720.0_f64, 420.0_f64);
     let (left, right, top, bottom) = (70.0, 150.0, 40.0, 60.0);
@@ -64,6 +65,17 @@ pub fn latency_chart(title: &str, runs: &[LatencyReport]) -> String {
             top + plot_h + 18.0,
             trim(run.offered_per_s)
         );
+        // A point that covers only some of the messages says so: the rest never came back.
+        if run.acked < run.sent {
+            let _ = writeln!(
+                svg,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#d62728" font-size="10">{} of {} acked</text>"##,
+                x(i),
+                top + plot_h + 31.0,
+                run.acked,
+                run.sent
+            );
+        }
     }
     let _ = writeln!(
         svg,
@@ -140,5 +152,25 @@ mod tests {
         assert_eq!(nice_ceiling(11.0), 20.0);
         assert_eq!(trim(1000.0), "1000");
         assert_eq!(trim(0.25), "0.25");
+    }
+
+    #[test]
+    fn marks_runs_that_were_not_all_acknowledged() {
+        let run = |offered_per_s: f64, acked: usize| LatencyReport {
+            offered_per_s,
+            via: crate::scenarios::Via::Gateway,
+            sent: 1000,
+            acked,
+            received: acked,
+            lost: 0,
+            unanswered: 1000 - acked,
+            errors: Default::default(),
+            delivery: Default::default(),
+            ack: Default::default(),
+        };
+        let svg = latency_chart("t", &[run(50.0, 1000), run(1000.0, 123)]);
+        assert!(svg.contains("123 of 1000 acked"));
+        assert!(!svg.contains("1000 of 1000"));
+        assert_eq!(svg.matches("<polyline").count(), 3);
     }
 }
