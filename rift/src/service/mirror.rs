@@ -182,6 +182,11 @@ fn clean_display_name(name: &str, fallback: &str) -> String {
 }
 
 impl Rift {
+    /// The Rift channel mirroring a remote channel, if any.
+    pub(crate) async fn find_mirrored_channel(&self, bridge: &BridgeRef) -> Result<Option<ChannelId>> {
+        Ok(self.find(BridgedKind::Channel, bridge).await?.map(ChannelId::from_uuid))
+    }
+
     async fn find(&self, kind: BridgedKind, bridge: &BridgeRef) -> Result<Option<uuid::Uuid>> {
         Ok(self.inner.store.find_bridged(kind, bridge).await?)
     }

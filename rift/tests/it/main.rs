@@ -78,4 +78,5 @@ service_tests! {
     mirrored_dms_and_group_dms_follow_the_remote,
     retention_purges_old_versions_and_deleted_content,
     pins_are_limited_permissioned_and_evented,
+    mirrored_pins_follow_the_remote_list,
 }

@@ -985,3 +985,45 @@ pub(crate) async fn pins_are_limited_permissioned_and_evented(store: Arc<dyn Sto
     rift.pin_message(f.member, dm.id, note).await.unwrap();
     assert_eq!(rift.pinned_messages(f.owner, dm.id).await.unwrap()[0].id, note);
 }
+
+pub(crate) async fn mirrored_pins_follow_the_remote_list(store: Arc<dyn Store>) {
+    let rift = service(Arc::clone(&store));
+    let owner = user(&rift, "owner").await;
+    let remote = |id: &str| rift::model::BridgeRef::new("loopback", id);
+    let server = rift.mirror_server(owner, &remote("g"), "Guild").await.unwrap();
+    let channel = rift
+        .mirror_channel(server.id, &RemoteChannel::new(remote("c"), "chat", ChannelKind::Text))
+        .await
+        .unwrap();
+    let puppet = rift.mirror_user(&RemoteUser::new(remote("u"), "Remote")).await.unwrap();
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let m = RemoteMessage::new(
+            remote(&format!("m{n}")),
+            channel.id,
+            puppet.id,
+            format!("m{n}"),
+            chrono::Utc::now(),
+        );
+        ids.push(rift.mirror_message(m).await.unwrap().value.id);
+    }
+    let mut sub = rift.router().subscribe(16);
+    sub.add(Topic::Channel(channel.id));
+    assert_eq!(rift.mirror_pins(&remote("c"), &[ids[0], ids[1]]).await.unwrap(), (2, 0));
+    assert!(matches!(next_event(&mut sub).await, Event::MessagePin(_)));
+    assert!(matches!(next_event(&mut sub).await, Event::MessagePin(_)));
+    // The same list again (an echo of our own pin): nothing.
+    assert_eq!(rift.mirror_pins(&remote("c"), &[ids[1], ids[0]]).await.unwrap(), (0, 0));
+    no_event(&mut sub);
+    assert_eq!(rift.mirror_pins(&remote("c"), &[ids[2], ids[1]]).await.unwrap(), (1, 1));
+    let pinned: Vec<_> =
+        rift.pinned_messages(owner, channel.id).await.unwrap().iter().map(|m| m.id).collect();
+    assert_eq!(pinned.len(), 2);
+    assert!(pinned.contains(&ids[2]) && pinned.contains(&ids[1]));
+    // Unknown channels and messages are skipped.
+    assert_eq!(rift.mirror_pins(&remote("nowhere"), &[ids[0]]).await.unwrap(), (0, 0));
+    let log = rift.audit_log(owner, server.id, None, None).await.unwrap();
+    let pins: Vec<_> = log.iter().filter(|e| e.action == "message_pin").collect();
+    assert_eq!(pins.len(), 3);
+    assert!(pins.iter().all(|e| e.actor_id.is_none() && e.reason.as_deref() == Some("loopback")));
+}
