@@ -195,7 +195,10 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot read bridge connections: {e}")))?;
 
-    let app = rift_http::router(AppState::new(rift.clone(), http).with_bridges(bridges.clone()));
+    let imports = rift_discord::import::import_jobs(&rift);
+    let app = rift_http::router(
+        AppState::new(rift.clone(), http).with_bridges(bridges.clone()).with_imports(imports),
+    );
     let listener = tokio::net::TcpListener::bind(args.listen_addr)
         .await
         .map_err(|e| ConfigError(format!("LISTEN_ADDR: cannot listen on {}: {e}", args.listen_addr)))?;
