@@ -91,13 +91,15 @@ pub type Progress<'a> = &'a mut (dyn FnMut(&ImportReport) + Send);
 /// Reads one kind of file into Rift for its owner.
 #[async_trait]
 pub trait Importer: Send + Sync + 'static {
-    /// Imports `file` for `owner`, reporting through `progress`. Bad records are reported and
-    /// skipped; an error means the file as a whole could not be read.
+    /// Imports `file` (uploaded as `filename`, the name problems are reported under) for
+    /// `owner`, reporting through `progress`. Bad records are reported and skipped; an error
+    /// means the file as a whole could not be read.
     async fn import(
         &self,
         rift: &Rift,
         owner: UserId,
         file: &Path,
+        filename: &str,
         progress: Progress<'_>,
     ) -> Result<ImportReport>;
 }
@@ -214,7 +216,8 @@ impl ImportJobs {
             jobs.insert(job.id, job.clone());
             job
         };
-        let (rift, jobs, id) = (self.rift.clone(), Arc::clone(&self.jobs), job.id);
+        let (rift, jobs, id, filename) =
+            (self.rift.clone(), Arc::clone(&self.jobs), job.id, job.filename.clone());
         tokio::spawn(async move {
             let path = file.0.clone().unwrap_or_default();
             let table = Arc::clone(&jobs);
@@ -224,7 +227,7 @@ impl ImportJobs {
                     job.report.clone_from(report);
                 }
             };
-            let outcome = importer.import(&rift, owner, &path, &mut progress).await;
+            let outcome = importer.import(&rift, owner, &path, &filename, &mut progress).await;
             drop(file);
             let mut jobs = jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(job) = jobs.get_mut(&id) {

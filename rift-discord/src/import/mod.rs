@@ -187,9 +187,10 @@ impl Importer for DiscordImporter {
         rift: &Rift,
         owner: UserId,
         file: &Path,
+        filename: &str,
         progress: Progress<'_>,
     ) -> rift::Result<ImportReport> {
-        Import::new(rift, owner).file(file, "upload", progress).await
+        Import::new(rift, owner).file(file, filename, progress).await
     }
 }
 
