@@ -1,5 +1,6 @@
 //! The service layer over real stores, each test on SQLite and on PostgreSQL.
 
+mod imports;
 mod leases;
 mod service;
 
@@ -76,4 +77,5 @@ service_tests! {
     typing_is_throttled_and_scoped,
     search_treats_operators_as_text,
     mirrored_dms_and_group_dms_follow_the_remote,
+    import_jobs_report_progress_to_their_owner_only,
 }
