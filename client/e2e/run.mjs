@@ -1,7 +1,7 @@
 // End-to-end: a real rift-server (debug binary) on 127.0.0.1 with a temp SQLite data dir, serving
 // the freshly built client, driven in Debian's Chromium by playwright-core. Two users in two
 // browser contexts chat live, and one adds a Discord bridge connection that a fake Discord on
-// loopback (answering 401 to everything) refuses. Screenshots go to the artifacts dir when a step fails.
+// loopback (answering 401 to everything) refuses, then imports a generated DiscordChatExporter export. Screenshots go to the artifacts dir when a step fails.
 //
 //   node e2e/run.mjs            (after `npm run build` and `cargo build -p rift-server`)
 //
@@ -969,6 +969,45 @@ async function main() {
       assert(Array.isArray(list) && list.length === 0, 'the connection is gone: ' + JSON.stringify(list));
       await alice.keyboard.press('Escape');
       await panel.waitFor({ state: 'detached' });
+    });
+
+    await step('alice imports a DiscordChatExporter export from user settings; twice adds nothing', async () => {
+      // A small export as DiscordChatExporter writes it, generated here: two messages and one broken record.
+      const author = (id, name) => ({ id, name, discriminator: '0000', nickname: name, color: null, isBot: false, roles: [], avatarUrl: '' });
+      const record = (id, at, content, who) => ({
+        id, type: 'Default', timestamp: at, timestampEdited: null, callEndedTimestamp: null, isPinned: false, content,
+        author: who, attachments: [], embeds: [], stickers: [], reactions: [], mentions: [],
+      });
+      const exported = {
+        guild: { id: '1100000000000000001', name: 'Imported Guild', iconUrl: '' },
+        channel: { id: '1100000000000000002', type: 'GuildTextChat', categoryId: '', category: '', name: 'archive', topic: null },
+        dateRange: { after: null, before: null },
+        exportedAt: '2024-01-01T00:00:00+00:00',
+        messages: [
+          record('1100000000000000010', '2023-11-14T22:13:20.000+00:00', 'imported hello', author('1100000000000000100', 'dora')),
+          record('1100000000000000011', '2023-11-14T22:13:21.000+00:00', 'imported reply', author('1100000000000000101', 'eli')),
+          { id: 'broken' },
+        ],
+        messageCount: 3,
+      };
+      const upload = async () => {
+        await alice.getByRole('button', { name: 'User settings' }).click();
+        const d = alice.getByRole('dialog', { name: 'User settings' });
+        await d.getByLabel('File').setInputFiles({ name: 'export.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(exported)) });
+        await d.getByRole('button', { name: 'Import', exact: true }).click();
+        return d;
+      };
+      let d = await upload();
+      await d.locator('.import-result', { hasText: '2 imported, 0 already there, 1 skipped' }).waitFor();
+      await d.getByText('export.json: messages[2]').waitFor();
+      await alice.keyboard.press('Escape');
+      await alice.getByRole('button', { name: 'Imported Guild' }).click();
+      await alice.getByRole('link', { name: /archive/ }).click();
+      await message(alice, 'imported hello').waitFor();
+      await message(alice, 'imported reply').waitFor();
+      d = await upload();
+      await d.locator('.import-result', { hasText: '0 imported, 2 already there, 1 skipped' }).waitFor();
+      await alice.keyboard.press('Escape');
     });
 
     assert(problems.length === 0, 'browser problems:\n' + problems.join('\n'));

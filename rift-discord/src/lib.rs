@@ -5,6 +5,7 @@ mod compression;
 mod error;
 pub mod etf;
 pub mod gateway;
+pub mod import;
 pub mod model;
 pub mod rest;
 

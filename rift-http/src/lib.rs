@@ -29,6 +29,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use rift::bridge::BridgeManager;
+use rift::import::ImportJobs;
 use rift::ratelimit::RateLimiter;
 use rift::service::Rift;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -46,6 +47,8 @@ pub struct HttpConfig {
     pub upload_dir: PathBuf,
     /// Largest upload in bytes (default 25 MiB); the request may be 64 KiB larger.
     pub max_upload_bytes: u64,
+    /// Largest import file in bytes (default 2 GiB; it is streamed to disk, never held whole).
+    pub max_import_bytes: u64,
     /// Largest JSON body (1 MiB).
     pub max_json_bytes: usize,
     /// The built web client, served at `/` when present.
@@ -67,6 +70,7 @@ impl HttpConfig {
         Self {
             upload_dir: upload_dir.into(),
             max_upload_bytes: 25 * 1024 * 1024,
+            max_import_bytes: 2 * 1024 * 1024 * 1024,
             max_json_bytes: 1024 * 1024,
             client_dir: None,
             cors_allowed_origins: Vec::new(),
@@ -87,6 +91,7 @@ pub struct AppState {
     gateway: Arc<gateway::Gateway>,
     metrics: Arc<metrics::Metrics>,
     bridges: BridgeManager,
+    imports: ImportJobs,
 }
 
 impl std::fmt::Debug for AppState {
@@ -104,6 +109,7 @@ impl AppState {
         rift.set_file_store(Arc::new(DirFileStore::new(config.upload_dir.clone())));
         Self {
             bridges: BridgeManager::new(rift.clone()),
+            imports: ImportJobs::new(rift.clone()),
             rift,
             config: Arc::new(config),
             auth_limiter: Arc::new(RateLimiter::new(10.0 / 60.0, 10.0)),
@@ -117,6 +123,14 @@ impl AppState {
     #[must_use]
     pub fn with_bridges(mut self, bridges: BridgeManager) -> Self {
         self.bridges = bridges;
+        self
+    }
+
+    /// Runs history imports with `imports` (by default no importer is set, and an import
+    /// answers 400 `unknown_import_kind`).
+    #[must_use]
+    pub fn with_imports(mut self, imports: ImportJobs) -> Self {
+        self.imports = imports;
         self
     }
 

@@ -26,12 +26,12 @@ fn too_large(max: u64) -> ApiError {
     )
 }
 
-fn bad_upload(message: impl Into<String>) -> ApiError {
+pub(crate) fn bad_upload(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_upload", message)
 }
 
 /// Removes a partly written file when the upload fails half way.
-struct PartialFile(Option<std::path::PathBuf>);
+pub(crate) struct PartialFile(pub(crate) Option<std::path::PathBuf>);
 
 impl Drop for PartialFile {
     fn drop(&mut self) {
@@ -61,26 +61,8 @@ pub(crate) async fn upload(
         let filename = field.file_name().unwrap_or("file").to_owned();
         let claimed_type = field.content_type().map(str::to_owned);
         let id = UploadId::new();
-        let dir = &state.config.upload_dir;
-        tokio::fs::create_dir_all(dir).await.map_err(|e| ApiError::internal(format!("upload dir: {e}")))?;
-        let path = dir.join(id.to_string());
-        let mut guard = PartialFile(Some(path.clone()));
-        let mut file =
-            tokio::fs::File::create(&path).await.map_err(|e| ApiError::internal(format!("create: {e}")))?;
-        let mut size: u64 = 0;
-        let mut head = Vec::with_capacity(HEAD_BYTES);
-        while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e, max))? {
-            size += chunk.len() as u64;
-            if size > max {
-                return Err(too_large(max));
-            }
-            if head.len() < HEAD_BYTES {
-                let take = (HEAD_BYTES - head.len()).min(chunk.len());
-                head.extend_from_slice(&chunk[..take]);
-            }
-            file.write_all(&chunk).await.map_err(|e| ApiError::internal(format!("write: {e}")))?;
-        }
-        file.sync_all().await.map_err(|e| ApiError::internal(format!("sync: {e}")))?;
+        let path = state.config.upload_dir.join(id.to_string());
+        let (mut guard, size, head) = write_field(&mut field, path, max).await?;
         let upload =
             state.rift.record_upload(user, NewUpload::new(id, filename, claimed_type, head, size)).await?;
         guard.0 = None;
@@ -88,7 +70,37 @@ pub(crate) async fn upload(
     }
 }
 
-fn multipart_error(error: &axum::extract::multipart::MultipartError, max: u64) -> ApiError {
+/// Streams a multipart field into a new file at `path` (at most `max` bytes), returning the
+/// file's guard (it removes the file unless disarmed), its size and its first bytes.
+pub(crate) async fn write_field(
+    field: &mut axum::extract::multipart::Field<'_>,
+    path: std::path::PathBuf,
+    max: u64,
+) -> ApiResult<(PartialFile, u64, Vec<u8>)> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(|e| ApiError::internal(format!("upload dir: {e}")))?;
+    }
+    let guard = PartialFile(Some(path.clone()));
+    let mut file =
+        tokio::fs::File::create(&path).await.map_err(|e| ApiError::internal(format!("create: {e}")))?;
+    let mut size: u64 = 0;
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e, max))? {
+        size += chunk.len() as u64;
+        if size > max {
+            return Err(too_large(max));
+        }
+        if head.len() < HEAD_BYTES {
+            let take = (HEAD_BYTES - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        file.write_all(&chunk).await.map_err(|e| ApiError::internal(format!("write: {e}")))?;
+    }
+    file.sync_all().await.map_err(|e| ApiError::internal(format!("sync: {e}")))?;
+    Ok((guard, size, head))
+}
+
+pub(crate) fn multipart_error(error: &axum::extract::multipart::MultipartError, max: u64) -> ApiError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
         too_large(max)
     } else {

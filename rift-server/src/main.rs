@@ -226,7 +226,10 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         spawn_history_purge(rift.clone(), std::time::Duration::from_secs(args.history_purge_interval_secs))
     });
 
-    let app = rift_http::router(AppState::new(rift.clone(), http).with_bridges(bridges.clone()));
+    let imports = rift_discord::import::import_jobs(&rift);
+    let app = rift_http::router(
+        AppState::new(rift.clone(), http).with_bridges(bridges.clone()).with_imports(imports),
+    );
     let listener = tokio::net::TcpListener::bind(args.listen_addr)
         .await
         .map_err(|e| ConfigError(format!("LISTEN_ADDR: cannot listen on {}: {e}", args.listen_addr)))?;

@@ -118,6 +118,7 @@
 //! The lower-level [`discord::FakeGateway`] and [`discord::FakeRest`] (canned answers, no world)
 //! serve `rift-discord`'s own protocol tests.
 
+pub mod archive;
 pub mod discord;
 
 use std::net::TcpListener;

@@ -132,6 +132,8 @@ pub enum Resource {
     Bridge,
     /// A gateway session.
     Session,
+    /// An import job.
+    Import,
 }
 
 impl Resource {
@@ -150,6 +152,7 @@ impl Resource {
             Self::Overwrite => "overwrite",
             Self::Bridge => "bridge",
             Self::Session => "session",
+            Self::Import => "import",
         }
     }
 
@@ -167,6 +170,7 @@ impl Resource {
             Self::Overwrite => "unknown_overwrite",
             Self::Bridge => "unknown_bridge",
             Self::Session => "unknown_session",
+            Self::Import => "unknown_import",
         }
     }
 }

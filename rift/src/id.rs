@@ -176,6 +176,10 @@ define_id!(
     TokenFamilyId
 );
 define_id!(
+    /// Identifies an import job.
+    ImportJobId
+);
+define_id!(
     /// Identifies a bridge connection.
     BridgeConnectionId
 );

@@ -12,6 +12,7 @@ pub mod event;
 pub mod fanout;
 pub mod files;
 pub mod id;
+pub mod import;
 pub mod model;
 pub mod permissions;
 pub mod ratelimit;
@@ -24,8 +25,8 @@ pub mod store;
 pub use error::{Error, ErrorKind, Resource, Result, StoreError};
 pub use fanout::{FanOut, NodeId};
 pub use id::{
-    AuditEntryId, BridgeConnectionId, ChannelId, HistoryEntryId, MessageId, RoleId, ServerId, SessionId,
-    Timestamp, TokenFamilyId, UploadId, UserId,
+    AuditEntryId, BridgeConnectionId, ChannelId, HistoryEntryId, ImportJobId, MessageId, RoleId, ServerId,
+    SessionId, Timestamp, TokenFamilyId, UploadId, UserId,
 };
 pub use permissions::Permissions;
 pub use secret::Secret;

@@ -579,11 +579,16 @@ export const resumeBridge = (id: Id) => request<BridgeConnection>('POST', `/brid
  * Uploads one file with progress (XMLHttpRequest: fetch reports no upload progress). A 401
  * refreshes once, like every other call.
  */
-export async function upload(file: File, onProgress?: (fraction: number) => void): Promise<Upload> {
+export function upload(file: File, onProgress?: (fraction: number) => void): Promise<Upload> {
+  return sendFile<Upload>('/upload', file, onProgress);
+}
+
+/** POSTs one multipart `file` to an `/api` path with upload progress; the answer is JSON. */
+async function sendFile<T>(path: string, file: File, onProgress?: (fraction: number) => void): Promise<T> {
   const attempt = () =>
     new Promise<{ status: number; text: string; retryAfter: string | null }>((resolve, reject) => {
       const xhr = new XMLHttpRequest();
-      xhr.open('POST', '/api/upload');
+      xhr.open('POST', '/api' + path);
       if (tokens) xhr.setRequestHeader('Authorization', `Bearer ${tokens.access}`);
       xhr.upload.onprogress = (event) => {
         if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total);
@@ -601,7 +606,7 @@ export async function upload(file: File, onProgress?: (fraction: number) => void
   }
   if (result.status >= 200 && result.status < 300) {
     onProgress?.(1);
-    return JSON.parse(result.text) as Upload;
+    return JSON.parse(result.text) as T;
   }
   let code = 'http_' + result.status;
   let text = 'upload failed';
@@ -614,6 +619,47 @@ export async function upload(file: File, onProgress?: (fraction: number) => void
   }
   throw new ApiError(result.status, code, text);
 }
+
+// Imports (history from Discord files, run as jobs only their owner sees)
+
+export type ImportStatus = 'running' | 'done' | 'failed';
+
+export interface ImportProblem {
+  /** A file and line (`messages/c1/messages.csv:7`) or a JSON path (`general.json: messages[3]`). */
+  location: string;
+  reason: string;
+  /** `skipped`: the record was not imported; `note`: imported without a detail (a file kept as a link). */
+  kind: 'skipped' | 'note';
+}
+
+export interface ImportReport {
+  total: number;
+  done: number;
+  imported: number;
+  unchanged: number;
+  updated: number;
+  skipped: number;
+  files: number;
+  problems: ImportProblem[];
+  problems_dropped: number;
+}
+
+export interface ImportJob {
+  id: Id;
+  kind: string;
+  filename: string;
+  status: ImportStatus;
+  error: string | null;
+  report: ImportReport;
+  created_at: string;
+  finished_at: string | null;
+}
+
+/** Starts importing a data package ZIP, a DiscordChatExporter JSON, or a ZIP of exports with media. */
+export const importDiscord = (file: File, onProgress?: (fraction: number) => void) =>
+  sendFile<ImportJob>('/imports/discord', file, onProgress);
+export const importJob = (id: Id) => request<ImportJob>('GET', `/imports/${enc(id)}`);
+export const importJobs = () => request<ImportJob[]>('GET', '/imports');
 
 /** For tests: forget the session without telling anyone. */
 export function _resetForTests(next: StoredTokens | null = null): void {

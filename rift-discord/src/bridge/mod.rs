@@ -7,7 +7,7 @@
 //! relays what the owner writes ([`relay`]) in relay mode.
 
 mod backfill;
-mod mapper;
+pub(crate) mod mapper;
 mod relay;
 mod split;
 

@@ -20,15 +20,15 @@ const SEND: u64 = 1 << 11;
 const MANAGE_MESSAGES: u64 = 1 << 13;
 const HISTORY: u64 = 1 << 16;
 /// 2023-11-14T22:13:20Z, where scripted history starts.
-const BASE_MS: u64 = 1_700_000_000_000;
+pub(crate) const BASE_MS: u64 = 1_700_000_000_000;
 
 /// Rift with the Discord bridge, serving its API on a free loopback port.
-struct Rig {
-    base: String,
-    http: reqwest::Client,
-    token: String,
-    owner: String,
-    rift: Rift,
+pub(crate) struct Rig {
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) token: String,
+    pub(crate) owner: String,
+    pub(crate) rift: Rift,
     bridges: BridgeManager,
     server: tokio::task::JoinHandle<()>,
     _uploads: tempfile::TempDir,
@@ -50,7 +50,7 @@ fn manager(rift: &Rift, discord: &FakeDiscord) -> BridgeManager {
 }
 
 impl Rig {
-    async fn start(db: &TestDb, discord: &FakeDiscord) -> Self {
+    pub(crate) async fn start(db: &TestDb, discord: &FakeDiscord) -> Self {
         let mut config = Config::new(b"bridge test secret, long enough to sign".to_vec());
         config.rate_limits = false;
         let rift = Rift::new(Arc::clone(&db.store), config);
@@ -68,7 +68,10 @@ impl Rig {
         http_config.rate_limits = false;
         let bridges = manager(&rift, discord);
         bridges.start_all().await.expect("start stored connections");
-        let app = rift_http::router(AppState::new(rift.clone(), http_config).with_bridges(bridges.clone()));
+        let state = AppState::new(rift.clone(), http_config)
+            .with_bridges(bridges.clone())
+            .with_imports(rift_discord::import::import_jobs(&rift));
+        let app = rift_http::router(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let server = tokio::spawn(async move {
@@ -87,7 +90,12 @@ impl Rig {
         }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request =
             self.http.request(method, format!("{}/api{path}", self.base)).bearer_auth(&self.token);
         if let Some(body) = body {
@@ -99,13 +107,13 @@ impl Rig {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn get(&self, path: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str) -> Value {
         let (status, body) = self.call(reqwest::Method::GET, path, None).await;
         assert_eq!(status, 200, "GET {path}: {body}");
         body
     }
 
-    async fn add_bridge(&self, token: &str, kind: &str, mode: &str) -> String {
+    pub(crate) async fn add_bridge(&self, token: &str, kind: &str, mode: &str) -> String {
         let body = json!({"token": token, "token_kind": kind, "mode": mode});
         let (status, body) = self.call(reqwest::Method::POST, "/bridges/discord", Some(body)).await;
         assert_eq!(status, 201, "{body}");
@@ -126,7 +134,7 @@ impl Rig {
         panic!("{what} did not happen; the connection is {last}");
     }
 
-    async fn backfilled(&self, bridge: &str) -> Value {
+    pub(crate) async fn backfilled(&self, bridge: &str) -> Value {
         self.until(bridge, "backfill", |c| {
             let b = &c["backfill"];
             c["status"] == "ready"
@@ -138,7 +146,7 @@ impl Rig {
     }
 
     /// Polls a REST read until `done` holds.
-    async fn until_get(&self, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn until_get(&self, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
         let mut last = Value::Null;
         for _ in 0..1200 {
             last = self.get(path).await;
@@ -151,7 +159,7 @@ impl Rig {
     }
 
     /// Every live message of a channel, oldest first, read through the API's pages.
-    async fn all_messages(&self, channel: &str) -> Vec<Value> {
+    pub(crate) async fn all_messages(&self, channel: &str) -> Vec<Value> {
         let mut all = Vec::new();
         let mut before: Option<String> = None;
         loop {
@@ -166,7 +174,7 @@ impl Rig {
         all
     }
 
-    async fn server_named(&self, name: &str) -> Value {
+    pub(crate) async fn server_named(&self, name: &str) -> Value {
         let servers = self.get("/servers").await;
         servers
             .as_array()
@@ -177,7 +185,7 @@ impl Rig {
             .unwrap_or_else(|| panic!("no server {name}: {servers}"))
     }
 
-    async fn channel_named(&self, server: &str, name: &str) -> Value {
+    pub(crate) async fn channel_named(&self, server: &str, name: &str) -> Value {
         let channels = self.get(&format!("/servers/{server}/channels")).await;
         channels
             .as_array()
@@ -189,7 +197,7 @@ impl Rig {
     }
 }
 
-fn id_of(value: &Value) -> String {
+pub(crate) fn id_of(value: &Value) -> String {
     value["id"].as_str().expect("an id").to_owned()
 }
 
@@ -215,7 +223,7 @@ struct Script {
 }
 
 /// A 1×1 PNG.
-const PNG: &[u8] = &[
+pub(crate) const PNG: &[u8] = &[
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00,
     0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00,
     0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05,
@@ -306,7 +314,7 @@ fn script(discord: &FakeDiscord, count: u64) -> Script {
     }
 }
 
-fn by_remote(messages: &[Value], remote: u64) -> &Value {
+pub(crate) fn by_remote(messages: &[Value], remote: u64) -> &Value {
     let remote = remote.to_string();
     messages
         .iter()

@@ -5,6 +5,7 @@ mod auth;
 mod bridges;
 mod channels;
 mod client;
+mod imports;
 mod messages;
 mod servers;
 mod users;
@@ -23,6 +24,8 @@ use crate::{ApiError, AppState, uploads};
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     let upload_limit =
         usize::try_from(state.config.max_upload_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
+    let import_limit =
+        usize::try_from(state.config.max_import_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
     let api = Router::new()
         .route("/health", get(health))
         .route("/auth/register", post(auth::register))
@@ -81,6 +84,9 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/bridges/discord/{id}/pause", post(bridges::pause))
         .route("/bridges/discord/{id}/resume", post(bridges::resume))
         .route("/upload", post(uploads::upload).layer(DefaultBodyLimit::max(upload_limit)))
+        .route("/imports", get(imports::list))
+        .route("/imports/discord", post(imports::create_discord).layer(DefaultBodyLimit::max(import_limit)))
+        .route("/imports/{id}", get(imports::get))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()

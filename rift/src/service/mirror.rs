@@ -595,6 +595,32 @@ impl Rift {
         Ok(user)
     }
 
+    /// Whether `owner` may import history into what mirrors `bridge` (a server or a channel):
+    /// yes when nothing mirrors it yet, or it is theirs (a server they own, a channel in one, a
+    /// DM they take part in). An import is the owner's own file, not a remote's word, so it
+    /// never writes into someone else's mirror.
+    pub async fn may_import_into(
+        &self,
+        owner: UserId,
+        kind: BridgedKind,
+        bridge: &BridgeRef,
+    ) -> Result<bool> {
+        let store = &self.inner.store;
+        let Some(id) = self.find(kind, bridge).await? else { return Ok(true) };
+        let server_id = match kind {
+            BridgedKind::Server => ServerId::from_uuid(id),
+            BridgedKind::Channel => {
+                let Some(channel) = store.channel(ChannelId::from_uuid(id)).await? else { return Ok(true) };
+                match channel.server_id {
+                    Some(server_id) => server_id,
+                    None => return Ok(store.dm_participants(channel.id).await?.contains(&owner)),
+                }
+            }
+            _ => return Ok(false),
+        };
+        Ok(store.server(server_id).await?.is_some_and(|s| s.owner_id == owner))
+    }
+
     /// Stores a remote message once; replays return the stored one with `created: false`.
     pub async fn mirror_message(&self, remote: RemoteMessage) -> Result<Created<Message>> {
         if let Some(id) = self.find(BridgedKind::Message, &remote.bridge).await? {

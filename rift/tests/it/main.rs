@@ -1,5 +1,6 @@
 //! The service layer over real stores, each test on SQLite and on PostgreSQL.
 
+mod imports;
 mod leases;
 mod service;
 
@@ -79,4 +80,5 @@ service_tests! {
     retention_purges_old_versions_and_deleted_content,
     pins_are_limited_permissioned_and_evented,
     mirrored_pins_follow_the_remote_list,
+    import_jobs_report_progress_to_their_owner_only,
 }

@@ -16,6 +16,8 @@ use rift::service::{
 };
 use rift::{ChannelId, ErrorKind, Permissions, ServerId, Store, UserId};
 
+pub(crate) use crate::imports::import_jobs_report_progress_to_their_owner_only;
+
 fn service(store: Arc<dyn Store>) -> Rift {
     let mut config = Config::new(b"test secret, long enough to be a secret".to_vec());
     config.rate_limits = false;
