@@ -6,6 +6,7 @@ mod common;
 mod gateway;
 mod hostile;
 mod messages;
+mod probing;
 mod servers;
 mod uploads;
 
@@ -37,6 +38,7 @@ common::http_tests! {
         hostile::metacharacters_and_unicode_are_plain_text,
         hostile::unknown_routes_and_methods_answer_in_shape,
         hostile::nul_characters_in_text_fields_are_refused_not_500,
+        probing::others_resources_are_404_with_no_data,
         gateway::two_clients_chat_live,
         gateway::a_kicked_member_stops_receiving_at_once,
         gateway::losing_view_channels_hides_the_channel,
