@@ -1,6 +1,6 @@
 //! A real `rift-server` process bridging the fake Discord: killed with SIGKILL in the middle of a
 //! backfill and started again on the same data, it finishes with every message exactly once and
-//! the connection `ready` by itself.
+//! the connection `ready` by itself. And a full run's debug log holds no secret.
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
@@ -29,7 +29,25 @@ fn free_port() -> u16 {
 }
 
 async fn start(dir: &std::path::Path, discord: &FakeDiscord) -> Server {
+    start_logging(dir, discord, "warn", None).await
+}
+
+/// Starts a server logging at `level`, its output (stdout, where the log goes, and stderr) written
+/// to `log` when given.
+async fn start_logging(
+    dir: &std::path::Path,
+    discord: &FakeDiscord,
+    level: &str,
+    log: Option<&std::path::Path>,
+) -> Server {
     let port = free_port();
+    let (stdout, stderr) = match log {
+        Some(path) => {
+            let file = std::fs::File::create(path).expect("log file");
+            (Stdio::from(file.try_clone().expect("log file")), Stdio::from(file))
+        }
+        None => (Stdio::null(), Stdio::null()),
+    };
     let child = Command::new(env!("CARGO_BIN_EXE_rift-server"))
         .env_clear()
         .env("RIFT_DATA_DIR", dir)
@@ -40,10 +58,10 @@ async fn start(dir: &std::path::Path, discord: &FakeDiscord) -> Server {
         .env("DISCORD_API_BASE", discord.api_base())
         .env("DISCORD_CDN_BASE", discord.cdn_base())
         .env("DISCORD_GATEWAY_URL", discord.gateway_url())
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", level)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
         .spawn()
         .expect("spawn rift-server");
     let server = Server { child, base: format!("http://127.0.0.1:{port}") };
@@ -174,4 +192,90 @@ async fn killed_mid_backfill_it_finishes_with_every_message_once() {
     assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), expected, "nothing lost");
     assert_eq!(discord.rate_limit_violations(), Vec::<String>::new());
     assert_eq!(discord.gateway_violations(), Vec::<String>::new());
+}
+
+/// A full run logged at debug level (sign-up, a refused and a good sign-in, a refresh, a bridge
+/// connection with its Discord token that backfills, a message): no line holds the password, an
+/// access or refresh token, the password hash, the Discord token or the JWT secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_run_at_debug_level_logs_no_secret() {
+    const DISCORD_TOKEN: &str = "discord-token-f00dfeedcafe";
+    const PASSWORD: &str = "a long password nobody logs";
+    let discord = FakeDiscord::start(Account::user(DISCORD_TOKEN, 0, "ada")).await;
+    let guild = discord.add_guild("Rift Fans");
+    let bob = discord.add_user("bob", None);
+    discord.add_member(guild, bob);
+    let general = discord.add_channel(guild, channel_type::TEXT, "general");
+    discord.add_message(general, NewMessage::new(bob, "hello from discord").at(1_700_000_000_000));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("server.log");
+    let http = reqwest::Client::new();
+    let server = start_logging(dir.path(), &discord, "debug", Some(&log)).await;
+    let post = |path: &str, body: Value| http.post(format!("{}{path}", server.base)).json(&body).send();
+    let registered: Value = post("/api/auth/register", json!({"username": "owner", "password": PASSWORD}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let wrong = post("/api/auth/login", json!({"username": "owner", "password": "not the password"})).await;
+    assert_eq!(wrong.unwrap().status(), 401);
+    let login: Value = post("/api/auth/login", json!({"username": "owner", "password": PASSWORD}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh_token = login["refresh_token"].as_str().expect("refresh token");
+    let refreshed: Value = post("/api/auth/refresh", json!({"refresh_token": refresh_token}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = refreshed["access_token"].as_str().expect("access token").to_owned();
+
+    let body = json!({"token": DISCORD_TOKEN, "token_kind": "user", "mode": "archive"});
+    let bridges = format!("{}/api/bridges/discord", server.base);
+    let connection = call(&http, reqwest::Method::POST, bridges, &token, Some(body)).await;
+    let bridge = connection["id"].as_str().expect("id").to_owned();
+    until(&http, &server, &token, &bridge, |c| c["status"] == "ready" && c["backfill"]["channels_done"] == 1)
+        .await;
+    let servers =
+        call(&http, reqwest::Method::GET, format!("{}/api/servers", server.base), &token, None).await;
+    let server_id = servers[0]["id"].as_str().expect("the mirrored server");
+    let url = format!("{}/api/servers/{server_id}/channels", server.base);
+    let channels = call(&http, reqwest::Method::GET, url, &token, None).await;
+    let channel = channels[0]["id"].as_str().expect("general");
+    let url = format!("{}/api/channels/{channel}/messages", server.base);
+    let messages = call(&http, reqwest::Method::GET, url, &token, None).await;
+    assert_eq!(messages[0]["content"], "hello from discord");
+    drop(server);
+
+    let user_id: rift::UserId = registered["user"]["id"].as_str().expect("user id").parse().unwrap();
+    let database = rift_store::Database::open_sqlite(dir.path().join("rift.db")).await.expect("the database");
+    let hash = rift::Store::password_hash(&database, user_id).await.unwrap().expect("a password hash");
+    database.close().await;
+
+    let log = std::fs::read_to_string(&log).expect("the log");
+    assert!(log.contains("DEBUG"), "the run really logged at debug level");
+    let secrets = [
+        ("the password", PASSWORD),
+        ("the password hash", hash.as_str()),
+        ("the Discord token", DISCORD_TOKEN),
+        ("the JWT secret", SECRET),
+        ("the first access token", registered["access_token"].as_str().unwrap()),
+        ("the first refresh token", registered["refresh_token"].as_str().unwrap()),
+        ("the login's access token", login["access_token"].as_str().unwrap()),
+        ("the login's refresh token", refresh_token),
+        ("the refreshed access token", &token),
+        ("the refreshed refresh token", refreshed["refresh_token"].as_str().unwrap()),
+    ];
+    for (what, secret) in secrets {
+        assert!(secret.len() >= 16, "{what} is long enough to grep for");
+        if let Some(line) = log.lines().find(|line| line.contains(secret)) {
+            panic!("{what} is in the log: {line}");
+        }
+    }
 }

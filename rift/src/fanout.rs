@@ -12,7 +12,13 @@
 //! to the broker. **When the outbox is full** (the broker is down or slower than the publishers),
 //! the envelope is dropped for the other nodes, counted in [`FanOutStats::dropped`] and logged
 //! (at the 1st, 2nd, 4th, 8th, … drop, so a long outage does not flood the log). Local subscribers
-//! are unaffected; sessions on other nodes miss that event, as a lagged subscriber would.
+//! are unaffected. The other nodes must not stay silently behind: the drop is also counted as
+//! *unreported* ([`FanOutCounters::take_unreported`]), and the implementation marks its next
+//! forwarded envelope with that count (a *gap*). A node that receives a gap cannot tell which of
+//! its subscribers missed something, so it marks them all lagged ([`Router::lag_all`]): gateway
+//! sessions end (resume refused, the client identifies afresh and gets a new Ready) and bridge
+//! feeds restart, exactly as when their own queue overflows. Envelopes the implementation fails
+//! to hand to the broker count as unreported too.
 //!
 //! Implementations: [`LocalFanOut`] (a single node: forwards nothing) here, and the PostgreSQL
 //! LISTEN/NOTIFY one in `rift-store` (`Database::fanout`).
@@ -20,6 +26,7 @@
 //! [`Router`]: crate::router::Router
 //! [`Router::publish`]: crate::router::Router::publish
 //! [`Router::publish_envelope`]: crate::router::Router::publish_envelope
+//! [`Router::lag_all`]: crate::router::Router::lag_all
 
 use std::fmt;
 use std::sync::Arc;
@@ -100,6 +107,9 @@ pub struct FanOutStats {
     pub failed: u64,
     /// Times the connection to the broker was re-established after it was lost.
     pub reconnects: u64,
+    /// Gaps announced by other nodes (they dropped envelopes for us): each time, every local
+    /// subscriber was marked lagged.
+    pub gaps: u64,
 }
 
 /// The shared counters behind [`FanOutStats`], for implementations (their handle and their tasks
@@ -112,6 +122,9 @@ pub struct FanOutCounters {
     received: AtomicU64,
     failed: AtomicU64,
     reconnects: AtomicU64,
+    gaps: AtomicU64,
+    /// Envelopes lost for the other nodes and not yet announced to them as a gap.
+    unreported: AtomicU64,
 }
 
 impl FanOutCounters {
@@ -135,6 +148,25 @@ impl FanOutCounters {
         self.reconnects.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a gap announced by another node.
+    pub fn add_gap(&self) {
+        self.gaps.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts `n` envelopes lost for the other nodes after they left the outbox (a batch the
+    /// broker refused): the next forwarded envelope announces them, like outbox drops.
+    pub fn add_unreported(&self, n: u64) {
+        self.unreported.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// How many envelopes were lost for the other nodes since the last call: the gap to announce
+    /// with the next forwarded envelope (0 when nothing was lost). An implementation that takes a
+    /// non-zero gap and then fails to forward must give it back with
+    /// [`add_unreported`](Self::add_unreported).
+    pub fn take_unreported(&self) -> u64 {
+        self.unreported.swap(0, Ordering::Relaxed)
+    }
+
     /// The current values.
     pub fn snapshot(&self) -> FanOutStats {
         FanOutStats {
@@ -144,6 +176,7 @@ impl FanOutCounters {
             received: self.received.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
             reconnects: self.reconnects.load(Ordering::Relaxed),
+            gaps: self.gaps.load(Ordering::Relaxed),
         }
     }
 }
@@ -180,6 +213,7 @@ impl Outbox {
                 true
             }
             Err(e) => {
+                self.counters.unreported.fetch_add(1, Ordering::Relaxed);
                 let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 // Powers of two only: an outage drops thousands, the log needs a handful of lines.
                 if dropped.is_power_of_two() {
@@ -297,6 +331,8 @@ mod tests {
         assert_eq!(queued, [true, true, false, false, false]);
         let stats = counters.snapshot();
         assert_eq!((stats.queued, stats.dropped), (2, 3));
+        assert_eq!(counters.take_unreported(), 3, "the drops are to be announced");
+        assert_eq!(counters.take_unreported(), 0, "once");
 
         let mut got = Vec::new();
         assert_eq!(rx.recv_many(&mut got, 10).await, 2);

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::event::{Envelope, Event, Topic};
 
@@ -20,6 +20,9 @@ struct Subscriber {
     id: u64,
     tx: mpsc::Sender<Delivery>,
     lagged: AtomicBool,
+    /// Wakes a receiver waiting on an empty queue when the subscriber is marked lagged from
+    /// outside ([`Router::lag_all`]).
+    woken: Notify,
 }
 
 /// What became of one offered delivery.
@@ -34,6 +37,14 @@ enum Offer {
 }
 
 impl Subscriber {
+    /// Marks the subscriber lagged and wakes a receiver waiting on an empty queue (a stored permit
+    /// if nobody waits yet, so the next `recv` sees it too); returns whether this made it so.
+    fn mark_lagged(&self) -> bool {
+        let newly = !self.lagged.swap(true, Ordering::Relaxed);
+        self.woken.notify_one();
+        newly
+    }
+
     /// Queues one delivery.
     fn offer(&self, delivery: &Delivery) -> Offer {
         if self.lagged.load(Ordering::Relaxed) {
@@ -42,8 +53,7 @@ impl Subscriber {
         match self.tx.try_send(Arc::clone(delivery)) {
             Ok(()) => Offer::Queued,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                let newly = !self.lagged.swap(true, Ordering::Relaxed);
-                Offer::Dropped { newly }
+                Offer::Dropped { newly: self.mark_lagged() }
             }
             Err(mpsc::error::TrySendError::Closed(_)) => Offer::Closed,
         }
@@ -65,6 +75,8 @@ pub struct RouterStats {
 #[derive(Default)]
 struct Inner {
     topics: RwLock<HashMap<Topic, Vec<Arc<Subscriber>>>>,
+    /// Every live subscriber, subscribed to anything or not (for [`Router::lag_all`]).
+    all: Mutex<Vec<std::sync::Weak<Subscriber>>>,
     next_id: AtomicU64,
     queued: AtomicU64,
     dropped: AtomicU64,
@@ -96,7 +108,11 @@ impl Router {
     pub fn subscribe(&self, capacity: usize) -> Subscription {
         let (tx, rx) = mpsc::channel(capacity);
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let shared = Arc::new(Subscriber { id, tx, lagged: AtomicBool::new(false) });
+        let shared = Arc::new(Subscriber { id, tx, lagged: AtomicBool::new(false), woken: Notify::new() });
+        let mut all = self.inner.all.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        all.retain(|subscriber| subscriber.strong_count() > 0);
+        all.push(Arc::downgrade(&shared));
+        drop(all);
         Subscription { rx, topics: Topics { router: self.clone(), shared, set: Arc::default() } }
     }
 
@@ -137,6 +153,19 @@ impl Router {
             dropped: self.inner.dropped.load(Ordering::Relaxed),
             lagged: self.inner.lagged.load(Ordering::Relaxed),
         }
+    }
+
+    /// Marks every subscriber lagged, waking those waiting: events were lost before they reached
+    /// this router (another node's fan-out dropped some), and nobody can tell whose, so every
+    /// subscriber resyncs or closes as if its own queue had overflowed. Returns how many.
+    pub fn lag_all(&self) -> usize {
+        let all = self.inner.all.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let live: Vec<Arc<Subscriber>> = all.iter().filter_map(std::sync::Weak::upgrade).collect();
+        drop(all);
+        for subscriber in &live {
+            subscriber.mark_lagged();
+        }
+        live.len()
     }
 
     /// How many subscribers a topic has.
@@ -254,7 +283,14 @@ impl Subscription {
         }
         // The router holds a sender as long as this subscription lives, so `None` cannot happen
         // while `self` exists; treat it as lagged to be safe.
-        self.rx.recv().await.ok_or(RecvError::Lagged)
+        tokio::select! {
+            biased;
+            _ = self.topics.shared.woken.notified(), if !self.is_lagged() => {}
+            delivery = self.rx.recv() => if !self.is_lagged() {
+                return delivery.ok_or(RecvError::Lagged);
+            },
+        }
+        Err(RecvError::Lagged)
     }
 
     /// A queued delivery if there is one, without waiting.
@@ -315,6 +351,26 @@ mod tests {
         for event in events {
             assert_eq!(sub.recv().await.unwrap().event, event);
         }
+    }
+
+    #[tokio::test]
+    async fn lag_all_wakes_waiting_subscribers_and_marks_idle_ones() {
+        let router = Router::new();
+        let channel = ChannelId::new();
+        let mut waiting = router.subscribe(8);
+        waiting.add(Topic::Channel(channel));
+        let mut idle = router.subscribe(8);
+        let gone = router.subscribe(8);
+        drop(gone);
+        let waiter = tokio::spawn(async move { waiting.recv().await.map(|_| ()) });
+        tokio::task::yield_now().await;
+        assert_eq!(router.lag_all(), 2, "the dropped subscriber is not counted");
+        assert_eq!(waiter.await.unwrap(), Err(RecvError::Lagged));
+        assert!(idle.is_lagged());
+        assert_eq!(idle.recv().await.map(|_| ()), Err(RecvError::Lagged));
+        assert_eq!(router.publish(Topic::Channel(channel), delete(channel)), 0, "nothing after a lag");
+        let fresh = router.subscribe(8);
+        assert!(!fresh.is_lagged(), "only those alive at the time");
     }
 
     #[tokio::test]

@@ -168,3 +168,82 @@ mod tests {
         assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [2000, 2000, 500]);
     }
 }
+
+/// Property tests: `PROPTEST_CASES=100000 cargo test -p rift-discord --lib split::fuzz` for a
+/// long run.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Text without backticks: words, spaces, line breaks (`\n` and `\r\n`), emoji sequences,
+    /// combining marks and long unbroken runs.
+    fn plain_text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[a-zé]{1,12}",
+            Just(" ".to_owned()),
+            Just("\n".to_owned()),
+            Just("\r\n".to_owned()),
+            Just("👨‍👩‍👧‍👦".to_owned()),
+            Just("e\u{301}".to_owned()),
+            "x{20,80}",
+        ];
+        prop::collection::vec(piece, 0..200).prop_map(|pieces| pieces.concat())
+    }
+
+    /// Lines of text and code fences (with and without a language tag).
+    fn fenced_text() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            3 => "[a-z ]{0,30}",
+            1 => Just("```".to_owned()),
+            1 => Just("```rust".to_owned()),
+        ];
+        prop::collection::vec(line, 0..120).prop_map(|lines| lines.join("\n"))
+    }
+
+    /// The text's non-whitespace characters outside fence lines, in order.
+    fn content(text: &str) -> String {
+        text.lines()
+            .filter(|line| !line.trim_start().starts_with(FENCE))
+            .flat_map(|line| line.chars().filter(|c| !c.is_whitespace()))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Without code blocks, each part is within the limit and the parts joined by the cut
+        /// separators (one space or line break each, dropped at a cut) are exactly the text.
+        #[test]
+        fn parts_are_within_limits_and_rebuild_the_text(text in plain_text(), max in 16usize..300) {
+            let parts = split_message(&text, max);
+            let mut rest = text.as_str();
+            for (i, part) in parts.iter().enumerate() {
+                prop_assert!(part.chars().count() <= max, "{} > {max}", part.chars().count());
+                prop_assert!(rest.starts_with(part.as_str()), "part {i} is not next in the text");
+                rest = &rest[part.len()..];
+                if i + 1 < parts.len() {
+                    prop_assert!(!part.is_empty(), "an empty part before the end");
+                    rest = &rest[separator_len(rest)..];
+                }
+            }
+            prop_assert_eq!(rest, "");
+        }
+
+        /// With code blocks, each part is within the limit, every part but the last has balanced
+        /// fences (the last is as balanced as the text), and no text is lost or reordered.
+        #[test]
+        fn fences_stay_balanced_and_nothing_is_lost(text in fenced_text(), max in 40usize..400) {
+            let parts = split_message(&text, max);
+            for part in &parts[..parts.len() - 1] {
+                prop_assert!(part.chars().count() <= max, "{} > {max}", part.chars().count());
+                prop_assert!(open_fence(part).is_none(), "unbalanced part {part:?}");
+            }
+            let last = parts.last().expect("at least one part");
+            prop_assert!(last.chars().count() <= max);
+            prop_assert_eq!(open_fence(last).is_some(), open_fence(&text).is_some());
+            prop_assert_eq!(content(&parts.join("\n")), content(&text));
+        }
+    }
+}

@@ -2,6 +2,7 @@
 
 mod bridge;
 mod etf;
+mod fuzz;
 mod gateway;
 mod import;
 mod rest;

@@ -225,3 +225,105 @@ mod tests {
         assert!(without.get("seq").is_none());
     }
 }
+
+/// Property tests: `PROPTEST_CASES=100000 cargo test -p rift-http --lib frames::fuzz` for a long run.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const TYPES: [&str; 9] = [
+        "Identify",
+        "Resume",
+        "Heartbeat",
+        "SendMessage",
+        "StartTyping",
+        "UpdatePresence",
+        "SubscribeChannel",
+        "SubscribeServer",
+        "Dance",
+    ];
+
+    /// Any JSON value, a few levels deep.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            // Quarters are exact in binary, so the printed JSON reads back the same number.
+            any::<i32>().prop_map(|i| Value::from(f64::from(i) / 4.0)),
+            any::<String>().prop_map(Value::String),
+            Just(json!(ChannelId::new())),
+            Just(json!("idle")),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(any::<String>(), inner, 0..6)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Objects with a known (or unknown) `type` and a mix of the fields frames use.
+    fn frame_like() -> impl Strategy<Value = Value> {
+        let field = prop_oneof![
+            Just("token"),
+            Just("session_id"),
+            Just("seq"),
+            Just("channel_id"),
+            Just("server_id"),
+            Just("content"),
+            Just("nonce"),
+            Just("status"),
+            Just("attachments"),
+        ];
+        (prop::sample::select(&TYPES[..]), prop::collection::vec((field, any_json()), 0..6)).prop_map(
+            |(kind, fields)| {
+                let mut object = serde_json::Map::new();
+                object.insert("type".into(), json!(kind));
+                for (name, value) in fields {
+                    object.insert(name.into(), value);
+                }
+                Value::Object(object)
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Arbitrary text never panics and is sorted into exactly one answer.
+        #[test]
+        fn arbitrary_text_is_parsed_or_refused(text in any::<String>()) {
+            let _ = parse(&text);
+        }
+
+        /// Frame-shaped objects: an unknown type is 4001; a known one parses or is `Invalid`
+        /// (the connection stays), never `Decode`; the nonce of an invalid frame is the one sent.
+        #[test]
+        fn frame_shaped_objects_get_the_right_answer(value in frame_like()) {
+            let known = value["type"] != "Dance";
+            match parse(&value.to_string()) {
+                Ok(_) => prop_assert!(known),
+                Err(FrameError::UnknownType) => prop_assert!(!known),
+                Err(FrameError::Invalid { nonce, .. }) => {
+                    prop_assert!(known);
+                    prop_assert_eq!(nonce.as_ref(), value.get("nonce"));
+                }
+                Err(FrameError::Decode) => prop_assert!(false, "a JSON object with a string type is not a decode error"),
+            }
+        }
+
+        /// Any JSON that is not an object with a string `type` is a decode error (4002).
+        #[test]
+        fn values_without_a_string_type_are_decode_errors(value in any_json()) {
+            let typed = value.get("type").is_some_and(Value::is_string);
+            let answer = parse(&value.to_string());
+            if !typed {
+                prop_assert!(matches!(answer, Err(FrameError::Decode)), "{:?}", answer);
+            }
+        }
+    }
+}

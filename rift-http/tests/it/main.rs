@@ -7,6 +7,7 @@ mod gateway;
 mod history;
 mod hostile;
 mod messages;
+mod probing;
 mod servers;
 mod uploads;
 
@@ -38,6 +39,7 @@ common::http_tests! {
         hostile::metacharacters_and_unicode_are_plain_text,
         hostile::unknown_routes_and_methods_answer_in_shape,
         hostile::nul_characters_in_text_fields_are_refused_not_500,
+        probing::others_resources_are_404_with_no_data,
         gateway::two_clients_chat_live,
         gateway::a_kicked_member_stops_receiving_at_once,
         gateway::reading_on_one_session_marks_read_on_the_others,

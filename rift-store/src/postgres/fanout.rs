@@ -19,6 +19,12 @@
 //! last id only moves forward, so nothing is delivered twice. A listener also re-reads every
 //! `poll_interval` without a notification, a safety net for a connection that died silently.
 //!
+//! **Lost events.** When the outbox overflows (or a batch cannot be written), other nodes miss
+//! envelopes. The writer announces it: the first row of its next batch carries the number lost
+//! since its last written row (`gap`, from [`FanOutCounters::take_unreported`]). A listener that
+//! reads a non-zero gap marks every local subscriber lagged ([`Router::lag_all`]) before it
+//! delivers that row, so gateway sessions end and resync instead of staying silently behind.
+//!
 //! **Pruning.** Every node deletes rows older than `retention` every `prune_interval`. A node cut
 //! off for longer than `retention` can miss events (its sessions must resume or resync anyway).
 //!
@@ -286,12 +292,17 @@ impl Writer {
             return;
         }
         let count = payloads.len() as u64;
+        // Envelopes lost since the last written row: announced with this batch.
+        let gap = self.counters.take_unreported();
         let attempts = if stopping { 1 } else { self.options.write_attempts.max(1) };
         let mut delay = self.options.reconnect_min;
         for attempt in 1..=attempts {
-            match insert(&self.pool, self.node_id, &payloads).await {
+            match insert(&self.pool, self.node_id, &payloads, gap).await {
                 Ok(()) => {
                     self.counters.add_sent(count);
+                    if gap > 0 {
+                        tracing::warn!(node = %self.node_id, lost = gap, "told the other nodes that events were lost");
+                    }
                     return;
                 }
                 Err(e) if attempt < attempts => {
@@ -301,6 +312,8 @@ impl Writer {
                 }
                 Err(e) => {
                     self.counters.add_failed(count);
+                    // The next batch announces these and the gap it carried.
+                    self.counters.add_unreported(count + gap);
                     tracing::error!(error = %e, events = count, "fan-out write failed; events not forwarded");
                 }
             }
@@ -308,16 +321,18 @@ impl Writer {
     }
 }
 
-/// One batch, in order, in one transaction that also notifies (delivered at commit).
-async fn insert(pool: &PgPool, node_id: NodeId, payloads: &[String]) -> Result<(), sqlx::Error> {
+/// One batch, in order, in one transaction that also notifies (delivered at commit); its first
+/// row carries `gap`.
+async fn insert(pool: &PgPool, node_id: NodeId, payloads: &[String], gap: u64) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     // Ids must commit in id order (see the module docs). The two-key form has its own key space,
     // apart from the one-key locks used for nonces.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('rift.event_log'), 0)").execute(&mut *tx).await?;
     sqlx::query(
         "WITH inserted AS ( \
-             INSERT INTO event_log (node_id, payload) \
-             SELECT $1, payload FROM unnest($2::text[]) WITH ORDINALITY AS batch(payload, n) ORDER BY n \
+             INSERT INTO event_log (node_id, payload, gap) \
+             SELECT $1, payload, CASE WHEN n = 1 THEN $4 ELSE 0 END \
+             FROM unnest($2::text[]) WITH ORDINALITY AS batch(payload, n) ORDER BY n \
              RETURNING id \
          ) \
          SELECT pg_notify($3, MAX(id)::text) FROM inserted",
@@ -325,6 +340,7 @@ async fn insert(pool: &PgPool, node_id: NodeId, payloads: &[String]) -> Result<(
     .bind(node_id.uuid())
     .bind(payloads)
     .bind(CHANNEL)
+    .bind(i64::try_from(gap).unwrap_or(i64::MAX))
     .execute(&mut *tx)
     .await?;
     tx.commit().await
@@ -402,8 +418,8 @@ impl Reader {
     /// stops; the next notification, poll or reconnection reads from the same point.
     async fn catch_up(&mut self) {
         loop {
-            let rows: Vec<(i64, String)> = match sqlx::query_as(
-                "SELECT id, payload FROM event_log WHERE id > $1 AND node_id <> $2 ORDER BY id LIMIT $3",
+            let rows: Vec<(i64, String, i64)> = match sqlx::query_as(
+                "SELECT id, payload, gap FROM event_log WHERE id > $1 AND node_id <> $2 ORDER BY id LIMIT $3",
             )
             .bind(self.last_id)
             .bind(self.node_id.uuid())
@@ -418,8 +434,19 @@ impl Reader {
                 }
             };
             let full = rows.len() as i64 == PAGE;
-            for (id, payload) in rows {
+            for (id, payload, gap) in rows {
                 self.last_id = self.last_id.max(id);
+                if gap > 0 {
+                    // Which topics the lost envelopes had is unknown: everyone resyncs.
+                    let lagged = self.router.lag_all();
+                    self.counters.add_gap();
+                    tracing::warn!(
+                        id,
+                        lost = gap,
+                        lagged,
+                        "another node lost events for this one; local subscribers resync"
+                    );
+                }
                 match serde_json::from_str::<Envelope>(&payload) {
                     Ok(envelope) => {
                         self.router.publish_envelope(Arc::new(envelope));

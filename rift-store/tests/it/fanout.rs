@@ -360,3 +360,39 @@ async fn the_service_hands_every_published_envelope_to_its_fan_out_after_local_d
     assert!(Arc::ptr_eq(&handed[0], &delivered), "one shared envelope, not a copy");
     assert!(Arc::ptr_eq(rift.fanout(), &(recording.clone() as Arc<dyn FanOut>)));
 }
+
+#[tokio::test]
+async fn an_overflowing_outbox_makes_the_other_nodes_resync_once() {
+    let Some((url, _)) = rift_testing::postgres_url().await else { return };
+    let mut tiny = PgFanOutOptions::default();
+    tiny.queue_capacity = 2;
+    let a = Node::start(&url, tiny).await;
+    let b = Node::start(&url, PgFanOutOptions::default()).await;
+    // The setup's events go through B, so A's small outbox holds only what the test publishes.
+    let (_, channel) = world(&b).await;
+    let mut on_b = b.subscribe(channel);
+    // A subscriber of nothing in particular (a bridge feed, say) must hear of the loss too.
+    let mut elsewhere_on_b = b.rift.router().subscribe(8);
+    let before = a.stats();
+
+    // Publishing never waits and the writer cannot run in between: two fit, eight are dropped.
+    for _ in 0..10 {
+        let event = Event::MessageDelete { id: MessageId::new(), channel_id: channel };
+        a.fanout.publish(Arc::new(Envelope { topic: Topic::Channel(channel), event }));
+    }
+    assert_eq!(a.stats().dropped - before.dropped, 8);
+
+    let lagged = tokio::time::timeout(PATIENCE, on_b.recv()).await.expect("B hears of the loss");
+    assert!(lagged.is_err(), "B's subscriber is told it missed events, not fed what is left");
+    assert!(tokio::time::timeout(PATIENCE, elsewhere_on_b.recv()).await.expect("woken").is_err());
+    assert_eq!(b.stats().gaps, 1);
+
+    // Once announced, the gap is not announced again: a new subscriber follows normally.
+    let mut resynced = b.subscribe(channel);
+    let event = Event::MessageDelete { id: MessageId::new(), channel_id: channel };
+    a.fanout.publish(Arc::new(Envelope { topic: Topic::Channel(channel), event: event.clone() }));
+    assert_eq!(next(&mut resynced).await.event, event);
+    assert_eq!(b.stats().gaps, 1);
+    a.stop().await;
+    b.stop().await;
+}

@@ -1,5 +1,6 @@
 //! The service layer over real stores, each test on SQLite and on PostgreSQL.
 
+mod fuzz;
 mod imports;
 mod leases;
 mod service;
