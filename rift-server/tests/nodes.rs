@@ -62,6 +62,11 @@ async fn an_empty_database_url_means_the_default_sqlite_file() {
 }
 
 async fn start(database_url: Option<&str>) -> Node {
+    start_with(database_url, &[]).await
+}
+
+/// Starts a node with extra environment variables.
+async fn start_with(database_url: Option<&str>, env: &[(&str, &str)]) -> Node {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let mut cmd = command(dir.path(), port);
@@ -69,6 +74,7 @@ async fn start(database_url: Option<&str>) -> Node {
     if let Some(url) = database_url {
         cmd.env("DATABASE_URL", url);
     }
+    cmd.envs(env.iter().copied());
     let child = cmd.spawn().expect("spawn rift-server");
     let node = Node { child, base: format!("http://127.0.0.1:{port}"), _dir: dir };
     let started = Instant::now();
@@ -92,6 +98,22 @@ async fn post(http: &reqwest::Client, url: String, token: Option<&str>, body: Va
     let response = request.send().await.expect("request");
     assert!(response.status().is_success(), "{}", response.status());
     response.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn metrics_are_served_only_when_switched_on() {
+    let http = reqwest::Client::new();
+    let off = start(None).await;
+    let answer = http.get(format!("{}/metrics", off.base)).send().await.unwrap();
+    assert_eq!(answer.status(), 404);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unknown_route");
+    let on = start_with(None, &[("RIFT_METRICS", "on")]).await;
+    let answer = http.get(format!("{}/metrics", on.base)).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let text = answer.text().await.unwrap();
+    assert!(text.contains("# TYPE rift_messages_sent_total counter"), "{text}");
+    assert!(text.contains("rift_gateway_sessions 0"), "{text}");
 }
 
 #[tokio::test]
