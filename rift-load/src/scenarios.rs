@@ -1015,6 +1015,8 @@ pub async fn search(target: &Target, options: &SearchOptions) -> Result<SearchRe
         Seed::Store => seed_store(target, &fx.channel_id, &authors, options.messages).await?,
     }
     let seeded_s = started.elapsed().as_secs_f64();
+    // Seeding a large corpus outlasts an access token (15 minutes): sign in afresh.
+    let searcher = fx.api.login(&fx.owner.username).await?;
     let channel = fx.channel_id.as_str();
     type Query<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
     let queries: Vec<Query<'_>> = vec![
@@ -1039,7 +1041,7 @@ pub async fn search(target: &Target, options: &SearchOptions) -> Result<SearchRe
         let deadline = Instant::now() + Duration::from_secs(120);
         for _ in 0..options.runs {
             let t = Instant::now();
-            match fx.api.search(&fx.owner.token, &params).await {
+            match fx.api.search(&searcher.token, &params).await {
                 Ok(found) => {
                     samples.record(t.elapsed());
                     hits = found;

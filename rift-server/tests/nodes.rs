@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{command, free_port, post, start};
+use common::{command, free_port, post, start, start_with};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -28,6 +28,22 @@ async fn an_empty_database_url_means_the_default_sqlite_file() {
     let token = session["access_token"].as_str().unwrap();
     post(&http, format!("{}/api/servers", node.base), Some(token), json!({"name": "Engines"})).await;
     assert!(node.dir.path().join("rift.db").is_file(), "the default file was used");
+}
+
+#[tokio::test]
+async fn metrics_are_served_only_when_switched_on() {
+    let http = reqwest::Client::new();
+    let off = start(None).await;
+    let answer = http.get(format!("{}/metrics", off.base)).send().await.unwrap();
+    assert_eq!(answer.status(), 404);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unknown_route");
+    let on = start_with(None, &[("RIFT_METRICS", "on")]).await;
+    let answer = http.get(format!("{}/metrics", on.base)).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let text = answer.text().await.unwrap();
+    assert!(text.contains("# TYPE rift_messages_sent_total counter"), "{text}");
+    assert!(text.contains("rift_gateway_sessions 0"), "{text}");
 }
 
 #[tokio::test]

@@ -50,14 +50,29 @@ pub(crate) async fn start(database_url: Option<&str>) -> Node {
     start_in(Arc::new(tempfile::tempdir().expect("temp dir")), database_url).await
 }
 
+/// A server on a fresh data dir with extra environment variables.
+pub(crate) async fn start_with(database_url: Option<&str>, env: &[(&str, &str)]) -> Node {
+    start_in_with(Arc::new(tempfile::tempdir().expect("temp dir")), database_url, env).await
+}
+
 /// A server on `dir`, answering its health check.
 pub(crate) async fn start_in(dir: Arc<tempfile::TempDir>, database_url: Option<&str>) -> Node {
+    start_in_with(dir, database_url, &[]).await
+}
+
+/// A server on `dir` with extra environment variables, answering its health check.
+pub(crate) async fn start_in_with(
+    dir: Arc<tempfile::TempDir>,
+    database_url: Option<&str>,
+    env: &[(&str, &str)],
+) -> Node {
     let port = free_port();
     let mut cmd = command(dir.path(), port);
     cmd.env("JWT_SECRET", SECRET);
     if let Some(url) = database_url {
         cmd.env("DATABASE_URL", url);
     }
+    cmd.envs(env.iter().copied());
     let child = cmd.spawn().expect("spawn rift-server");
     let node = Node { child, base: format!("http://127.0.0.1:{port}"), dir };
     let started = Instant::now();

@@ -377,8 +377,8 @@ async fn an_overflowing_outbox_makes_the_other_nodes_resync_once() {
 
     // Publishing never waits and the writer cannot run in between: two fit, eight are dropped.
     for _ in 0..10 {
-        let event = Event::MessageDelete { id: MessageId::new(), channel_id: channel };
-        a.fanout.publish(Arc::new(Envelope { topic: Topic::Channel(channel), event }));
+        let event = Event::MessageDelete { id: MessageId::new(), channel_id: channel, content: None };
+        a.fanout.publish(Arc::new(Envelope::new(Topic::Channel(channel), event)));
     }
     assert_eq!(a.stats().dropped - before.dropped, 8);
 
@@ -389,8 +389,8 @@ async fn an_overflowing_outbox_makes_the_other_nodes_resync_once() {
 
     // Once announced, the gap is not announced again: a new subscriber follows normally.
     let mut resynced = b.subscribe(channel);
-    let event = Event::MessageDelete { id: MessageId::new(), channel_id: channel };
-    a.fanout.publish(Arc::new(Envelope { topic: Topic::Channel(channel), event: event.clone() }));
+    let event = Event::MessageDelete { id: MessageId::new(), channel_id: channel, content: None };
+    a.fanout.publish(Arc::new(Envelope::new(Topic::Channel(channel), event.clone())));
     assert_eq!(next(&mut resynced).await.event, event);
     assert_eq!(b.stats().gaps, 1);
     a.stop().await;
