@@ -119,6 +119,7 @@
 //! serve `rift-discord`'s own protocol tests.
 
 pub mod discord;
+pub mod sample;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
