@@ -259,6 +259,23 @@ impl Rift {
         self.inner.store.revoke_user_tokens(user_id, Some(family)).await?;
         self.issue_tokens(user_id, Some(family)).await
     }
+
+    /// Sets a password without knowing the old one (an administrator's reset): every refresh
+    /// token of the user is revoked, so each session must sign in again.
+    ///
+    /// # Errors
+    /// 404 `unknown_user` (puppets included: they cannot log in); 400 `invalid_password`.
+    pub async fn reset_password(&self, user_id: UserId, new: &str) -> Result<()> {
+        check_password(new)?;
+        match self.inner.store.user(user_id).await? {
+            Some(user) if !user.is_puppet => {}
+            _ => return Err(Error::NotFound(crate::error::Resource::User)),
+        }
+        let new_hash = hash_password(new).await?;
+        self.inner.store.set_password_hash(user_id, &new_hash).await?;
+        self.inner.store.revoke_user_tokens(user_id, None).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
