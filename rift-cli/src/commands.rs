@@ -151,6 +151,18 @@ async fn user(inst: &Installation, command: UserCommand) -> Result<(), Failure> 
             }
             Ok(())
         }
+        UserCommand::Disable { user } => {
+            let user = find_user(inst, &user).await?;
+            inst.rift.disable_user(user.id).await?;
+            println!("disabled {}: signed out everywhere, cannot sign in", user.username);
+            Ok(())
+        }
+        UserCommand::Enable { user } => {
+            let user = find_user(inst, &user).await?;
+            inst.rift.enable_user(user.id).await?;
+            println!("enabled {}", user.username);
+            Ok(())
+        }
         UserCommand::ResetPassword { user, password: given, password_stdin } => {
             let user = find_user(inst, &user).await?;
             inst.rift.reset_password(user.id, &password(given, password_stdin)?).await?;

@@ -90,6 +90,16 @@ pub(crate) enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Disable an account: it cannot sign in, refresh, or use the tokens it holds.
+    Disable {
+        /// Username or user id.
+        user: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        /// Username or user id.
+        user: String,
+    },
     /// Set a new password; every session of the user must sign in again.
     ResetPassword {
         /// Username or user id.

@@ -666,6 +666,10 @@ pub trait Store: Send + Sync + 'static {
     async fn all_users(&self, after: Option<UserId>, limit: u32) -> StoreResult<Vec<User>>;
     /// Every server, ordered by id, after `after`, at most `limit`.
     async fn all_servers(&self, after: Option<ServerId>, limit: u32) -> StoreResult<Vec<Server>>;
+    /// Disables (`Some(at)`) or enables (`None`) a user's account; `false` if the user is unknown.
+    async fn set_user_disabled(&self, id: UserId, disabled_at: Option<Timestamp>) -> StoreResult<bool>;
+    /// When the user's account was disabled; `None` when it is enabled or unknown.
+    async fn user_disabled_at(&self, id: UserId) -> StoreResult<Option<Timestamp>>;
     /// Hands every record of `scope` to `sink`, from one consistent snapshot, in an order an
     /// import can replay (a row after the rows it refers to; within a kind, by key, so two exports
     /// of equal data are equal). Password hashes go into `user` records only when

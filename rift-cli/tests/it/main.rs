@@ -68,8 +68,8 @@ impl Place {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    /// Fills the database with the sample world through the service layer.
-    async fn populate(&self) -> Sample {
+    /// The service over this place's database.
+    async fn service(&self) -> Rift {
         let url = match &self.database_url {
             Some(url) => url.clone(),
             None => {
@@ -78,11 +78,12 @@ impl Place {
             }
         };
         let database = rift_store::connect(&url).await.unwrap();
-        let rift =
-            Rift::new(Arc::new(database.clone()), Config::new(b"a test secret of enough bytes!!!".to_vec()));
-        let sample = sample::populate(&rift, &self.uploads()).await;
-        database.close().await;
-        sample
+        Rift::new(Arc::new(database), Config::new(b"a test secret of enough bytes!!!".to_vec()))
+    }
+
+    /// Fills the database with the sample world through the service layer.
+    async fn populate(&self) -> Sample {
+        sample::populate(&self.service().await, &self.uploads()).await
     }
 }
 
@@ -203,6 +204,14 @@ async fn users_servers_search_and_backup() {
     let short = one_line_failure(&place.rift(&["user", "reset-password", "alice", "--password", "short"]));
     assert!(short.contains("8 to 256"), "{short}");
     one_line_failure(&place.rift(&["user", "reset-password", "nobody", "--password", "long enough!"]));
+
+    place.ok(&["user", "disable", "bob"]);
+    let rift = place.service().await;
+    let refused = rift.login("bob", "bobby-password").await.unwrap_err();
+    assert_eq!(refused.code(), "account_disabled");
+    place.ok(&["user", "enable", "bob"]);
+    rift.login("bob", "bobby-password").await.expect("enabled again");
+    rift.login("alice", "brand-new-password").await.expect("the reset password works");
 
     let servers: serde_json::Value = serde_json::from_str(&place.ok(&["server", "list", "--json"])).unwrap();
     assert_eq!(servers[0]["id"], sample.server.to_string());

@@ -44,6 +44,7 @@ common::http_tests! {
         gateway::bad_frames_get_their_answers_while_others_chat,
         gateway::typing_and_presence_reach_only_those_who_share,
         gateway::dms_and_new_servers_arrive_live,
+        gateway::disabled_accounts_cannot_sign_in_or_use_their_tokens,
     ],
     database: [
         client::the_client_is_served_with_strict_headers,

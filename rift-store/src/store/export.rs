@@ -66,6 +66,7 @@ const TABLES: &[Table] = &[
             ("bridge_source", Text),
             ("bridge_remote_id", Text),
             ("created_at", Time),
+            ("disabled_at", Time),
         ],
         order: |_| "id",
         server: Some(
@@ -444,6 +445,28 @@ impl Database {
                 .await?
         });
         Ok(rows.into_iter().map(ServerRow::into_server).collect())
+    }
+
+    pub(crate) async fn put_user_disabled(&self, id: UserId, at: Option<DateTime<Utc>>) -> Res<bool> {
+        let changed = on_db!(self, write, |pool| {
+            sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1")
+                .bind(id.uuid())
+                .bind(at.map(Ts::new))
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(changed > 0)
+    }
+
+    pub(crate) async fn get_user_disabled(&self, id: UserId) -> Res<Option<DateTime<Utc>>> {
+        let at = on_db!(self, read, |pool| {
+            sqlx::query_scalar::<_, Option<Ts>>("SELECT disabled_at FROM users WHERE id = $1")
+                .bind(id.uuid())
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(at.flatten().map(|ts| ts.0))
     }
 
     pub(crate) async fn export_records(

@@ -423,6 +423,12 @@ impl Store for Database {
     async fn all_servers(&self, after: Option<ServerId>, limit: u32) -> StoreResult<Vec<Server>> {
         Ok(self.list_all_servers(after, limit).await?)
     }
+    async fn set_user_disabled(&self, id: UserId, disabled_at: Option<Timestamp>) -> StoreResult<bool> {
+        Ok(self.put_user_disabled(id, disabled_at).await?)
+    }
+    async fn user_disabled_at(&self, id: UserId) -> StoreResult<Option<Timestamp>> {
+        Ok(self.get_user_disabled(id).await?)
+    }
     async fn export(
         &self,
         scope: rift::store::ExportScope,
