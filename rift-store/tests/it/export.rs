@@ -164,3 +164,37 @@ async fn postgres_scoped_exports_import_alone() {
     let Some(db) = rift_testing::postgres().await else { return };
     check_scopes(&db, async || rift_testing::postgres().await.expect("postgres")).await;
 }
+
+/// `all_users` / `all_servers` page by id; `set_user_disabled` round-trips and knows unknown users.
+async fn check_listings(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = rift_testing::sample::populate(&service(db), dir.path()).await;
+    let mut ids = vec![sample.alice, sample.bob, sample.carol];
+    ids.sort();
+    let first = db.store.all_users(None, 2).await.unwrap();
+    assert_eq!(first.iter().map(|u| u.id).collect::<Vec<_>>(), ids[..2]);
+    let rest = db.store.all_users(Some(ids[1]), 2).await.unwrap();
+    assert_eq!(rest.iter().map(|u| u.id).collect::<Vec<_>>(), ids[2..]);
+    let servers = db.store.all_servers(None, 10).await.unwrap();
+    assert_eq!(servers.iter().map(|s| s.id).collect::<Vec<_>>(), [sample.server]);
+    assert!(db.store.all_servers(Some(sample.server), 10).await.unwrap().is_empty());
+
+    assert_eq!(db.store.user_disabled_at(sample.bob).await.unwrap(), None);
+    let at = chrono::DateTime::from_timestamp_micros(1_760_000_000_123_456).unwrap();
+    assert!(db.store.set_user_disabled(sample.bob, Some(at)).await.unwrap());
+    assert_eq!(db.store.user_disabled_at(sample.bob).await.unwrap(), Some(at));
+    assert!(db.store.set_user_disabled(sample.bob, None).await.unwrap());
+    assert_eq!(db.store.user_disabled_at(sample.bob).await.unwrap(), None);
+    assert!(!db.store.set_user_disabled(rift::UserId::new(), Some(at)).await.unwrap());
+}
+
+#[tokio::test]
+async fn sqlite_listings_page_by_id_and_disabling_round_trips() {
+    check_listings(&rift_testing::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_listings_page_by_id_and_disabling_round_trips() {
+    let Some(db) = rift_testing::postgres().await else { return };
+    check_listings(&db).await;
+}
