@@ -169,7 +169,7 @@ async fn postgres_scoped_exports_import_alone() {
 async fn check_listings(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let sample = rift_testing::sample::populate(&service(db), dir.path()).await;
-    let mut ids = vec![sample.alice, sample.bob, sample.carol];
+    let mut ids = [sample.alice, sample.bob, sample.carol];
     ids.sort();
     let first = db.store.all_users(None, 2).await.unwrap();
     assert_eq!(first.iter().map(|u| u.id).collect::<Vec<_>>(), ids[..2]);
