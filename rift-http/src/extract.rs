@@ -71,7 +71,7 @@ where
             .ok()
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::unauthenticated("expected Authorization: Bearer <token>"))?;
-        Ok(Self(state.rift.authenticate(token.trim())?))
+        Ok(Self(state.rift.authenticate_active(token.trim()).await?))
     }
 }
 

@@ -26,7 +26,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(version, about)]
 struct Args {
     /// Where Rift keeps its files by default (SQLite database, JWT secret, uploads).
-    #[arg(long, env = "RIFT_DATA_DIR", default_value = "./rift-data")]
+    #[arg(long, env = "RIFT_DATA_DIR", default_value = rift_store::DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
     /// `postgres://…` for PostgreSQL, `sqlite://path` for SQLite; default: SQLite in the data dir.
     #[arg(long, env = "DATABASE_URL")]
@@ -181,13 +181,12 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 async fn run(args: Args) -> Result<(), ConfigError> {
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| ConfigError(format!("RIFT_DATA_DIR: cannot create {}: {e}", args.data_dir.display())))?;
-    // An empty DATABASE_URL (as env files often leave it) means the default, not a database named "".
-    let database_url = args
-        .database_url
-        .clone()
-        .filter(|url| !url.trim().is_empty())
-        .unwrap_or_else(|| format!("sqlite://{}", args.data_dir.join("rift.db").display()));
-    let store = rift_store::connect(&database_url)
+    let location = rift_store::DataLocation::resolve(
+        &args.data_dir,
+        args.database_url.as_deref(),
+        args.upload_dir.as_deref(),
+    );
+    let store = rift_store::connect(&location.database_url)
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot open the database: {e}")))?;
     let database = store.clone();
@@ -204,7 +203,7 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot start event fan-out: {e}")))?;
     let rift = Rift::with_fanout(Arc::clone(&store), config, router, fanout);
 
-    let mut http = HttpConfig::new(args.upload_dir.clone().unwrap_or_else(|| args.data_dir.join("uploads")));
+    let mut http = HttpConfig::new(location.upload_dir.clone());
     http.max_upload_bytes = args.max_upload_bytes;
     http.cors_allowed_origins = args.cors_allowed_origins.iter().map(|o| o.trim().to_owned()).collect();
     http.client_dir = Some(args.client_dir.clone());

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod db;
+mod location;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -9,6 +10,7 @@ mod store;
 use std::path::Path;
 
 pub use db::Database;
+pub use location::{DEFAULT_DATA_DIR, DataLocation};
 pub use postgres::fanout::{PgFanOut, PgFanOutOptions};
 pub use rift::StoreError;
 
@@ -37,6 +39,25 @@ impl Database {
     /// [`StoreError::Backend`] when the file cannot be opened or migrated.
     pub async fn open_sqlite(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         sqlite::open(path.as_ref()).await
+    }
+
+    /// Writes a consistent copy of a SQLite database to `to` (a new file) while it stays in use,
+    /// with `VACUUM INTO`: the copy is one snapshot, compacted, and opens like the original.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when `to` exists or cannot be written; on PostgreSQL, which has
+    /// its own tool (`pg_dump`), always.
+    pub async fn backup_sqlite(&self, to: &Path) -> Result<(), StoreError> {
+        let db::Pools::Sqlite { read, .. } = &self.pools else {
+            return Err(StoreError::Backend("backups of PostgreSQL are made with pg_dump".into()));
+        };
+        let to = to.to_str().ok_or_else(|| StoreError::Backend("the backup path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(to)
+            .execute(read)
+            .await
+            .map(drop)
+            .map_err(|e| StoreError::Backend(Box::new(e)))
     }
 
     /// Connects to a PostgreSQL database and migrates it.

@@ -120,6 +120,7 @@
 
 pub mod archive;
 pub mod discord;
+pub mod sample;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -379,6 +379,42 @@ pub struct MirroredDmOutcome {
     pub renamed: bool,
 }
 
+/// What an export covers: the whole database, or one server, or one channel (a DM channel too).
+/// A scoped export also carries what its rows need to be imported on their own: the users they
+/// name (authors, reactors, members, participants, the owner), and for a channel its server, the
+/// server's roles and the channel's category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportScope {
+    /// Every server, DM, user and upload, and read states.
+    All,
+    /// One server with its roles, channels, overwrites, members, messages, bans, invites and
+    /// audit log.
+    Server(ServerId),
+    /// One channel or DM with its messages.
+    Channel(ChannelId),
+}
+
+/// One record of an export: a row of one kind (`type`) with its fields, in the form of the
+/// export format (`docs/export-format.md`): ids as UUID strings, timestamps as RFC 3339 UTC
+/// strings with microseconds, permission sets as unsigned integers, JSON columns as JSON.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExportRecord {
+    /// The kind of row (`user`, `server`, `role`, `member`, `member_role`, `channel`,
+    /// `overwrite`, `dm`, `dm_participant`, `message`, `attachment`, `reaction`,
+    /// `message_history`, `ban`, `invite`, `audit_entry`, `read_state`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its columns by name.
+    #[serde(flatten)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Where [`Store::export`] hands each record; an error stops the export.
+pub type ExportSink<'a> = &'a mut (dyn FnMut(ExportRecord) -> StoreResult<()> + Send);
+
+/// The records [`Store::import`] stores, in export order; an error stops the import.
+pub type ImportSource<'a> = &'a mut (dyn Iterator<Item = StoreResult<ExportRecord>> + Send);
+
 /// The storage contract of the service layer. See the module docs for the rules.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -755,4 +791,31 @@ pub trait Store: Send + Sync + 'static {
     /// Gives up `holder`'s lease on a connection (anyone may take it at once); `false` if
     /// `holder` did not hold it.
     async fn release_bridge_lease(&self, id: BridgeConnectionId, holder: Uuid) -> StoreResult<bool>;
+
+    // ---- administration ----
+    /// Every user (puppets included), ordered by id, after `after`, at most `limit`.
+    async fn all_users(&self, after: Option<UserId>, limit: u32) -> StoreResult<Vec<User>>;
+    /// Every server, ordered by id, after `after`, at most `limit`.
+    async fn all_servers(&self, after: Option<ServerId>, limit: u32) -> StoreResult<Vec<Server>>;
+    /// Disables (`Some(at)`) or enables (`None`) a user's account; `false` if the user is unknown.
+    async fn set_user_disabled(&self, id: UserId, disabled_at: Option<Timestamp>) -> StoreResult<bool>;
+    /// When the user's account was disabled; `None` when it is enabled or unknown.
+    async fn user_disabled_at(&self, id: UserId) -> StoreResult<Option<Timestamp>>;
+    /// Hands every record of `scope` to `sink`, from one consistent snapshot, in an order an
+    /// import can replay (a row after the rows it refers to; within a kind, by key, so two exports
+    /// of equal data are equal). Password hashes go into `user` records only when
+    /// `password_hashes` is set; refresh tokens, bridge connections, leases and the event log are
+    /// never exported. Returns how many records were handed over. `Missing("server")` /
+    /// `Missing("channel")` when a scoped export names nothing.
+    async fn export(
+        &self,
+        scope: ExportScope,
+        password_hashes: bool,
+        sink: ExportSink<'_>,
+    ) -> StoreResult<u64>;
+    /// Stores the records of an export, with their ids and timestamps, in one transaction: all or
+    /// nothing. Refuses with `Conflict("database_not_empty")` when the database has a user (so
+    /// nothing is merged or overwritten), and with `Corrupt` on an unknown kind or field or a
+    /// value of the wrong form. Returns how many records were stored.
+    async fn import(&self, records: ImportSource<'_>) -> StoreResult<u64>;
 }

@@ -299,8 +299,9 @@ impl Connection {
 
     /// A new session: subscribe to everything the user may see, then send `Ready`.
     async fn identify(&mut self, token: &str) -> Option<Ending> {
-        let Ok(user_id) = self.rift().authenticate(token) else {
-            return Some(Ending::Close(close::AUTHENTICATION_FAILED));
+        let user_id = match authenticated(self.rift(), token).await {
+            Ok(user_id) => user_id,
+            Err(ending) => return Some(ending),
         };
         match self.start_session(user_id).await {
             Ok(()) => None,
@@ -362,8 +363,9 @@ impl Connection {
 
     /// Re-attaches to a session: replays what it missed, then `Resumed`; or `InvalidSession`.
     async fn resume(&mut self, token: &str, session_id: SessionId, seq: u64) -> Option<Ending> {
-        let Ok(user_id) = self.rift().authenticate(token) else {
-            return Some(Ending::Close(close::AUTHENTICATION_FAILED));
+        let user_id = match authenticated(self.rift(), token).await {
+            Ok(user_id) => user_id,
+            Err(ending) => return Some(ending),
         };
         let session = self.state.gateway.sessions().get(&session_id).cloned();
         let (tx, rx) = mpsc::channel(self.config().outbound_capacity);
@@ -412,4 +414,19 @@ async fn recv_outbound(outbound: &mut Option<mpsc::Receiver<Outbound>>) -> Optio
 
 fn error_frame(error: &Error, nonce: Option<Value>) -> String {
     frames::error_frame(error.code(), &error.public_message(), nonce)
+}
+
+/// The token's user, if it may connect: a bad token or a disabled account closes 4004; not
+/// being able to tell (the database) closes 4000.
+async fn authenticated(rift: &rift::service::Rift, token: &str) -> Result<rift::UserId, Ending> {
+    match rift.authenticate_active(token).await {
+        Ok(user_id) => Ok(user_id),
+        Err(error) if error.kind() == rift::ErrorKind::Unauthenticated => {
+            Err(Ending::Close(close::AUTHENTICATION_FAILED))
+        }
+        Err(error) => {
+            tracing::error!(%error, "gateway authentication failed");
+            Err(Ending::Close(close::UNKNOWN))
+        }
+    }
 }

@@ -539,3 +539,29 @@ pub(crate) async fn pins_and_deletes_reach_sessions_as_settings_allow(s: TestSer
     s.delete(&format!("/api/messages/{}", sent["id"].as_str().unwrap()), &owner).await.expect(204);
     assert_eq!(b.expect("MessageDelete").await["content"], "regrettable");
 }
+
+/// A disabled account loses every door at once: its access token (REST and gateway), its
+/// refresh token and its password; enabled again, it signs in.
+pub(crate) async fn disabled_accounts_cannot_sign_in_or_use_their_tokens(s: TestServer) {
+    let mallory = s.register("mallory").await;
+    let id: rift::UserId = mallory.id.parse().unwrap();
+    s.rift.disable_user(id).await.unwrap();
+
+    s.get("/api/users/me", &mallory).await.expect_error(401, "account_disabled");
+    let login = json!({ "username": "mallory", "password": "password123" });
+    let refused = s.call(reqwest::Method::POST, "/api/auth/login", None, Some(login.clone())).await;
+    refused.expect_error(401, "account_disabled");
+    let refresh = json!({ "refresh_token": mallory.refresh });
+    let refused = s.call(reqwest::Method::POST, "/api/auth/refresh", None, Some(refresh)).await;
+    refused.expect_error(401, "invalid_refresh_token");
+    let mut again = Client::connect(&s).await;
+    again.send(json!({ "type": "Identify", "token": mallory.token })).await;
+    again.expect_close(4004).await;
+    let resume = json!({ "type": "Resume", "token": mallory.token, "session_id": "00000000-0000-0000-0000-000000000000", "seq": 0 });
+    let mut resumer = Client::connect(&s).await;
+    resumer.send(resume).await;
+    resumer.expect_close(4004).await;
+
+    s.rift.enable_user(id).await.unwrap();
+    s.call(reqwest::Method::POST, "/api/auth/login", None, Some(login)).await.expect(200);
+}

@@ -53,6 +53,7 @@ common::http_tests! {
         history::pins_over_rest,
         history::search_operators_over_rest,
         history::history_settings_govern_history_and_search,
+        gateway::disabled_accounts_cannot_sign_in_or_use_their_tokens,
     ],
     database: [
         client::the_client_is_served_with_strict_headers,

@@ -5,6 +5,7 @@ mod audit;
 mod bridges;
 pub(crate) mod channels;
 mod dms;
+mod export;
 mod invites;
 mod members;
 pub(crate) mod messages;
@@ -477,5 +478,30 @@ impl Store for Database {
     }
     async fn release_bridge_lease(&self, id: BridgeConnectionId, holder: Uuid) -> StoreResult<bool> {
         Ok(self.drop_lease(id, holder).await?)
+    }
+
+    // ---- administration ----
+    async fn all_users(&self, after: Option<UserId>, limit: u32) -> StoreResult<Vec<User>> {
+        Ok(self.list_all_users(after, limit).await?)
+    }
+    async fn all_servers(&self, after: Option<ServerId>, limit: u32) -> StoreResult<Vec<Server>> {
+        Ok(self.list_all_servers(after, limit).await?)
+    }
+    async fn set_user_disabled(&self, id: UserId, disabled_at: Option<Timestamp>) -> StoreResult<bool> {
+        Ok(self.put_user_disabled(id, disabled_at).await?)
+    }
+    async fn user_disabled_at(&self, id: UserId) -> StoreResult<Option<Timestamp>> {
+        Ok(self.get_user_disabled(id).await?)
+    }
+    async fn export(
+        &self,
+        scope: rift::store::ExportScope,
+        password_hashes: bool,
+        sink: rift::store::ExportSink<'_>,
+    ) -> StoreResult<u64> {
+        Ok(self.export_records(scope, password_hashes, sink).await?)
+    }
+    async fn import(&self, records: rift::store::ImportSource<'_>) -> StoreResult<u64> {
+        Ok(self.import_records(records).await?)
     }
 }

@@ -3,6 +3,7 @@
 
 mod conformance;
 mod connect;
+mod export;
 mod fanout;
 mod fixtures;
 mod group_commit;

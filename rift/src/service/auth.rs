@@ -139,6 +139,48 @@ impl Rift {
         .map_err(|_| Error::unauthenticated("invalid_token", "access token is invalid or expired"))
     }
 
+    /// Checks an access token and that its user may still use it (not disabled since it was
+    /// issued): what every request and gateway session presents.
+    ///
+    /// # Errors
+    /// 401 `invalid_token` (see [`Rift::authenticate`]); 401 `account_disabled`.
+    pub async fn authenticate_active(&self, access_token: &str) -> Result<UserId> {
+        let user_id = self.authenticate(access_token)?;
+        self.check_enabled(user_id).await?;
+        Ok(user_id)
+    }
+
+    async fn check_enabled(&self, user_id: UserId) -> Result<()> {
+        match self.inner.store.user_disabled_at(user_id).await? {
+            None => Ok(()),
+            Some(_) => Err(Error::unauthenticated("account_disabled", "this account is disabled")),
+        }
+    }
+
+    /// Disables an account: it can no longer sign in, refresh, or use an access token it holds;
+    /// every refresh token is revoked. Its data stays.
+    ///
+    /// # Errors
+    /// 404 `unknown_user`.
+    pub async fn disable_user(&self, user_id: UserId) -> Result<()> {
+        if !self.inner.store.set_user_disabled(user_id, Some(self.now())).await? {
+            return Err(Error::NotFound(crate::error::Resource::User));
+        }
+        self.inner.store.revoke_user_tokens(user_id, None).await?;
+        Ok(())
+    }
+
+    /// Enables a disabled account again (it signs in afresh).
+    ///
+    /// # Errors
+    /// 404 `unknown_user`.
+    pub async fn enable_user(&self, user_id: UserId) -> Result<()> {
+        if !self.inner.store.set_user_disabled(user_id, None).await? {
+            return Err(Error::NotFound(crate::error::Resource::User));
+        }
+        Ok(())
+    }
+
     fn access_token(&self, user_id: UserId) -> Result<String> {
         let now = self.now().timestamp();
         let ttl = i64::try_from(self.inner.config.access_token_ttl.as_secs()).unwrap_or(i64::MAX / 2);
@@ -205,7 +247,10 @@ impl Rift {
         };
         let valid = verify_password(password, hash).await?;
         match user {
-            Some(user) if valid => self.sign_in(user).await,
+            Some(user) if valid => {
+                self.check_enabled(user.id).await?;
+                self.sign_in(user).await
+            }
             _ => Err(Error::unauthenticated("invalid_credentials", "wrong username or password")),
         }
     }
@@ -258,6 +303,23 @@ impl Rift {
         let family = TokenFamilyId::new();
         self.inner.store.revoke_user_tokens(user_id, Some(family)).await?;
         self.issue_tokens(user_id, Some(family)).await
+    }
+
+    /// Sets a password without knowing the old one (an administrator's reset): every refresh
+    /// token of the user is revoked, so each session must sign in again.
+    ///
+    /// # Errors
+    /// 404 `unknown_user` (puppets included: they cannot log in); 400 `invalid_password`.
+    pub async fn reset_password(&self, user_id: UserId, new: &str) -> Result<()> {
+        check_password(new)?;
+        match self.inner.store.user(user_id).await? {
+            Some(user) if !user.is_puppet => {}
+            _ => return Err(Error::NotFound(crate::error::Resource::User)),
+        }
+        let new_hash = hash_password(new).await?;
+        self.inner.store.set_password_hash(user_id, &new_hash).await?;
+        self.inner.store.revoke_user_tokens(user_id, None).await?;
+        Ok(())
     }
 }
 
