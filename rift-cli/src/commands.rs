@@ -208,7 +208,8 @@ async fn search(inst: &Installation, args: SearchArgs) -> Result<(), Failure> {
     if args.json {
         return print_json(&found);
     }
-    for message in found {
+    for hit in found {
+        let message = &hit.message;
         let when = message.created_at.format("%Y-%m-%d %H:%M");
         let text = message.content.replace('\n', " ");
         println!("{when}  {}  {}  {}: {text}", message.id, message.channel_id, message.author.username);

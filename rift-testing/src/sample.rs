@@ -6,10 +6,11 @@
 use std::path::Path;
 
 use rift::id::{ChannelId, MessageId, ServerId, UploadId, UserId};
-use rift::model::{ChannelKind, OverwriteKind};
+use rift::model::{ChannelKind, HistoryVisibility, OverwriteKind};
 use rift::permissions::Permissions;
 use rift::service::{
-    ChannelInput, InviteInput, NewUpload, OverwriteInput, RegisterInput, Rift, RoleInput, SendMessage,
+    ChannelInput, HistorySettingsUpdate, InviteInput, NewUpload, OverwriteInput, RegisterInput, Rift,
+    RoleInput, SendMessage,
 };
 
 /// A message no archive may run or break: markup, an entity and quotes.
@@ -108,6 +109,11 @@ pub async fn populate(rift: &Rift, upload_dir: &Path) -> Sample {
     ok("react 1", rift.add_reaction(bob, edited, "👍").await);
     ok("react 2", rift.add_reaction(alice, edited, "👍").await);
     ok("react 3", rift.add_reaction(bob, edited, "party:123").await);
+    ok("pin", rift.pin_message(alice, channel, first.message.id).await);
+    let mut settings = HistorySettingsUpdate::default();
+    settings.deletes = Some(HistoryVisibility::Everyone);
+    settings.retention_days = Some(Some(365));
+    ok("history settings", rift.update_history_settings(alice, server, settings).await);
 
     let dm = ok("dm", rift.open_dm(alice, bob).await).value.id;
     ok("dm message", rift.send_message(bob, dm, SendMessage::text("a private word")).await);

@@ -52,9 +52,7 @@ impl Subscriber {
         }
         match self.tx.try_send(Arc::clone(delivery)) {
             Ok(()) => Offer::Queued,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                Offer::Dropped { newly: self.mark_lagged() }
-            }
+            Err(mpsc::error::TrySendError::Full(_)) => Offer::Dropped { newly: self.mark_lagged() },
             Err(mpsc::error::TrySendError::Closed(_)) => Offer::Closed,
         }
     }

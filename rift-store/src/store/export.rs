@@ -106,6 +106,20 @@ const TABLES: &[Table] = &[
         channel: Some("id IN (SELECT server_id FROM channels WHERE id = $1)"),
     },
     Table {
+        kind: "history_settings",
+        table: "server_history_settings",
+        columns: &[
+            ("server_id", Id),
+            ("edits", Text),
+            ("deletes", Text),
+            ("retention_days", Int),
+            ("updated_at", Time),
+        ],
+        order: |_| "server_id",
+        server: Some("server_id = $1"),
+        channel: Some("server_id IN (SELECT server_id FROM channels WHERE id = $1)"),
+    },
+    Table {
         kind: "role",
         table: "roles",
         columns: &[
@@ -198,6 +212,8 @@ const TABLES: &[Table] = &[
             ("extras", Text),
             ("bridge_source", Text),
             ("bridge_remote_id", Text),
+            ("pinned_at", Time),
+            ("pinned_by", Id),
         ],
         order: |_| "id",
         server: Some("channel_id IN (SELECT id FROM channels WHERE server_id = $1)"),

@@ -46,6 +46,7 @@ async fn round_trip(from: &TestDb, to: &TestDb) {
         [
             "user",
             "server",
+            "history_settings",
             "role",
             "member",
             "member_role",
@@ -71,9 +72,17 @@ async fn round_trip(from: &TestDb, to: &TestDb) {
     assert_eq!(session.user.id, sample.alice);
     let found =
         rift.search(sample.alice, rift::service::SearchParams::text("final")).await.expect("search imported");
-    assert_eq!(found.iter().map(|m| m.id).collect::<Vec<_>>(), [sample.edited], "the text index is rebuilt");
+    assert_eq!(
+        found.iter().map(|hit| hit.message.id).collect::<Vec<_>>(),
+        [sample.edited],
+        "the text index is rebuilt"
+    );
     let history = rift.message_history(sample.alice, sample.edited).await.unwrap();
     assert_eq!(history.len(), 2, "both edits kept");
+    let pins = rift.pinned_messages(sample.alice, sample.channel).await.unwrap();
+    assert_eq!(pins.len(), 1, "the pin came along");
+    let settings = rift.history_settings(sample.alice, sample.server).await.unwrap();
+    assert_eq!(settings.retention_days, Some(365), "the history settings came along");
 }
 
 #[tokio::test]
