@@ -56,23 +56,23 @@ impl Client {
                 .await
                 .expect("a frame within 5 s");
             match message {
-                Some(Ok(Message::Text(text))) => {
-                    let value: Value = serde_json::from_str(text.as_str()).expect("server frames are JSON");
-                    if let Some(seq) = value["seq"].as_u64() {
-                        assert_eq!(
-                            seq,
-                            self.last_seq.map_or(1, |s| s + 1),
-                            "seq must be contiguous: {value}"
-                        );
-                        self.last_seq = Some(seq);
-                    }
-                    return Got::Frame(value);
-                }
+                Some(Ok(Message::Text(text))) => return Got::Frame(self.take_frame(text.as_str())),
                 Some(Ok(Message::Close(frame))) => return Got::Closed(frame.map(|f| u16::from(f.code))),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return Got::Closed(None),
             }
         }
+    }
+
+    /// Parses a server frame and checks its sequence number follows the last one seen. Every
+    /// read goes through here, so a frame skipped while waiting still advances the count.
+    fn take_frame(&mut self, text: &str) -> Value {
+        let value: Value = serde_json::from_str(text).expect("server frames are JSON");
+        if let Some(seq) = value["seq"].as_u64() {
+            assert_eq!(seq, self.last_seq.map_or(1, |s| s + 1), "seq must be contiguous: {value}");
+            self.last_seq = Some(seq);
+        }
+        value
     }
 
     /// Skips frames until one of `kind` arrives.
@@ -105,7 +105,9 @@ impl Client {
             match tokio::time::timeout_at(deadline, self.socket.next()).await {
                 Err(_) => return,
                 Ok(Some(Ok(Message::Text(text)))) => {
-                    let value: Value = serde_json::from_str(text.as_str()).unwrap();
+                    // Other frames (say the user's own PresenceUpdate, published after Ready)
+                    // may arrive meanwhile; they count towards the sequence like any other.
+                    let value = self.take_frame(text.as_str());
                     assert_ne!(value["type"], kind, "unexpected {value}");
                 }
                 Ok(_) => return,
