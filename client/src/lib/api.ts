@@ -101,6 +101,8 @@ export interface Message {
   attachments: Upload[];
   reactions: Reaction[];
   reply_to: Id | null;
+  /** Whether its `@everyone`/`@here` notifies everyone: decided by the server when it was sent. */
+  mention_everyone?: boolean;
   nonce?: string;
   /** Client-side only: deleted while on screen, kept as a marker for those who may see its history. */
   deleted?: boolean;
