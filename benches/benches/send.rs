@@ -52,6 +52,7 @@ fn new_message(fixture: &Fixture) -> NewMessage {
         author_id: fixture.user,
         content: "a message of ordinary length, about as long as people write".into(),
         reply_to: None,
+        mention_everyone: false,
         nonce: None,
         attachment_ids: Vec::new(),
         created_at: chrono::Utc::now(),

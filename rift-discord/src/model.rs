@@ -408,6 +408,9 @@ pub struct Message {
     /// Text to speech.
     #[serde(default)]
     pub tts: bool,
+    /// Whether its `@everyone`/`@here` notified everyone (Discord decided: the author could).
+    #[serde(default)]
+    pub mention_everyone: bool,
     /// Mentioned users.
     #[serde(default, deserialize_with = "nullable")]
     pub mentions: Vec<User>,

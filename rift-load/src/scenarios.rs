@@ -1080,6 +1080,7 @@ async fn seed_store(target: &Target, channel: &str, authors: &[Account; 2], n: u
                 author_id: author_ids[i % 2],
                 content,
                 reply_to: None,
+                mention_everyone: false,
                 nonce: None,
                 attachment_ids: Vec::new(),
                 created_at: chrono::Utc::now(),

@@ -179,7 +179,8 @@ impl OverwriteRow {
 }
 
 pub(crate) const MESSAGE_COLS: &str = "id, channel_id, author_id, content, reply_to, nonce, \
-     created_at, edited_at, deleted_at, bridge_source, bridge_remote_id, extras, pinned_at";
+     created_at, edited_at, deleted_at, bridge_source, bridge_remote_id, extras, pinned_at, \
+     mention_everyone";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageRow {
@@ -196,6 +197,7 @@ pub(crate) struct MessageRow {
     bridge_remote_id: Option<String>,
     extras: Option<String>,
     pinned_at: Option<Ts>,
+    mention_everyone: bool,
 }
 
 impl MessageRow {
@@ -211,6 +213,7 @@ impl MessageRow {
             attachments: Vec::new(),
             reactions: Vec::new(),
             reply_to: self.reply_to.map(MessageId::from_uuid),
+            mention_everyone: self.mention_everyone,
             pinned: self.pinned_at.is_some(),
             pinned_at: self.pinned_at.map(|t| t.0),
             // GET never returns the nonce; the create path sets it explicitly.
@@ -235,6 +238,7 @@ pub(crate) fn created_message(new: &rift::store::NewMessage, author: User) -> Me
         attachments: Vec::new(),
         reactions: Vec::new(),
         reply_to: new.reply_to,
+        mention_everyone: new.mention_everyone,
         pinned: false,
         pinned_at: None,
         nonce: new.nonce.clone(),

@@ -110,6 +110,7 @@ pub async fn populate(rift: &Rift, upload_dir: &Path) -> Sample {
     ok("react 2", rift.add_reaction(alice, edited, "👍").await);
     ok("react 3", rift.add_reaction(bob, edited, "party:123").await);
     ok("pin", rift.pin_message(alice, channel, first.message.id).await);
+    ok("everyone", rift.send_message(alice, channel, SendMessage::text("@everyone meeting at noon")).await);
     let mut settings = HistorySettingsUpdate::default();
     settings.deletes = Some(HistoryVisibility::Everyone);
     settings.retention_days = Some(Some(365));

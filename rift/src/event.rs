@@ -291,6 +291,7 @@ mod tests {
             }],
             reactions: vec![ReactionSummary { emoji: "👍".into(), count: 2, me: true }],
             reply_to: Some(MessageId::new()),
+            mention_everyone: true,
             pinned: false,
             pinned_at: None,
             nonce: Some("n-1".into()),

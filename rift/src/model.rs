@@ -388,6 +388,11 @@ pub struct Message {
     pub reactions: Vec<ReactionSummary>,
     /// The message it replies to.
     pub reply_to: Option<MessageId>,
+    /// Whether its `@everyone`/`@here` notifies everyone who can see the channel: decided when it
+    /// was sent (the author held MENTION_EVERYONE there; for a mirrored message, the remote
+    /// network's own flag), never re-read from the text.
+    #[serde(default)]
+    pub mention_everyone: bool,
     /// Whether it is pinned in its channel.
     #[serde(default)]
     pub pinned: bool,

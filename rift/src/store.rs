@@ -186,6 +186,8 @@ pub struct NewMessage {
     pub content: String,
     /// The message it answers (checked by the service).
     pub reply_to: Option<MessageId>,
+    /// Whether its `@everyone`/`@here` notifies everyone (decided by the service).
+    pub mention_everyone: bool,
     /// The sender's nonce, for deduplication.
     pub nonce: Option<String>,
     /// Uploads to attach; each must be unattached and, unless bridged, the author's.
@@ -198,6 +200,17 @@ pub struct NewMessage {
     pub extras: Option<serde_json::Value>,
     /// Set for mirrored messages.
     pub bridge: Option<BridgeRef>,
+}
+
+/// A message that may mention someone (see [`Store::unread_mention_candidates`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MentionCandidate {
+    /// Its channel.
+    pub channel_id: ChannelId,
+    /// Its text.
+    pub content: String,
+    /// Its stored [`Message::mention_everyone`] flag.
+    pub mention_everyone: bool,
 }
 
 /// The result of [`Store::create_message`].
@@ -729,11 +742,11 @@ pub trait Store: Send + Sync + 'static {
         &self,
         channel_ids: &[ChannelId],
     ) -> StoreResult<std::collections::HashMap<ChannelId, MessageId>>;
-    /// Messages that may count as mentions of `user_id`, with their channel, oldest first per
-    /// channel: in those of `channel_ids` where the user has a read position, the live messages
-    /// by others after it, among the channel's newest `scan`, whose content is `LIKE` one of
-    /// `patterns` — or any such message in `every_message` channels (DMs). The caller decides
-    /// which really mention the user.
+    /// Messages that may count as mentions of `user_id`, oldest first per channel: in those of
+    /// `channel_ids` where the user has a read position, the live messages by others after it,
+    /// among the channel's newest `scan`, that carry `mention_everyone` or whose content is
+    /// `LIKE` one of `patterns` — or any such message in `every_message` channels (DMs). The
+    /// caller decides which really mention the user.
     async fn unread_mention_candidates(
         &self,
         user_id: UserId,
@@ -741,7 +754,7 @@ pub trait Store: Send + Sync + 'static {
         patterns: &[String],
         every_message: &[ChannelId],
         scan: u32,
-    ) -> StoreResult<Vec<(ChannelId, String)>>;
+    ) -> StoreResult<Vec<MentionCandidate>>;
 
     // ---- server audit log ----
     /// Appends an entry.

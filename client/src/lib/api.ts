@@ -104,6 +104,8 @@ export interface Message {
   /** Pinned in its channel (`pinned_at` says when). */
   pinned?: boolean;
   pinned_at?: string | null;
+  /** Whether its `@everyone`/`@here` notifies everyone: decided by the server when it was sent. */
+  mention_everyone?: boolean;
   nonce?: string;
   /** Client-side only: deleted while on screen, kept as a marker for those who may see its history. */
   deleted?: boolean;

@@ -164,7 +164,7 @@ async fn html_archive_escapes_and_links_files_relatively() {
     {
         assert_eq!(html.matches(open).count(), html.matches(close).count(), "{open} balanced");
     }
-    assert_eq!(html.matches("<article").count(), 4, "the server's four messages, the deleted one included");
+    assert_eq!(html.matches("<article").count(), 5, "the server's five messages, the deleted one included");
     assert!(!html.contains("a private word"), "the DM is not part of the server's archive");
     assert!(html.contains("final text") && html.contains("second draft") && html.contains("first draft"));
     assert!(html.contains("👍 2"), "reactions counted");

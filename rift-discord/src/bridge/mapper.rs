@@ -565,6 +565,7 @@ impl Mirror {
         remote.edited_at = message.edited_timestamp.as_deref().and_then(parse_time);
         remote.attachment_ids = self.attachments(author, message).await?;
         remote.extras = extras(&message.embeds, &message.sticker_items);
+        remote.mention_everyone = message.mention_everyone;
         if !rift.mirror_message(remote).await?.created {
             return Ok(false);
         }

@@ -265,7 +265,7 @@ fn script(discord: &FakeDiscord, count: u64) -> Script {
         discord.add_message(general, NewMessage::new(carol, "fixed typo").at(later).edited_at(later + 5_000));
     let reply = discord.add_message(
         general,
-        NewMessage::new(bob, "replying to the first").at(later + 10_000).reply_to(first),
+        NewMessage::new(bob, "@here replying to the first").at(later + 10_000).reply_to(first),
     );
     discord.add_reaction(general, reply, carol, "👍");
     discord.add_reaction(general, reply, me, "👍");
@@ -403,6 +403,11 @@ pub(crate) async fn a_scripted_guild_mirrors_whole_and_follows_live_changes(db: 
     );
     let reply = by_remote(&messages, s.reply);
     assert_eq!(reply["reply_to"], first["id"], "the reply points at a message stored later");
+    // Discord decided whether its @here notified; the mirror keeps that, not a re-reading.
+    assert_eq!(
+        (reply["mention_everyone"].as_bool(), first["mention_everyone"].as_bool()),
+        (Some(true), Some(false))
+    );
     let reactions = &reply["reactions"];
     let thumbs = reactions.as_array().unwrap().iter().find(|r| r["emoji"] == "👍").expect("👍");
     assert_eq!((thumbs["count"].as_u64(), thumbs["me"].as_bool()), (Some(2), Some(true)));

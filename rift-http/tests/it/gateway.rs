@@ -56,23 +56,23 @@ impl Client {
                 .await
                 .expect("a frame within 5 s");
             match message {
-                Some(Ok(Message::Text(text))) => {
-                    let value: Value = serde_json::from_str(text.as_str()).expect("server frames are JSON");
-                    if let Some(seq) = value["seq"].as_u64() {
-                        assert_eq!(
-                            seq,
-                            self.last_seq.map_or(1, |s| s + 1),
-                            "seq must be contiguous: {value}"
-                        );
-                        self.last_seq = Some(seq);
-                    }
-                    return Got::Frame(value);
-                }
+                Some(Ok(Message::Text(text))) => return Got::Frame(self.take_frame(text.as_str())),
                 Some(Ok(Message::Close(frame))) => return Got::Closed(frame.map(|f| u16::from(f.code))),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return Got::Closed(None),
             }
         }
+    }
+
+    /// Parses a server frame and checks its sequence number follows the last one seen. Every
+    /// read goes through here, so a frame skipped while waiting still advances the count.
+    fn take_frame(&mut self, text: &str) -> Value {
+        let value: Value = serde_json::from_str(text).expect("server frames are JSON");
+        if let Some(seq) = value["seq"].as_u64() {
+            assert_eq!(seq, self.last_seq.map_or(1, |s| s + 1), "seq must be contiguous: {value}");
+            self.last_seq = Some(seq);
+        }
+        value
     }
 
     /// Skips frames until one of `kind` arrives.
@@ -105,7 +105,9 @@ impl Client {
             match tokio::time::timeout_at(deadline, self.socket.next()).await {
                 Err(_) => return,
                 Ok(Some(Ok(Message::Text(text)))) => {
-                    let value: Value = serde_json::from_str(text.as_str()).unwrap();
+                    // Other frames (say the user's own PresenceUpdate, published after Ready)
+                    // may arrive meanwhile; they count towards the sequence like any other.
+                    let value = self.take_frame(text.as_str());
                     assert_ne!(value["type"], kind, "unexpected {value}");
                 }
                 Ok(_) => return,
@@ -186,6 +188,67 @@ pub(crate) async fn reading_on_one_session_marks_read_on_the_others(s: TestServe
     assert_eq!(ready["mention_counts"], json!({ general.clone(): 2 }));
     let (_, ready) = Client::identify(&s, &owner).await;
     assert_eq!(ready["mention_counts"], json!({}), "never read, and one's own messages never count");
+}
+
+/// `@everyone`/`@here` notify only when the author holds MENTION_EVERYONE in the channel
+/// (Discord's rule), decided when the message is sent and kept with it.
+pub(crate) async fn everyone_mentions_need_the_permission(s: TestServer) {
+    let (owner, member, server, general) = pair(&s).await;
+    let reader = s.register("reader").await;
+    s.join(&owner, &server, &reader).await;
+    let start = s.send(&owner, &general, "start").await;
+    for who in [&owner, &member, &reader] {
+        s.put(&format!("/api/channels/{general}/ack"), who, Some(json!({ "message_id": start["id"] })))
+            .await
+            .expect(204);
+    }
+    let (mut live, _) = Client::identify(&s, &reader).await;
+
+    // The default @everyone role lacks MENTION_EVERYONE: the text is just text.
+    let denied = s.send(&member, &general, "@everyone look at this").await;
+    assert_eq!(denied["mention_everyone"], false);
+    assert_eq!(live.expect("MessageCreate").await["mention_everyone"], false);
+    let (_, ready) = Client::identify(&s, &reader).await;
+    assert_eq!(ready["mention_counts"], json!({}), "a member without the permission mentions no one");
+
+    // Granted in this channel, the same words notify everyone who can see it.
+    let grant = json!({ "kind": "member", "allow": 1 << 12, "deny": 0 });
+    s.put(&format!("/api/channels/{general}/permissions/{}", member.id), &owner, Some(grant))
+        .await
+        .expect(204);
+    let allowed = s.send(&member, &general, "@here now").await;
+    assert_eq!(allowed["mention_everyone"], true);
+    assert_eq!(live.expect("MessageCreate").await["mention_everyone"], true);
+    let inside_a_word = s.send(&member, &general, "write to mail@here.example").await;
+    assert_eq!(inside_a_word["mention_everyone"], false, "only @everyone/@here as words");
+    let owner_says = s.send(&owner, &general, "@everyone from the owner").await;
+    assert_eq!(owner_says["mention_everyone"], true, "the owner holds every permission");
+    let (_, ready) = Client::identify(&s, &reader).await;
+    assert_eq!(ready["mention_counts"], json!({ general.clone(): 2 }));
+    let (_, ready) = Client::identify(&s, &owner).await;
+    assert_eq!(ready["mention_counts"], json!({ general.clone(): 1 }), "one's own messages never count");
+
+    // Decided at send time: taking the permission away later does not rewrite the past.
+    s.delete(&format!("/api/channels/{general}/permissions/{}", member.id), &owner).await.expect(204);
+    let page = s.get(&format!("/api/channels/{general}/messages"), &reader).await.expect(200);
+    let flags: Vec<(&str, bool)> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["content"].as_str().unwrap(), m["mention_everyone"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        flags,
+        vec![
+            ("@everyone from the owner", true),
+            ("write to mail@here.example", false),
+            ("@here now", true),
+            ("@everyone look at this", false),
+            ("start", false),
+        ]
+    );
+    let (_, ready) = Client::identify(&s, &reader).await;
+    assert_eq!(ready["mention_counts"], json!({ general.clone(): 2 }));
 }
 
 pub(crate) async fn a_kicked_member_stops_receiving_at_once(s: TestServer) {

@@ -44,6 +44,7 @@ common::http_tests! {
         gateway::a_kicked_member_stops_receiving_at_once,
         gateway::reading_on_one_session_marks_read_on_the_others,
         gateway::losing_view_channels_hides_the_channel,
+        gateway::everyone_mentions_need_the_permission,
         gateway::resume_replays_exactly_what_was_missed,
         gateway::bad_frames_get_their_answers_while_others_chat,
         gateway::typing_and_presence_reach_only_those_who_share,

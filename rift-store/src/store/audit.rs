@@ -135,15 +135,15 @@ impl Database {
         patterns: &[String],
         every_message: &[ChannelId],
         scan: u32,
-    ) -> Res<Vec<(ChannelId, String)>> {
+    ) -> Res<Vec<rift::store::MentionCandidate>> {
         let mut out = Vec::new();
         let every: std::collections::HashSet<Uuid> = every_message.iter().map(|c| c.uuid()).collect();
         for chunk in channels.chunks(LAST_MESSAGE_CHUNK) {
-            let rows: Vec<(Uuid, String)> = on_db!(self, read, |pool| {
+            let rows: Vec<(Uuid, String, bool)> = on_db!(self, read, |pool| {
                 // After the read position, by someone else, live, and among the channel's newest
                 // `scan` messages (one backwards step on `messages_channel_idx` bounds the scan).
                 let mut qb = QueryBuilder::new(
-                    "SELECT m.channel_id, m.content FROM read_states r \
+                    "SELECT m.channel_id, m.content, m.mention_everyone FROM read_states r \
                      JOIN messages m ON m.channel_id = r.channel_id AND m.id > r.last_read_message_id \
                      WHERE r.user_id = ",
                 );
@@ -159,35 +159,29 @@ impl Database {
                 for channel in chunk {
                     list.push_bind(channel.uuid());
                 }
-                qb.push(") AND (");
-                let mut first = true;
+                qb.push(") AND (m.mention_everyone");
                 for pattern in patterns {
-                    if !first {
-                        qb.push(" OR ");
-                    }
-                    first = false;
-                    qb.push("m.content LIKE ").push_bind(pattern.clone());
+                    qb.push(" OR m.content LIKE ").push_bind(pattern.clone());
                 }
                 let dms: Vec<Uuid> = chunk.iter().map(|c| c.uuid()).filter(|c| every.contains(c)).collect();
                 if !dms.is_empty() {
-                    if !first {
-                        qb.push(" OR ");
-                    }
-                    first = false;
-                    qb.push("m.channel_id IN (");
+                    qb.push(" OR m.channel_id IN (");
                     let mut inner = qb.separated(", ");
                     for dm in &dms {
                         inner.push_bind(*dm);
                     }
                     qb.push(")");
                 }
-                if first {
-                    qb.push("1 = 0");
-                }
                 qb.push(") ORDER BY m.channel_id, m.id");
                 qb.build_query_as().fetch_all(pool).await?
             });
-            out.extend(rows.into_iter().map(|(c, content)| (ChannelId::from_uuid(c), content)));
+            out.extend(rows.into_iter().map(|(channel, content, mention_everyone)| {
+                rift::store::MentionCandidate {
+                    channel_id: ChannelId::from_uuid(channel),
+                    content,
+                    mention_everyone,
+                }
+            }));
         }
         Ok(out)
     }

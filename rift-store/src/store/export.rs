@@ -32,6 +32,8 @@ enum Form {
     Time,
     /// JSON (TEXT in SQLite, JSONB in PostgreSQL), exported as JSON.
     Json,
+    /// A NOT NULL boolean with a default of false; a record without it (an older export) takes false.
+    Flag,
 }
 
 /// One exported kind: a table, its columns, its order, and which rows each scope takes (`$1`
@@ -46,7 +48,7 @@ struct Table {
     channel: Option<&'static str>,
 }
 
-use Form::{BigInt, Bits, Id, Int, Json as JsonForm, Text, Time};
+use Form::{BigInt, Bits, Flag, Id, Int, Json as JsonForm, Text, Time};
 
 const SCOPED_MESSAGES_SERVER: &str = "message_id IN (SELECT m.id FROM messages m JOIN channels c ON c.id = m.channel_id WHERE c.server_id = $1)";
 const SCOPED_MESSAGES_CHANNEL: &str = "message_id IN (SELECT id FROM messages WHERE channel_id = $1)";
@@ -214,6 +216,7 @@ const TABLES: &[Table] = &[
             ("bridge_remote_id", Text),
             ("pinned_at", Time),
             ("pinned_by", Id),
+            ("mention_everyone", Flag),
         ],
         order: |_| "id",
         server: Some("channel_id IN (SELECT id FROM channels WHERE server_id = $1)"),
@@ -373,6 +376,7 @@ macro_rules! decode_record {
                 }
                 Time => row.try_get::<Option<Ts>, _>(i)?.map_or(Value::Null, |v| time_text(v.0)),
                 JsonForm => row.try_get::<Option<Json<Value>>, _>(i)?.map_or(Value::Null, |v| v.0),
+                Flag => Value::Bool(row.try_get::<bool, _>(i)?),
             };
             fields.insert((*name).to_owned(), value);
         }
@@ -392,6 +396,7 @@ enum Bound {
     BigInt(Option<i64>),
     Time(Option<Ts>),
     Json(Option<Json<Value>>),
+    Flag(bool),
 }
 
 fn bound(kind: &str, name: &str, form: Form, value: Option<&Value>) -> Res<Bound> {
@@ -434,6 +439,9 @@ fn bound(kind: &str, name: &str, form: Form, value: Option<&Value>) -> Res<Bound
                 .transpose()?,
         ),
         JsonForm => Bound::Json(value.cloned().map(Json)),
+        Flag => Bound::Flag(
+            value.map(|v| v.as_bool().ok_or_else(|| bad("is not a boolean"))).transpose()?.unwrap_or(false),
+        ),
     })
 }
 
@@ -580,6 +588,7 @@ impl Database {
                         Bound::BigInt(v) => query.bind(v),
                         Bound::Time(v) => query.bind(v),
                         Bound::Json(v) => query.bind(v),
+                        Bound::Flag(v) => query.bind(v),
                     };
                 }
                 query.execute(&mut *tx).await.map_err(|e| match crate::db::violation(&e) {

@@ -68,8 +68,8 @@ macro_rules! store_message {
             }
             sqlx::query(
                 "INSERT INTO messages (id, channel_id, author_id, content, reply_to, nonce, created_at, \
-                 edited_at, bridge_source, bridge_remote_id, extras) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 edited_at, bridge_source, bridge_remote_id, extras, mention_everyone) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(new.id.uuid())
             .bind(new.channel_id.uuid())
@@ -82,6 +82,7 @@ macro_rules! store_message {
             .bind(source)
             .bind(remote)
             .bind(new.extras.as_ref().map(serde_json::Value::to_string))
+            .bind(new.mention_everyone)
             .execute(&mut *$tx)
             .await
             .map_err(|e| on_bridged_insert(e, "message", "channel", bridged))?;

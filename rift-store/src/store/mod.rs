@@ -419,7 +419,7 @@ impl Store for Database {
         patterns: &[String],
         every_message: &[ChannelId],
         scan: u32,
-    ) -> StoreResult<Vec<(ChannelId, String)>> {
+    ) -> StoreResult<Vec<rift::store::MentionCandidate>> {
         Ok(self.unread_candidates(user_id, channel_ids, patterns, every_message, scan).await?)
     }
 

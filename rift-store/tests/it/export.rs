@@ -66,6 +66,9 @@ async fn round_trip(from: &TestDb, to: &TestDb) {
     assert_eq!(import(&*to.store, &first).await.unwrap(), first.len() as u64);
     let second = export(&*to.store, ExportScope::All, true).await;
     assert_eq!(first, second, "export → import → export changes nothing");
+    let flagged =
+        second.iter().filter(|r| r.kind == "message" && r.fields["mention_everyone"] == true).count();
+    assert_eq!(flagged, 1, "the @everyone flag came along");
 
     let rift = service(to);
     let session = rift.login("alice", "alice-password").await.expect("password hashes came along");

@@ -65,6 +65,7 @@ pub(crate) fn new_message(channel: ChannelId, author: UserId, content: &str) -> 
         author_id: author,
         content: content.to_owned(),
         reply_to: None,
+        mention_everyone: false,
         nonce: None,
         attachment_ids: Vec::new(),
         created_at: id.created_at().expect("v7 id"),

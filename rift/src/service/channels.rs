@@ -315,17 +315,19 @@ impl Rift {
         dm_ids: &[ChannelId],
     ) -> Result<HashMap<ChannelId, u32>> {
         channel_ids.extend_from_slice(dm_ids);
-        // LIKE narrows the rows; `mentions` decides.
-        let patterns = [format!("%<@{user_id}>%"), "%@everyone%".to_owned(), "%@here%".to_owned()];
+        // LIKE and the stored flag narrow the rows; `mentions` decides.
+        let patterns = [format!("%<@{user_id}>%")];
         let candidates = self
             .inner
             .store
             .unread_mention_candidates(user_id, &channel_ids, &patterns, dm_ids, super::servers::MENTION_SCAN)
             .await?;
         let mut counts = HashMap::new();
-        for (channel_id, content) in candidates {
-            if dm_ids.contains(&channel_id) || mentions(&content, user_id) {
-                *counts.entry(channel_id).or_insert(0) += 1;
+        for candidate in candidates {
+            if dm_ids.contains(&candidate.channel_id)
+                || mentions(&candidate.content, candidate.mention_everyone, user_id)
+            {
+                *counts.entry(candidate.channel_id).or_insert(0) += 1;
             }
         }
         Ok(counts)
@@ -348,13 +350,16 @@ impl Rift {
     }
 }
 
-/// Whether a message's text mentions `user_id`: `<@id>`, or `@everyone`/`@here` standing as a
-/// word of their own (at the start or after whitespace). The web client applies the same rule
-/// to live messages (`readstate.svelte.ts`, `mentions`).
-pub fn mentions(content: &str, user_id: UserId) -> bool {
-    if content.contains(&format!("<@{user_id}>")) {
-        return true;
-    }
+/// Whether a message mentions `user_id`: `<@id>` in its text, or its stored `mention_everyone`
+/// flag (set at send time only when the author could mention everyone). The web client applies
+/// the same rule to live messages (`readstate.svelte.ts`, `mentions`).
+pub fn mentions(content: &str, mention_everyone: bool, user_id: UserId) -> bool {
+    mention_everyone || content.contains(&format!("<@{user_id}>"))
+}
+
+/// Whether a text says `@everyone` or `@here` as a word of its own (at the start or after
+/// whitespace, not followed by a letter, digit or `_`).
+pub fn names_everyone(content: &str) -> bool {
     ["@everyone", "@here"].iter().any(|word| {
         content.match_indices(word).any(|(at, _)| {
             let starts_word = content[..at].chars().next_back().is_none_or(char::is_whitespace);
@@ -372,14 +377,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mentions_are_the_user_or_everyone_as_a_word() {
+    fn mentions_are_the_user_or_the_stored_everyone_flag() {
         let me = UserId::new();
-        assert!(mentions(&format!("hi <@{me}>!"), me));
-        assert!(!mentions(&format!("hi <@{}>", UserId::new()), me));
-        assert!(mentions("@everyone look", me));
-        assert!(mentions("look\n@here.", me));
-        assert!(!mentions("mail@everyone.example", me));
-        assert!(!mentions("@everyoneelse", me));
-        assert!(!mentions("@Everyone", me));
+        assert!(mentions(&format!("hi <@{me}>!"), false, me));
+        assert!(!mentions(&format!("hi <@{}>", UserId::new()), false, me));
+        assert!(!mentions("@everyone look", false, me), "the text alone is not enough");
+        assert!(mentions("@everyone look", true, me));
+    }
+
+    #[test]
+    fn everyone_and_here_count_only_as_words() {
+        assert!(names_everyone("@everyone look"));
+        assert!(names_everyone("look\n@here."));
+        assert!(!names_everyone("mail@everyone.example"));
+        assert!(!names_everyone("@everyoneelse"));
+        assert!(!names_everyone("@Everyone"));
+        assert!(!names_everyone("nobody"));
     }
 }

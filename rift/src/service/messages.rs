@@ -149,6 +149,10 @@ impl Rift {
         {
             return Err(Error::RateLimited { retry_after_secs: crate::ratelimit::retry_after_secs(wait) });
         }
+        // Discord's rule: `@everyone`/`@here` notify only when the author may mention everyone
+        // here; decided once, so later permission changes do not rewrite past messages.
+        let mention_everyone = super::channels::names_everyone(&input.content)
+            && access.permissions.contains(Permissions::MENTION_EVERYONE);
         let now = self.now();
         let new = NewMessage {
             id: MessageId::new(),
@@ -156,6 +160,7 @@ impl Rift {
             author_id: user_id,
             content: input.content,
             reply_to: input.reply_to,
+            mention_everyone,
             nonce: input.nonce,
             attachment_ids: input.attachment_ids,
             created_at: now,

@@ -61,6 +61,9 @@ pub struct RemoteMessage {
     pub edited_at: Option<Timestamp>,
     /// What it carries beside its text (embeds, stickers), kept as sent.
     pub extras: Option<serde_json::Value>,
+    /// Whether the remote network let its `@everyone`/`@here` notify everyone (its own
+    /// decision; Rift does not re-judge remote authors).
+    pub mention_everyone: bool,
 }
 
 impl RemoteMessage {
@@ -82,6 +85,7 @@ impl RemoteMessage {
             attachment_ids: vec![],
             edited_at: None,
             extras: None,
+            mention_everyone: false,
         }
     }
 }
@@ -647,6 +651,7 @@ impl Rift {
             author_id: remote.author_id,
             content: remote.content,
             reply_to: remote.reply_to,
+            mention_everyone: remote.mention_everyone,
             nonce: None,
             attachment_ids: remote.attachment_ids,
             created_at: remote.created_at,

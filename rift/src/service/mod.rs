@@ -32,7 +32,7 @@ use uuid::Uuid;
 
 pub use auth::{AuthSession, Claims, TokenPair};
 pub use bridges::{BackfillProgress, BridgeInput, BridgeView, BridgedServer};
-pub use channels::{ChannelInput, ChannelUpdate, OverwriteInput, mentions};
+pub use channels::{ChannelInput, ChannelUpdate, OverwriteInput, mentions, names_everyone};
 pub use hashing::HashingStats;
 pub use history::{HistorySettingsUpdate, MAX_RETENTION_DAYS};
 pub use invites::InviteInput;

@@ -865,6 +865,7 @@ async fn old_message(store: &dyn Store, f: &Fixture, content: &str, days_ago: i6
         author_id: f.member,
         content: content.into(),
         reply_to: None,
+        mention_everyone: false,
         nonce: None,
         attachment_ids: Vec::new(),
         created_at: at,

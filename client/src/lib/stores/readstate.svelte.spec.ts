@@ -4,8 +4,9 @@ import { mentions, newestFromReady, ReadStateStore } from './readstate.svelte';
 
 const me = '0190a5b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b';
 
-function msg(id: string, author: string, content = 'hi', channel = 'c'): Message {
+function msg(id: string, author: string, content = 'hi', channel = 'c', mentionEveryone = false): Message {
   return {
+    mention_everyone: mentionEveryone,
     id,
     channel_id: channel,
     author: { id: author, username: 'x', display_name: 'X', avatar_url: null, status: 'online', created_at: '' },
@@ -35,8 +36,10 @@ describe('ReadStateStore', () => {
     const s = new ReadStateStore();
     s.reset([]);
     s.received(msg('id-01', 'other', `hey <@${me}>`), me, false);
-    s.received(msg('id-02', 'other', '@everyone look'), me, false);
+    s.received(msg('id-02', 'other', '@everyone look', 'c', true), me, false);
     s.received(msg('id-03', 'other', 'no mention'), me, false);
+    // The author could not mention everyone: the server left the flag off, so no badge.
+    s.received(msg('id-035', 'other', '@here anyone?', 'c', false), me, false);
     expect(s.mentionsIn('c')).toBe(2);
     s.received(msg('id-04', me, 'mine'), me, false);
     expect(s.unread('c')).toBe(false);
@@ -138,9 +141,11 @@ describe('ReadStateStore', () => {
     expect(s.mentionsIn('c')).toBe(0);
   });
 
-  it('recognises mentions', () => {
-    expect(mentions(`<@${me}>`, me)).toBe(true);
-    expect(mentions('email@everyone.example', me)).toBe(false);
-    expect(mentions('<@someone-else>', me)).toBe(false);
+  it('recognises mentions: my id in the text, or the server-decided everyone flag', () => {
+    expect(mentions({ content: `<@${me}>` }, me)).toBe(true);
+    expect(mentions({ content: '<@someone-else>' }, me)).toBe(false);
+    expect(mentions({ content: '@everyone look', mention_everyone: false }, me)).toBe(false);
+    expect(mentions({ content: '@everyone look' }, me)).toBe(false);
+    expect(mentions({ content: '@everyone look', mention_everyone: true }, me)).toBe(true);
   });
 });

@@ -3,9 +3,13 @@
 
 import type { DmChannel, Id, Message, ReadState, ReadyChannel } from '../api';
 
-/** Whether `content` mentions `userId` (`<@id>`) or everyone (the server's rule: `service::mentions`). */
-export function mentions(content: string, userId: Id): boolean {
-  return content.includes(`<@${userId}>`) || /(^|\s)@(everyone|here)\b/.test(content);
+/**
+ * Whether a message mentions `userId`: `<@id>` in its text, or the server's `mention_everyone`
+ * flag (the author could mention everyone; `@everyone` in the text alone is not enough). The
+ * server's rule: `service::mentions`.
+ */
+export function mentions(message: Pick<Message, 'content' | 'mention_everyone'>, userId: Id): boolean {
+  return message.mention_everyone === true || message.content.includes(`<@${userId}>`);
 }
 
 /** Each channel's newest message as `Ready` names it (server channels and DMs alike). */
@@ -64,7 +68,7 @@ export class ReadStateStore {
       this.markRead(message.channel_id, message.id);
       return;
     }
-    if (direct || (me && mentions(message.content, me))) {
+    if (direct || (me && mentions(message, me))) {
       this.mentionCount[message.channel_id] = this.mentionsIn(message.channel_id) + 1;
       (this.mentioning[message.channel_id] ??= new Set()).add(message.id);
     }

@@ -5,7 +5,9 @@ use rift::StoreError;
 use rift::id::{AuditEntryId, BridgeConnectionId, ChannelId, MessageId, RoleId, ServerId, UserId};
 use rift::model::{BridgeStatus, Channel, ChannelKind, ReadState, Role};
 use rift::permissions::Permissions;
-use rift::store::{BridgedKind, NewInvite, NewServer, NewUser};
+use rift::store::{
+    BridgedKind, CreateMessageOutcome, MentionCandidate, NewInvite, NewMessage, NewServer, NewUser,
+};
 use uuid::Uuid;
 
 use crate::fixtures::*;
@@ -198,10 +200,19 @@ pub(crate) async fn unread_mention_candidates_follow_the_read_position(store: &d
     store.ack(me.id, general.id, read.id).await.unwrap();
     let _plain = message(store, general.id, other.id, "nothing for me").await;
     let _mine = message(store, general.id, me.id, &format!("talking to myself <@{}>", me.id)).await;
+    let _unflagged = message(store, general.id, other.id, "@everyone without the right").await;
     let hit = message(store, general.id, other.id, &format!("hey <@{}>", me.id)).await;
     let gone = message(store, general.id, other.id, &format!("deleted <@{}>", me.id)).await;
     store.delete_message(gone.id, Some(other.id), at(2), None).await.unwrap().unwrap();
-    let everyone = message(store, general.id, other.id, "@everyone meeting").await;
+    // `@everyone` counts by the flag stored at send time, not by the text.
+    let flagged =
+        NewMessage { mention_everyone: true, ..new_message(general.id, other.id, "@everyone meeting") };
+    let everyone = match store.create_message(&flagged, at(0)).await.unwrap() {
+        CreateMessageOutcome::Created(m) => m,
+        other => panic!("expected Created, got {other:?}"),
+    };
+    assert!(everyone.mention_everyone);
+    assert!(store.message(everyone.id, None).await.unwrap().unwrap().mention_everyone, "stored");
     // No read position: nothing counts (the channel was never opened).
     let _ = message(store, unread_never.id, other.id, &format!("<@{}>", me.id)).await;
     let dm = ChannelId::new();
@@ -210,27 +221,39 @@ pub(crate) async fn unread_mention_candidates_follow_the_read_position(store: &d
     store.ack(me.id, dm, dm_read.id).await.unwrap();
     let dm_new = message(store, dm, other.id, "second, no mention").await;
 
-    let patterns = [pattern.clone(), "%@everyone%".to_owned()];
+    let patterns = [pattern.clone()];
     let channels = [general.id, unread_never.id, dm];
     let got = store.unread_mention_candidates(me.id, &channels, &patterns, &[dm], 100).await.unwrap();
+    let candidate = |channel_id, content: &str, mention_everyone| MentionCandidate {
+        channel_id,
+        content: content.to_owned(),
+        mention_everyone,
+    };
     let mut expected = vec![
-        (general.id, hit.content.clone()),
-        (general.id, everyone.content.clone()),
-        (dm, dm_new.content.clone()),
+        (general.id, hit.content.clone(), false),
+        (general.id, everyone.content.clone(), true),
+        (dm, dm_new.content.clone(), false),
     ];
-    let mut got_sorted = got.clone();
+    let mut got_sorted: Vec<_> =
+        got.iter().map(|c| (c.channel_id, c.content.clone(), c.mention_everyone)).collect();
     got_sorted.sort();
     expected.sort();
     assert_eq!(got_sorted, expected);
-    // Only the channels asked about; no pattern and no DM means nothing.
+    // Only the channels asked about; no pattern and no DM leaves only the flagged message.
     assert!(store.unread_mention_candidates(me.id, &[dm], &patterns, &[], 100).await.unwrap().is_empty());
-    assert!(store.unread_mention_candidates(me.id, &channels, &[], &[], 100).await.unwrap().is_empty());
+    assert_eq!(
+        store.unread_mention_candidates(me.id, &channels, &[], &[], 100).await.unwrap(),
+        vec![candidate(general.id, &everyone.content, true)]
+    );
     // Only the channel's newest `scan` messages are looked at.
     let newest_two = store.unread_mention_candidates(me.id, &[general.id], &patterns, &[], 2).await.unwrap();
-    assert_eq!(newest_two, vec![(general.id, everyone.content.clone())]);
+    assert_eq!(newest_two, vec![candidate(general.id, &everyone.content, true)]);
     let newest_three =
         store.unread_mention_candidates(me.id, &[general.id], &patterns, &[], 3).await.unwrap();
-    assert_eq!(newest_three, vec![(general.id, hit.content.clone()), (general.id, everyone.content)]);
+    assert_eq!(
+        newest_three,
+        vec![candidate(general.id, &hit.content, false), candidate(general.id, &everyone.content, true)]
+    );
 }
 
 pub(crate) async fn deleting_a_server_takes_everything_in_it(store: &dyn Store) {
