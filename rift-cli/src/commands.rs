@@ -4,7 +4,9 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rift::files::DirFileStore;
 use rift::id::{BridgeConnectionId, ChannelId, ServerId, UserId};
+use rift::import::ImportReport;
 use rift::model::User;
 use rift::service::{BridgeInput, BridgeView, Config, RegisterInput, Rift, SearchParams};
 use rift::store::{ExportRecord, ExportScope};
@@ -14,7 +16,8 @@ use serde_json::json;
 
 use crate::progress::Progress;
 use crate::{
-    BridgeCommand, Cli, Command, ExportArgs, Failure, ImportCommand, SearchArgs, ServerCommand, UserCommand,
+    BridgeCommand, Cli, Command, DiscordImportArgs, ExportArgs, Failure, ImportCommand, SearchArgs,
+    ServerCommand, UserCommand,
 };
 
 /// The export format's name and version, in its header line.
@@ -68,6 +71,12 @@ async fn dispatch(inst: &Installation, command: Command) -> Result<(), Failure> 
         Command::Search(args) => search(inst, args).await,
         Command::Export(args) => export(inst, args).await,
         Command::Import(ImportCommand::Json { file }) => import_json(inst, &file).await,
+        Command::Import(ImportCommand::DiscordPackage { file, target }) => {
+            import_discord(inst, &target, None, DiscordSource::Package(&file)).await
+        }
+        Command::Import(ImportCommand::Dce { files, discord_id, target }) => {
+            import_discord(inst, &target, discord_id, DiscordSource::Dce(&files)).await
+        }
         Command::Backup(args) => backup(inst, args.out.as_deref()).await,
         Command::Bridge(command) => bridge(inst, command).await,
     }
@@ -408,6 +417,47 @@ async fn import_json(inst: &Installation, file: &Path) -> Result<(), Failure> {
     if missing > 0 {
         eprintln!("warning: {missing} attachment files were not in {}", files.display());
     }
+    Ok(())
+}
+
+/// What a Discord import reads.
+enum DiscordSource<'a> {
+    Package(&'a Path),
+    Dce(&'a [PathBuf]),
+}
+
+async fn import_discord(
+    inst: &Installation,
+    target: &DiscordImportArgs,
+    discord_id: Option<u64>,
+    source: DiscordSource<'_>,
+) -> Result<(), Failure> {
+    let owner = find_user(inst, &target.owner).await?;
+    std::fs::create_dir_all(&inst.location.upload_dir)?;
+    inst.rift.set_file_store(Arc::new(DirFileStore::new(&inst.location.upload_dir)));
+    let import = rift_discord::import::Import::new(&inst.rift, owner.id)
+        .own_discord_id(discord_id.map(rift_discord::model::Snowflake::new));
+    let bar = Progress::bar("importing messages", 0);
+    let mut progress = |report: &ImportReport| bar.set(report.done, report.total);
+    let report = match source {
+        DiscordSource::Package(file) => import.package(file, &mut progress).await,
+        DiscordSource::Dce(files) => import.dce(files, &mut progress).await,
+    }
+    .map_err(|e| Failure(format!("import failed: {e}")))?;
+    bar.finish();
+    if target.json {
+        return print_json(&report);
+    }
+    for problem in &report.problems {
+        eprintln!("{}: {}", problem.location, problem.reason);
+    }
+    if report.problems_dropped > 0 {
+        eprintln!("… and {} more problems", report.problems_dropped);
+    }
+    println!(
+        "{} imported, {} unchanged, {} updated, {} skipped, {} files",
+        report.imported, report.unchanged, report.updated, report.skipped, report.files
+    );
     Ok(())
 }
 

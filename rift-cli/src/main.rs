@@ -186,6 +186,38 @@ pub(crate) enum ImportCommand {
         /// The `.jsonl` file.
         file: PathBuf,
     },
+    /// Import the ZIP from Discord's "Request all of my data" (your own messages, per channel),
+    /// through the bridge's idempotent path: importing twice, or bridging later, adds nothing twice.
+    DiscordPackage {
+        /// The package ZIP.
+        file: PathBuf,
+        #[command(flatten)]
+        target: DiscordImportArgs,
+    },
+    /// Import DiscordChatExporter JSON exports (whole channels; media downloaded with `--media`
+    /// is read from beside each file), through the bridge's idempotent path.
+    Dce {
+        /// One or more exported `.json` files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Your Discord user id: its messages in the export become yours (default: the account
+        /// your Discord bridge connection names, if any).
+        #[arg(long)]
+        discord_id: Option<u64>,
+        #[command(flatten)]
+        target: DiscordImportArgs,
+    },
+}
+
+/// Who owns a Discord import, and how to report it.
+#[derive(Debug, Args)]
+pub(crate) struct DiscordImportArgs {
+    /// The Rift user who owns the import (username or id): imported servers are theirs.
+    #[arg(long)]
+    pub(crate) owner: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -44,6 +44,14 @@ impl Progress {
         }
     }
 
+    /// Sets how far the work is when its total grows as it goes.
+    pub(crate) fn set(&self, done: u64, total: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    }
+
     /// Removes the bar.
     pub(crate) fn finish(&self) {
         if let Some(bar) = &self.0 {

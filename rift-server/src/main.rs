@@ -234,6 +234,13 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         .map_err(|e| ConfigError(format!("LISTEN_ADDR: cannot listen on {}: {e}", args.listen_addr)))?;
     let local = listener.local_addr().map_err(|e| ConfigError(format!("LISTEN_ADDR: {e}")))?;
     tracing::info!(addr = %local, database = store.backend().as_str(), "rift-server listening");
+    // Small frames (a gateway event, a send's answer) go out at once instead of waiting on
+    // Nagle's algorithm for the peer's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -317,3 +317,64 @@ async fn truncated_export_is_refused_and_stores_nothing() {
     let users: serde_json::Value = serde_json::from_str(&to.ok(&["user", "list", "--json"])).unwrap();
     assert_eq!(users, serde_json::json!([]), "nothing was stored");
 }
+
+/// A DiscordChatExporter export of one channel, as its JSON writer lays it out: two good
+/// messages (one edited, one a reply) and one without an author.
+fn dce_export() -> serde_json::Value {
+    let author = serde_json::json!({"id": "80351110224678912", "name": "nelly", "discriminator": "0000",
+        "nickname": "Nelly", "color": null, "isBot": false, "roles": [], "avatarUrl": ""});
+    serde_json::json!({
+        "guild": {"id": "81384788765712384", "name": "Discord API", "iconUrl": ""},
+        "channel": {"id": "81384788765712384", "type": "GuildTextChat", "categoryId": null,
+            "category": null, "name": "general", "topic": "talk <here>"},
+        "dateRange": {"after": null, "before": null},
+        "exportedAt": "2024-05-01T12:00:00+00:00",
+        "messages": [
+            {"id": "1235000000000000001", "type": "Default", "timestamp": "2024-05-01T10:00:00.000+00:00",
+             "timestampEdited": "2024-05-01T10:05:00.000+00:00", "isPinned": false,
+             "content": "imported from the exporter", "author": author,
+             "attachments": [], "embeds": [], "stickers": [], "reactions": [], "mentions": []},
+            {"id": "1235000000000000002", "type": "Reply", "timestamp": "2024-05-01T10:06:00.000+00:00",
+             "timestampEdited": null, "isPinned": false, "content": "and a reply to it", "author": author,
+             "attachments": [], "embeds": [], "stickers": [], "reactions": [], "mentions": [],
+             "reference": {"messageId": "1235000000000000001", "channelId": "81384788765712384",
+                 "guildId": "81384788765712384"}},
+            {"id": "1235000000000000003", "type": "Default", "timestamp": "2024-05-01T10:07:00.000+00:00",
+             "content": "no author"}
+        ],
+        "messageCount": 3
+    })
+}
+
+#[tokio::test]
+async fn discord_exports_import_once_through_the_cli() {
+    let place = Place::sqlite();
+    let sample = place.populate().await;
+    let file = place.path("general.json");
+    std::fs::write(&file, serde_json::to_vec(&dce_export()).unwrap()).unwrap();
+    let file = file.to_str().unwrap();
+
+    let out = place.rift(&["import", "dce", file, "--owner", "alice"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("2 imported") && stdout.contains("1 skipped"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("general.json: messages[2]"), "the bad record is located: {stderr}");
+
+    let again: serde_json::Value =
+        serde_json::from_str(&place.ok(&["import", "dce", file, "--owner", "alice", "--json"])).unwrap();
+    assert_eq!((again["imported"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(2)), "{again}");
+
+    let found: serde_json::Value =
+        serde_json::from_str(&place.ok(&["search", "exporter", "--as", "alice", "--json"])).unwrap();
+    let hits = found.as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{found}");
+    assert_eq!(hits[0]["content"], "imported from the exporter");
+    assert!(hits[0]["edited_at"].is_string(), "the edit time came along");
+    assert_ne!(hits[0]["channel_id"], sample.channel.to_string(), "a channel of its own");
+
+    let missing =
+        one_line_failure(&place.rift(&["import", "discord-package", "nope.zip", "--owner", "alice"]));
+    assert!(missing.contains("import failed"), "{missing}");
+    one_line_failure(&place.rift(&["import", "dce", file, "--owner", "nobody"]));
+}
