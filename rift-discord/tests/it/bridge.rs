@@ -981,17 +981,26 @@ pub(crate) async fn pins_round_trip_through_discord_without_echo(db: TestDb) {
     assert_eq!((pin_writes(&discord, "PUT"), pin_writes(&discord, "DELETE")), (1, 1));
     rig.until_get(&pins_path, "the unpin kept", |p| pinned_remotes(p) == [edited.clone()]).await;
 
-    // A message sent from Rift is pinned on Discord as its relayed part; Discord's update maps
-    // the part back to the Rift message, which stays pinned.
+    // A long message sent from Rift is pinned on Discord as its first relayed part; Discord's
+    // update maps the part back to the Rift message, which stays pinned.
+    let before = discord.messages(s.general).len();
+    // 2,001 code points: two parts, split at the line break.
+    let long = format!("pin me\n{}", "word ".repeat(399).trim_end());
+    assert_eq!(long.chars().count(), 2001);
     let (status, sent) = rig
         .call(
             reqwest::Method::POST,
             &format!("/channels/{general_id}/messages"),
-            Some(json!({"content": "pin me"})),
+            Some(json!({"content": long})),
         )
         .await;
     assert_eq!(status, 201, "{sent}");
-    let part = wait_for(|| discord.messages(s.general).into_iter().find(|m| m["content"] == "pin me")).await;
+    wait_for(|| (discord.messages(s.general).len() == before + 2).then_some(())).await;
+    let part = discord
+        .messages(s.general)
+        .into_iter()
+        .find(|m| m["content"].as_str().is_some_and(|c| c.starts_with("pin me")))
+        .expect("first part");
     let part: u64 = part["id"].as_str().and_then(|id| id.parse().ok()).expect("part id");
     let sent_id = id_of(&sent);
     let (status, body) = rig.call(reqwest::Method::PUT, &format!("{pins_path}/{sent_id}"), None).await;
