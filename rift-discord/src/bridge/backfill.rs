@@ -3,6 +3,7 @@
 //! restart it first reads each channel forward from the newest message it stored (catch-up), so
 //! what was said while Rift was down arrives too. A channel whose history reached its first
 //! message is not read backwards again; live events keep it current (the bridge never polls).
+//! After a channel's reading, its pinned list is read once and mirrored.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -82,6 +83,11 @@ pub(crate) async fn run(
                 Ok(()) => {
                     finished.insert(target.remote);
                     done.insert(target.remote);
+                    // Pins change without a message event while the bridge is away: one read per channel.
+                    let _mapper = mirror.lock().await;
+                    if let Err(error) = super::pins::sync(&ctx, &rest, target.remote).await {
+                        tracing::warn!(channel = %target.remote, %error, "cannot mirror this channel's pins");
+                    }
                 }
                 Err(error) if is_permanent(&error) => {
                     tracing::warn!(channel = %target.remote, %error, "cannot read this channel's history; skipping it");

@@ -8,6 +8,7 @@
 
 mod backfill;
 pub(crate) mod mapper;
+mod pins;
 mod relay;
 mod split;
 
@@ -458,6 +459,7 @@ async fn apply_dispatch(
                 }
             }
         }
+        Event::ChannelPinsUpdate(update) => pins::sync(ctx, &mirror.rest, update.channel_id).await?,
         Event::ReactionRemoveAll(clear) | Event::ReactionRemoveEmoji(clear) => {
             let emoji = clear.emoji.as_ref().and_then(mapper::emoji_key);
             let remote = ctx.remote(clear.message_id.to_string());

@@ -1,5 +1,6 @@
 //! Rift → Discord (mode `relay`; `archive` never writes to Discord): what the bridge owner sends,
-//! edits, deletes or reacts with in a mirrored channel goes to Discord.
+//! edits, deletes or reacts with in a mirrored channel goes to Discord, and so do pins and unpins
+//! made in Rift ([`super::pins`]).
 //!
 //! A message longer than Discord's 2,000 code points is split ([`super::split`]); each part is
 //! sent with its own nonce and `enforce_nonce`, and a retry reuses it, so Discord creates each part
@@ -59,6 +60,14 @@ pub(crate) async fn is_own_part(ctx: &BridgeContext, remote: Snowflake) -> bool 
     ctx.cursor(&part_key(remote)).await.ok().flatten().is_some()
 }
 
+/// The Rift message a Discord message is a relayed part of.
+pub(crate) async fn relayed_message(
+    ctx: &BridgeContext,
+    remote: Snowflake,
+) -> rift::Result<Option<MessageId>> {
+    Ok(ctx.cursor(&part_key(remote)).await?.and_then(|id| id.parse().ok()))
+}
+
 /// Whether a MESSAGE_CREATE is the echo of a part this connection is sending or sent.
 pub(crate) async fn is_echo(ctx: &BridgeContext, message: &Message) -> bool {
     if let Some(nonce) = &message.nonce
@@ -105,6 +114,10 @@ impl Relay {
             }
             Event::ReactionRemove { message_id, user_id, emoji, .. } if *user_id == owner => {
                 self.react(ctx, *message_id, emoji, false).await
+            }
+            Event::MessagePin(message) => super::pins::relay(ctx, &self.rest, message.id, true).await,
+            Event::MessageUnpin { message_id, .. } => {
+                super::pins::relay(ctx, &self.rest, *message_id, false).await
             }
             _ => Ok(()),
         }
@@ -283,7 +296,10 @@ fn is_transient(error: &Error) -> bool {
 }
 
 /// The Discord channel a Rift message's channel mirrors.
-async fn remote_channel(ctx: &BridgeContext, message: &RiftMessage) -> rift::Result<Option<Snowflake>> {
+pub(crate) async fn remote_channel(
+    ctx: &BridgeContext,
+    message: &RiftMessage,
+) -> rift::Result<Option<Snowflake>> {
     let channel = ctx.rift().store().channel(message.channel_id).await?;
     Ok(channel
         .and_then(|c| c.bridge)
@@ -293,7 +309,7 @@ async fn remote_channel(ctx: &BridgeContext, message: &RiftMessage) -> rift::Res
 }
 
 /// The Discord message(s) behind a Rift message: the mirrored one, or the relayed parts.
-async fn remote_ids(ctx: &BridgeContext, message: MessageId) -> rift::Result<Vec<Snowflake>> {
+pub(crate) async fn remote_ids(ctx: &BridgeContext, message: MessageId) -> rift::Result<Vec<Snowflake>> {
     if let Some(parts) = load_parts(ctx, message).await? {
         return Ok(parts.into_iter().map(|p| p.id).collect());
     }

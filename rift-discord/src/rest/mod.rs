@@ -634,6 +634,35 @@ impl Client {
         self.send(Method::DELETE, &path, |r| r).await.map(drop)
     }
 
+    /// `GET /channels/{id}/pins`: the channel's pinned messages, newest pin first.
+    ///
+    /// # Errors
+    ///
+    /// As [`gateway`](Self::gateway).
+    pub async fn pinned_messages(&self, channel_id: Snowflake) -> Result<Vec<Message>, Error> {
+        self.json(Method::GET, &["channels", &channel_id.to_string(), "pins"], |r| r).await
+    }
+
+    /// `PUT /channels/{id}/pins/{id}`: pins a message.
+    ///
+    /// # Errors
+    ///
+    /// As [`gateway`](Self::gateway).
+    pub async fn pin_message(&self, channel_id: Snowflake, message_id: Snowflake) -> Result<(), Error> {
+        let path = ["channels", &channel_id.to_string(), "pins", &message_id.to_string()];
+        self.send(Method::PUT, &path, |r| r.header("content-length", "0")).await.map(drop)
+    }
+
+    /// `DELETE /channels/{id}/pins/{id}`: unpins a message.
+    ///
+    /// # Errors
+    ///
+    /// As [`gateway`](Self::gateway).
+    pub async fn unpin_message(&self, channel_id: Snowflake, message_id: Snowflake) -> Result<(), Error> {
+        let path = ["channels", &channel_id.to_string(), "pins", &message_id.to_string()];
+        self.send(Method::DELETE, &path, |r| r).await.map(drop)
+    }
+
     /// `PUT /channels/{id}/messages/{id}/reactions/{emoji}/@me`. `emoji` is the Unicode emoji or
     /// `name:id` for a custom one.
     ///

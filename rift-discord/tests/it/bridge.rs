@@ -918,3 +918,140 @@ pub(crate) async fn dms_and_group_dms_mirror_with_history_and_relay(db: TestDb) 
     );
     assert_eq!(discord.rate_limit_violations(), Vec::<String>::new());
 }
+
+// ---- pins ----
+
+/// The requests the fake saw to pin (`PUT`) or unpin (`DELETE`) messages.
+fn pin_writes(discord: &FakeDiscord, method: &str) -> usize {
+    discord.requests().iter().filter(|r| r.method == method && r.path.contains("/pins/")).count()
+}
+
+/// The remote ids of a Rift channel's pinned messages, newest pin first.
+fn pinned_remotes(pins: &Value) -> Vec<String> {
+    pins.as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| m["bridge_remote_id"].as_str().unwrap_or("(not mirrored)").to_owned())
+        .collect()
+}
+
+pub(crate) async fn pins_round_trip_through_discord_without_echo(db: TestDb) {
+    let discord = FakeDiscord::start(Account::user("user-token", 0, "ada")).await;
+    let s = script(&discord, 3);
+    // Pinned before the bridge ran: the backfill reads it.
+    discord.pin_message(s.general, s.first, true);
+    let rig = Rig::start(&db, &discord).await;
+    let bridge = rig.add_bridge("user-token", "user", "relay").await;
+    rig.backfilled(&bridge).await;
+    let server = rig.server_named("Rift Fans").await;
+    let general_id = id_of(&rig.channel_named(&id_of(&server), "general").await);
+    let pins_path = format!("/channels/{general_id}/pins");
+    let first = s.first.to_string();
+    rig.until_get(&pins_path, "the backfill's pin", |p| pinned_remotes(p) == [first.clone()]).await;
+
+    // Pinned and unpinned on Discord: mirrored, and nothing written back.
+    discord.pin_message(s.general, s.edited, true);
+    let edited = s.edited.to_string();
+    rig.until_get(&pins_path, "a Discord pin", |p| pinned_remotes(p) == [edited.clone(), first.clone()])
+        .await;
+    discord.pin_message(s.general, s.first, false);
+    rig.until_get(&pins_path, "a Discord unpin", |p| pinned_remotes(p) == [edited.clone()]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!((pin_writes(&discord, "PUT"), pin_writes(&discord, "DELETE")), (0, 0), "no echo to Discord");
+
+    // Pinned in Rift: Discord gets exactly one PUT, and its CHANNEL_PINS_UPDATE changes nothing.
+    let messages = rig.all_messages(&general_id).await;
+    let reply = id_of(by_remote(&messages, s.reply));
+    let (status, body) = rig.call(reqwest::Method::PUT, &format!("{pins_path}/{reply}"), None).await;
+    assert_eq!(status, 204, "{body}");
+    wait_for(|| (discord.pins(s.general) == [s.reply, s.edited]).then_some(())).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(pin_writes(&discord, "PUT"), 1, "one PUT, no echo loop");
+    let reply_remote = s.reply.to_string();
+    rig.until_get(&pins_path, "the pin kept", |p| {
+        pinned_remotes(p) == [reply_remote.clone(), edited.clone()]
+    })
+    .await;
+
+    // Unpinned in Rift: one DELETE.
+    let (status, body) = rig.call(reqwest::Method::DELETE, &format!("{pins_path}/{reply}"), None).await;
+    assert_eq!(status, 204, "{body}");
+    wait_for(|| (discord.pins(s.general) == [s.edited]).then_some(())).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!((pin_writes(&discord, "PUT"), pin_writes(&discord, "DELETE")), (1, 1));
+    rig.until_get(&pins_path, "the unpin kept", |p| pinned_remotes(p) == [edited.clone()]).await;
+
+    // A long message sent from Rift is pinned on Discord as its first relayed part; Discord's
+    // update maps the part back to the Rift message, which stays pinned.
+    let before = discord.messages(s.general).len();
+    // 2,001 code points: two parts, split at the line break.
+    let long = format!("pin me\n{}", "word ".repeat(399).trim_end());
+    assert_eq!(long.chars().count(), 2001);
+    let (status, sent) = rig
+        .call(
+            reqwest::Method::POST,
+            &format!("/channels/{general_id}/messages"),
+            Some(json!({"content": long})),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    wait_for(|| (discord.messages(s.general).len() == before + 2).then_some(())).await;
+    let part = discord
+        .messages(s.general)
+        .into_iter()
+        .find(|m| m["content"].as_str().is_some_and(|c| c.starts_with("pin me")))
+        .expect("first part");
+    let part: u64 = part["id"].as_str().and_then(|id| id.parse().ok()).expect("part id");
+    let sent_id = id_of(&sent);
+    let (status, body) = rig.call(reqwest::Method::PUT, &format!("{pins_path}/{sent_id}"), None).await;
+    assert_eq!(status, 204, "{body}");
+    wait_for(|| (discord.pins(s.general) == [part, s.edited]).then_some(())).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pins = rig.get(&pins_path).await;
+    let ids: Vec<&str> = pins.as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect();
+    assert_eq!(ids.len(), 2, "{pins}");
+    assert_eq!(ids[0], sent_id, "still pinned after Discord's update: {pins}");
+    assert_eq!(pin_writes(&discord, "PUT"), 2);
+
+    // Unpinned on Discord: the relayed message is unpinned in Rift too.
+    discord.pin_message(s.general, part, false);
+    rig.until_get(&pins_path, "the part's unpin", |p| pinned_remotes(p) == [edited.clone()]).await;
+    assert_eq!(discord.rate_limit_violations(), Vec::<String>::new());
+}
+
+pub(crate) async fn archive_mode_mirrors_pins_and_writes_none(db: TestDb) {
+    let discord = FakeDiscord::start(Account::user("user-token", 0, "ada")).await;
+    let s = script(&discord, 3);
+    let rig = Rig::start(&db, &discord).await;
+    let bridge = rig.add_bridge("user-token", "user", "archive").await;
+    rig.backfilled(&bridge).await;
+    let server = rig.server_named("Rift Fans").await;
+    let general_id = id_of(&rig.channel_named(&id_of(&server), "general").await);
+    let pins_path = format!("/channels/{general_id}/pins");
+
+    discord.pin_message(s.general, s.edited, true);
+    let edited = s.edited.to_string();
+    rig.until_get(&pins_path, "a Discord pin", |p| pinned_remotes(p) == [edited.clone()]).await;
+
+    let messages = rig.all_messages(&general_id).await;
+    let reply = id_of(by_remote(&messages, s.reply));
+    let (status, body) = rig.call(reqwest::Method::PUT, &format!("{pins_path}/{reply}"), None).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = rig
+        .call(
+            reqwest::Method::DELETE,
+            &format!("{pins_path}/{}", id_of(by_remote(&messages, s.edited))),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        (pin_writes(&discord, "PUT"), pin_writes(&discord, "DELETE")),
+        (0, 0),
+        "archive writes nothing"
+    );
+    assert_eq!(discord.pins(s.general), [s.edited], "Discord unchanged");
+    let reply_remote = s.reply.to_string();
+    assert_eq!(pinned_remotes(&rig.get(&pins_path).await), [reply_remote], "Rift keeps its own pins");
+}

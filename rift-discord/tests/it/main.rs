@@ -36,6 +36,8 @@ bridge_tests! {
     bridge::a_restart_mid_backfill_finishes_with_every_message_once,
     bridge::bad_tokens_and_other_owners_get_clear_answers,
     bridge::dms_and_group_dms_mirror_with_history_and_relay,
+    bridge::pins_round_trip_through_discord_without_echo,
+    bridge::archive_mode_mirrors_pins_and_writes_none,
     import::exports_import_once_and_the_live_bridge_updates_the_same_rows,
     import::hostile_files_are_refused_or_reported_never_a_panic,
 }

@@ -695,26 +695,19 @@ impl FakeDiscord {
         self.dispatch(vec![("MESSAGE_DELETE_BULK", event)]);
     }
 
-    /// Pins or unpins a message; dispatches MESSAGE_UPDATE and CHANNEL_PINS_UPDATE.
+    /// Someone pins or unpins a message on Discord; dispatches MESSAGE_UPDATE and
+    /// CHANNEL_PINS_UPDATE (nothing if it already was so). `GET /channels/{id}/pins` lists it.
     ///
     /// # Panics
     /// If the message does not exist.
     pub fn pin_message(&self, channel: u64, message: u64, pinned: bool) {
-        let events = self.world(|w| {
-            let m =
-                w.messages.get_mut(&channel).and_then(|m| m.get_mut(&message)).expect("the message exists");
-            m.base["pinned"] = json!(pinned);
-            let mut pins =
-                json!({"channel_id": channel.to_string(), "last_pin_timestamp": iso(world::now_ms())});
-            if let Some(guild) = w.guild_of(channel) {
-                pins["guild_id"] = json!(guild.to_string());
-            }
-            vec![
-                ("MESSAGE_UPDATE", w.gateway_message(channel, message).unwrap()),
-                ("CHANNEL_PINS_UPDATE", pins),
-            ]
-        });
+        let events = self.world(|w| w.set_pin(channel, message, pinned)).expect("the message exists");
         self.dispatch(events);
+    }
+
+    /// The ids of a channel's pinned messages, newest pin first.
+    pub fn pins(&self, channel: u64) -> Vec<u64> {
+        self.world(|w| w.pins.get(&channel).cloned().unwrap_or_default())
     }
 
     /// A user reacts with an emoji (`👍`, or `name:id` for a custom one); dispatches

@@ -293,6 +293,9 @@ async fn route(state: &Arc<State>, method: &Method, segments: &[&str], query: &s
         ("PUT" | "DELETE", ["channels", channel, "messages", message, "reactions", emoji, "@me"]) => {
             return react(state, id(channel), id(message), emoji, method == Method::PUT);
         }
+        ("PUT" | "DELETE", ["channels", channel, "pins", message]) => {
+            return pin(state, id(channel), id(message), method == Method::PUT);
+        }
         _ => {}
     }
     let mut world = state.world.lock().unwrap();
@@ -405,6 +408,11 @@ async fn route(state: &Arc<State>, method: &Method, segments: &[&str], query: &s
                 Some(c) if c.hidden => Err(error(StatusCode::FORBIDDEN, 50001, "Missing Access")),
                 Some(_) => Ok(ok(w.channel(channel, true).unwrap())),
             }
+        }
+        ("GET", ["channels", channel, "pins"]) => {
+            let channel = id(channel);
+            check_channel(w, channel)?;
+            Ok(ok(json!(w.pinned(channel))))
         }
         ("GET", ["channels", channel, "messages"]) => {
             let channel = id(channel);
@@ -652,6 +660,21 @@ fn react(state: &State, channel: u64, message: u64, emoji: &str, on: bool) -> Re
         }
         let me = world.me();
         reaction_events(&mut world, channel, message, me, &emoji, on)
+    };
+    state.dispatch(events);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn pin(state: &State, channel: u64, message: u64, on: bool) -> Response {
+    let events = {
+        let mut world = state.world.lock().unwrap();
+        if let Err(response) = check_channel(&world, channel) {
+            return response;
+        }
+        match world.set_pin(channel, message, on) {
+            Some(events) => events,
+            None => return error(StatusCode::NOT_FOUND, 10008, "Unknown Message"),
+        }
     };
     state.dispatch(events);
     StatusCode::NO_CONTENT.into_response()

@@ -185,6 +185,8 @@ pub(crate) struct World {
     pub(crate) guilds: BTreeMap<u64, GuildW>,
     pub(crate) channels: BTreeMap<u64, ChannelW>,
     pub(crate) messages: BTreeMap<u64, BTreeMap<u64, MessageW>>,
+    /// Channel to its pinned message ids, newest pin first.
+    pub(crate) pins: BTreeMap<u64, Vec<u64>>,
     /// CDN path (`/attachments/…`, `/avatars/…`) to content type and bytes.
     pub(crate) files: HashMap<String, (String, Vec<u8>)>,
     minted: HashSet<u64>,
@@ -199,6 +201,7 @@ impl World {
             guilds: BTreeMap::new(),
             channels: BTreeMap::new(),
             messages: BTreeMap::new(),
+            pins: BTreeMap::new(),
             files: HashMap::new(),
             minted: HashSet::new(),
             increment: 0,
@@ -224,6 +227,41 @@ impl World {
                 return id;
             }
         }
+    }
+
+    /// Pins or unpins a message: `None` if it does not exist, else the gateway events (a
+    /// MESSAGE_UPDATE with the new flag, then CHANNEL_PINS_UPDATE); none if nothing changed.
+    pub(crate) fn set_pin(
+        &mut self,
+        channel: u64,
+        message: u64,
+        pinned: bool,
+    ) -> Option<Vec<(&'static str, Value)>> {
+        let m = self.messages.get_mut(&channel).and_then(|m| m.get_mut(&message))?;
+        m.base["pinned"] = json!(pinned);
+        let pins = self.pins.entry(channel).or_default();
+        let was = pins.contains(&message);
+        if was == pinned {
+            return Some(Vec::new());
+        }
+        pins.retain(|id| *id != message);
+        if pinned {
+            pins.insert(0, message);
+        }
+        let mut update = json!({"channel_id": channel.to_string(), "last_pin_timestamp": iso(now_ms())});
+        if let Some(guild) = self.guild_of(channel) {
+            update["guild_id"] = json!(guild.to_string());
+        }
+        Some(vec![
+            ("MESSAGE_UPDATE", self.gateway_message(channel, message)?),
+            ("CHANNEL_PINS_UPDATE", update),
+        ])
+    }
+
+    /// A channel's pinned messages as `GET /channels/{id}/pins` answers: newest pin first.
+    pub(crate) fn pinned(&self, channel: u64) -> Vec<Value> {
+        let ids = self.pins.get(&channel).map(Vec::as_slice).unwrap_or_default();
+        ids.iter().filter_map(|id| self.message(channel, *id)).collect()
     }
 
     pub(crate) fn me(&self) -> u64 {

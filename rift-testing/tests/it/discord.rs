@@ -659,3 +659,38 @@ async fn a_stalled_post_retried_with_its_nonce_creates_one_message() {
     assert_eq!(sent.id.to_string(), messages[0]["id"]);
     assert_eq!(discord.nonces(), ["part-9", "part-9"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn pins_are_listed_newest_first_and_dispatched() {
+    let discord = FakeDiscord::start(user()).await;
+    let w = small_world(&discord);
+    let mut shard = shard(&discord, &user(), Encoding::Json);
+    next_dispatch(&mut shard).await;
+    let client = client(&discord, &user());
+    let channel = Snowflake::new(w.general);
+    let older = discord.add_message(w.general, NewMessage::new(w.bob, "older").at(T0));
+    let newer = discord.add_message(w.general, NewMessage::new(w.bob, "newer").at(T0 + 1000));
+
+    // Pinned through REST: 204, then MESSAGE_UPDATE and CHANNEL_PINS_UPDATE.
+    client.pin_message(channel, Snowflake::new(newer)).await.unwrap();
+    let Event::MessageUpdate(u) = next_event(&mut shard).await.event().unwrap() else { panic!() };
+    assert_eq!((u.id.get(), u.pinned), (newer, Some(true)));
+    let Event::ChannelPinsUpdate(p) = next_event(&mut shard).await.event().unwrap() else { panic!() };
+    assert_eq!((p.channel_id, p.guild_id), (channel, Some(Snowflake::new(w.guild))));
+    assert!(p.last_pin_timestamp.is_some());
+    // Pinned from the Discord side: the newest pin comes first, whatever the message's age.
+    discord.pin_message(w.general, older, true);
+    let pins = client.pinned_messages(channel).await.unwrap();
+    assert_eq!(pins.iter().map(|m| m.id.get()).collect::<Vec<_>>(), [older, newer]);
+    assert!(pins.iter().all(|m| m.pinned));
+    assert_eq!(discord.pins(w.general), [older, newer]);
+
+    client.unpin_message(channel, Snowflake::new(older)).await.unwrap();
+    assert_eq!(discord.pins(w.general), [newer]);
+    let unknown = client.pin_message(channel, Snowflake::new(12345)).await;
+    assert!(matches!(unknown, Err(Error::NotFound { .. })), "{unknown:?}");
+    let hidden = client.pinned_messages(Snowflake::new(w.secret)).await;
+    assert!(matches!(hidden, Err(Error::Forbidden { .. })), "{hidden:?}");
+    let statuses: Vec<u16> = discord.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [204, 200, 204, 404, 403]);
+}
