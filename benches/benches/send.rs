@@ -46,20 +46,13 @@ async fn fixture(db: TestDb) -> Fixture {
 }
 
 fn new_message(fixture: &Fixture) -> NewMessage {
-    NewMessage {
-        id: MessageId::new(),
-        channel_id: fixture.channel,
-        author_id: fixture.user,
-        content: "a message of ordinary length, about as long as people write".into(),
-        reply_to: None,
-        mention_everyone: false,
-        nonce: None,
-        attachment_ids: Vec::new(),
-        created_at: chrono::Utc::now(),
-        edited_at: None,
-        extras: None,
-        bridge: None,
-    }
+    NewMessage::new(
+        MessageId::new(),
+        fixture.channel,
+        fixture.user,
+        "a message of ordinary length, about as long as people write",
+        chrono::Utc::now(),
+    )
 }
 
 fn backends(rt: &tokio::runtime::Runtime) -> Vec<(&'static str, Fixture)> {

@@ -1074,20 +1074,13 @@ async fn seed_store(target: &Target, channel: &str, authors: &[Account; 2], n: u
     let writers = if url.starts_with("postgres") { 8 } else { 1 };
     let outcomes: Vec<Result<()>> = futures_util::stream::iter(corpus(n).enumerate())
         .map(|(i, content)| {
-            let message = NewMessage {
-                id: rift::MessageId::new(),
+            let message = NewMessage::new(
+                rift::MessageId::new(),
                 channel_id,
-                author_id: author_ids[i % 2],
+                author_ids[i % 2],
                 content,
-                reply_to: None,
-                mention_everyone: false,
-                nonce: None,
-                attachment_ids: Vec::new(),
-                created_at: chrono::Utc::now(),
-                edited_at: None,
-                extras: None,
-                bridge: None,
-            };
+                chrono::Utc::now(),
+            );
             async move {
                 match store.create_message(&message, message.created_at).await {
                     Ok(CreateMessageOutcome::Created(_)) => Ok(()),

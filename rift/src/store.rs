@@ -202,6 +202,33 @@ pub struct NewMessage {
     pub bridge: Option<BridgeRef>,
 }
 
+impl NewMessage {
+    /// A plain message: no reply, nonce, attachments, edit, extras or bridge, and no
+    /// `@everyone` notification (callers set those fields they need).
+    pub fn new(
+        id: MessageId,
+        channel_id: ChannelId,
+        author_id: UserId,
+        content: impl Into<String>,
+        created_at: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            channel_id,
+            author_id,
+            content: content.into(),
+            reply_to: None,
+            mention_everyone: false,
+            nonce: None,
+            attachment_ids: Vec::new(),
+            created_at,
+            edited_at: None,
+            extras: None,
+            bridge: None,
+        }
+    }
+}
+
 /// A message that may mention someone (see [`Store::unread_mention_candidates`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MentionCandidate {

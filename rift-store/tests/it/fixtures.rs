@@ -59,20 +59,7 @@ pub(crate) async fn server(store: &dyn Store, owner: &User) -> (Server, Channel)
 
 pub(crate) fn new_message(channel: ChannelId, author: UserId, content: &str) -> NewMessage {
     let id = MessageId::new();
-    NewMessage {
-        id,
-        channel_id: channel,
-        author_id: author,
-        content: content.to_owned(),
-        reply_to: None,
-        mention_everyone: false,
-        nonce: None,
-        attachment_ids: Vec::new(),
-        created_at: id.created_at().expect("v7 id"),
-        edited_at: None,
-        extras: None,
-        bridge: None,
-    }
+    NewMessage::new(id, channel, author, content, id.created_at().expect("v7 id"))
 }
 
 pub(crate) async fn message(store: &dyn Store, channel: ChannelId, author: UserId, content: &str) -> Message {

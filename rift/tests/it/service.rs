@@ -859,20 +859,7 @@ pub(crate) async fn mirrored_dms_and_group_dms_follow_the_remote(store: Arc<dyn 
 /// the present).
 async fn old_message(store: &dyn Store, f: &Fixture, content: &str, days_ago: i64) -> rift::MessageId {
     let at = chrono::Utc::now() - chrono::Duration::days(days_ago);
-    let new = rift::store::NewMessage {
-        id: rift::MessageId::at(at),
-        channel_id: f.general,
-        author_id: f.member,
-        content: content.into(),
-        reply_to: None,
-        mention_everyone: false,
-        nonce: None,
-        attachment_ids: Vec::new(),
-        created_at: at,
-        edited_at: None,
-        extras: None,
-        bridge: None,
-    };
+    let new = rift::store::NewMessage::new(rift::MessageId::at(at), f.general, f.member, content, at);
     match store.create_message(&new, at).await.unwrap() {
         rift::store::CreateMessageOutcome::Created(m) => m.id,
         other => panic!("{other:?}"),
