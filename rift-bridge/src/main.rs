@@ -63,6 +63,8 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     let secret: [u8; 32] = rand::random();
     let rift = Rift::with_fanout(store, Config::new(secret.to_vec()), router, fanout);
     rift.set_file_store(Arc::new(DirFileStore::new(args.upload_dir.clone())));
+    // Authors in mirrored events carry their presence as the servers see it.
+    rift.start_cluster_presence();
 
     let bridges = BridgeConfig::with_urls(
         &args.discord_api_base,
@@ -78,6 +80,7 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     shutdown_signal().await;
     // Bridges stop without changing their stored status, and give up their leases.
     bridges.shutdown().await;
+    rift.stop_cluster_presence();
     rift.fanout().shutdown().await;
     database.close().await;
     tracing::info!("rift-bridge stopped: bridges stopped, leases released, database closed");

@@ -87,6 +87,12 @@ struct Args {
     /// Seconds between history purges (servers' retention periods); 0 turns purging off.
     #[arg(long, env = "HISTORY_PURGE_INTERVAL_SECS", default_value_t = 3600)]
     history_purge_interval_secs: u64,
+    /// Seconds between this node's presence heartbeats to the other nodes sharing the database.
+    #[arg(long, env = "PRESENCE_HEARTBEAT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    presence_heartbeat_secs: u64,
+    /// Seconds without a heartbeat after which another node's users count as offline.
+    #[arg(long, env = "PRESENCE_EXPIRY_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    presence_expiry_secs: u64,
 }
 
 /// Purges expired message history (`Rift::purge_expired_history`) every `every`, first at start.
@@ -195,6 +201,8 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     let mut config = Config::new(jwt_secret(&args)?);
     config.max_message_chars = args.max_message_chars;
     config.rate_limits = args.rate_limits == "on";
+    config.presence_heartbeat = std::time::Duration::from_secs(args.presence_heartbeat_secs);
+    config.presence_expiry = std::time::Duration::from_secs(args.presence_expiry_secs);
     // Events of other processes sharing the database (PostgreSQL) reach this node's router.
     let router = rift::router::Router::new();
     let fanout = database
@@ -202,6 +210,8 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot start event fan-out: {e}")))?;
     let rift = Rift::with_fanout(Arc::clone(&store), config, router, fanout);
+    // Users connected to several nodes are online until their last session anywhere closes.
+    rift.start_cluster_presence();
 
     let mut http = HttpConfig::new(location.upload_dir.clone());
     http.max_upload_bytes = args.max_upload_bytes;
@@ -250,7 +260,9 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     }
     // Bridges stop without changing their stored status: they come back after a restart.
     bridges.shutdown().await;
-    // Events still queued for other nodes go out before the database closes.
+    // The other nodes hear that this one's users left with it; then events still queued for
+    // other nodes go out before the database closes.
+    rift.stop_cluster_presence();
     rift.fanout().shutdown().await;
     database.close().await;
     tracing::info!("rift-server stopped: in-flight requests finished, database closed");

@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{command, free_port, post, start, start_with};
+use common::{GatewayClient, command, free_port, post, start, start_with};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -146,4 +146,100 @@ async fn two_processes_on_one_postgres_deliver_each_others_events() {
         }
         assert!(Instant::now() < deadline, "no MessageCreate from the other process");
     }
+}
+
+/// Registers `name` on `base`; returns its access token and id.
+async fn register(http: &reqwest::Client, base: &str, name: &str) -> (String, String) {
+    let body = json!({ "username": name, "password": "password123" });
+    let session = post(http, format!("{base}/api/auth/register"), None, body).await;
+    (session["access_token"].as_str().unwrap().to_owned(), session["user"]["id"].as_str().unwrap().to_owned())
+}
+
+/// The status `base` shows for `user` to the holder of `token`.
+async fn status(http: &reqwest::Client, base: &str, token: &str, user: &str) -> String {
+    let user: Value = http
+        .get(format!("{base}/api/users/{user}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    user["status"].as_str().unwrap().to_owned()
+}
+
+/// Whether `frame` is a PresenceUpdate of `user` to `status`.
+fn presence_of(frame: &Value, user: &str, status: &str) -> bool {
+    frame["type"] == "PresenceUpdate" && frame["data"]["user_id"] == user && frame["data"]["status"] == status
+}
+
+#[tokio::test]
+async fn presence_is_cluster_wide_and_a_killed_nodes_users_expire() {
+    let Some((url, _)) = rift_testing::postgres_url().await else { return };
+    let timings = [("PRESENCE_HEARTBEAT_SECS", "1"), ("PRESENCE_EXPIRY_SECS", "3")];
+    let mut first = start_with(Some(&url), &timings).await;
+    let second = start_with(Some(&url), &timings).await;
+    let http = reqwest::Client::new();
+    let (ada, ada_id) = register(&http, &first.base, "ada").await;
+    let (bob, _) = register(&http, &first.base, "bob").await;
+    let server =
+        post(&http, format!("{}/api/servers", first.base), Some(&ada), json!({ "name": "Shared" })).await;
+    let server_id = server["id"].as_str().unwrap();
+    let invite =
+        post(&http, format!("{}/api/servers/{server_id}/invites", first.base), Some(&ada), json!({})).await;
+    let join = json!({ "code": invite["code"] });
+    post(&http, format!("{}/api/servers/{server_id}/join", first.base), Some(&bob), join).await;
+    let channels: Value = http
+        .get(format!("{}/api/servers/{server_id}/channels", first.base))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let channel = channels[0]["id"].as_str().unwrap().to_owned();
+
+    // Bob watches from both nodes; Ada connects to both.
+    let (mut bob_first, _) = GatewayClient::identify(&first.base, &bob).await;
+    let (mut bob_second, _) = GatewayClient::identify(&second.base, &bob).await;
+    let (ada_first, _) = GatewayClient::identify(&first.base, &ada).await;
+    bob_first.until(|f| presence_of(f, &ada_id, "online")).await;
+    bob_second.until(|f| presence_of(f, &ada_id, "online")).await;
+    let (ada_second, _) = GatewayClient::identify(&second.base, &ada).await;
+    // The first node hears of her second session within a heartbeat.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // One of Ada's sessions ends: no node says she is offline. Two heartbeats pass, then a
+    // message through the first node marks where to stop reading.
+    ada_first.close().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let marker = json!({ "content": "still here" });
+    post(&http, format!("{}/api/channels/{channel}/messages", first.base), Some(&ada), marker).await;
+    for bob_socket in [&mut bob_first, &mut bob_second] {
+        let frames = bob_socket.collect_until(|f| f["type"] == "MessageCreate").await;
+        assert!(!frames.iter().any(|f| presence_of(f, &ada_id, "offline")), "a flicker: {frames:?}");
+    }
+    for base in [&first.base, &second.base] {
+        assert_eq!(status(&http, base, &bob, &ada_id).await, "online", "{base}");
+    }
+
+    // Her last session ends: offline everywhere.
+    ada_second.close().await;
+    bob_first.until(|f| presence_of(f, &ada_id, "offline")).await;
+    bob_second.until(|f| presence_of(f, &ada_id, "offline")).await;
+    for base in [&first.base, &second.base] {
+        assert_eq!(status(&http, base, &bob, &ada_id).await, "offline", "{base}");
+    }
+
+    // Connected to the first node only, which is then killed: the second node takes her offline
+    // once the first has been silent for the expiry.
+    let (_ada_again, _) = GatewayClient::identify(&first.base, &ada).await;
+    bob_second.until(|f| presence_of(f, &ada_id, "online")).await;
+    assert_eq!(status(&http, &second.base, &bob, &ada_id).await, "online");
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    bob_second.until(|f| presence_of(f, &ada_id, "offline")).await;
+    assert_eq!(status(&http, &second.base, &bob, &ada_id).await, "offline");
 }

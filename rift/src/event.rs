@@ -3,13 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::fanout::NodeId;
 use crate::id::{ChannelId, MessageId, ServerId, Timestamp, UserId};
 use crate::model::{Channel, DmChannel, Member, Message, Role, Server, Status, User};
 
 /// What an event is about, which decides who receives it.
 ///
-/// Its serde form, `{"kind": "channel" | "server" | "user", "id": "<uuid>"}`, is what the
-/// [fan-out](crate::fanout) carries between nodes.
+/// Its serde form, `{"kind": "channel" | "server" | "user", "id": "<uuid>"}` (or `{"kind":
+/// "nodes"}`), is what the [fan-out](crate::fanout) carries between nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Topic {
@@ -19,6 +20,9 @@ pub enum Topic {
     Server(ServerId),
     /// Things addressed to one user (DM channel creation, their own profile, presence they can see).
     User(UserId),
+    /// Traffic between nodes about the nodes themselves ([`Event::NodePresence`]); no gateway
+    /// session subscribes to it.
+    Nodes,
 }
 
 /// An event, in its gateway wire form `{"type": ..., "data": ...}`.
@@ -143,6 +147,38 @@ pub enum Event {
         /// The last message read.
         last_read_message_id: MessageId,
     },
+    /// Which users have gateway sessions on one node, for cluster-wide presence (on
+    /// [`Topic::Nodes`]; never sent to clients).
+    NodePresence {
+        /// The node it is about.
+        node_id: NodeId,
+        /// What changed.
+        beat: NodeBeat,
+    },
+}
+
+/// One node's presence news for the other nodes (see `service/presence.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NodeBeat {
+    /// The node is alive and these are all the users with sessions on it (sent periodically).
+    Snapshot {
+        /// Every user with at least one session on the node.
+        users: Vec<UserId>,
+    },
+    /// The user's first session on the node opened.
+    Connected {
+        /// The user.
+        user_id: UserId,
+    },
+    /// The user's last session on the node closed.
+    Disconnected {
+        /// The user.
+        user_id: UserId,
+    },
+    /// The node is shutting down: none of its users are connected through it any more.
+    Leaving,
 }
 
 impl Event {
@@ -172,6 +208,7 @@ impl Event {
             Self::RoleUpdate(_) => "RoleUpdate",
             Self::RoleDelete { .. } => "RoleDelete",
             Self::ReadStateUpdate { .. } => "ReadStateUpdate",
+            Self::NodePresence { .. } => "NodePresence",
         }
     }
 }
@@ -375,6 +412,13 @@ mod tests {
             Event::RoleUpdate(Role { permissions: Permissions::from_bits(u64::MAX), ..role() }),
             Event::RoleDelete { server_id, role_id: RoleId::new() },
             Event::ReadStateUpdate { channel_id, last_read_message_id: message_id },
+            Event::NodePresence {
+                node_id: NodeId::random(),
+                beat: NodeBeat::Snapshot { users: vec![user_id] },
+            },
+            Event::NodePresence { node_id: NodeId::random(), beat: NodeBeat::Connected { user_id } },
+            Event::NodePresence { node_id: NodeId::random(), beat: NodeBeat::Disconnected { user_id } },
+            Event::NodePresence { node_id: NodeId::random(), beat: NodeBeat::Leaving },
         ]
     }
 
@@ -404,6 +448,7 @@ mod tests {
             Event::RoleUpdate(_) => 20,
             Event::RoleDelete { .. } => 21,
             Event::ReadStateUpdate { .. } => 22,
+            Event::NodePresence { .. } => 23,
         }
     }
 
@@ -412,7 +457,7 @@ mod tests {
         let samples = samples();
         let mut indexes: Vec<usize> = samples.iter().map(variant_index).collect();
         indexes.dedup();
-        assert_eq!(indexes, (0..23).collect::<Vec<_>>(), "a sample of every variant, in order");
+        assert_eq!(indexes, (0..24).collect::<Vec<_>>(), "a sample of every variant, in order");
         for event in samples {
             let json = serde_json::to_string(&event).unwrap();
             let back: Event = serde_json::from_str(&json).unwrap();
@@ -437,6 +482,9 @@ mod tests {
             assert_eq!(json, serde_json::json!({ "kind": kind, "id": id }));
             assert_eq!(serde_json::from_value::<Topic>(json).unwrap(), topic);
         }
+        let nodes = serde_json::to_value(Topic::Nodes).unwrap();
+        assert_eq!(nodes, serde_json::json!({ "kind": "nodes" }));
+        assert_eq!(serde_json::from_value::<Topic>(nodes).unwrap(), Topic::Nodes);
     }
 
     #[test]

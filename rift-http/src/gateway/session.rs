@@ -296,6 +296,8 @@ async fn route<'e>(
             vec![Cow::Borrowed(event)]
         }
         (Topic::User(_), _) => vec![Cow::Borrowed(event)],
+        // Between nodes only; a session never subscribes to it.
+        (Topic::Nodes, _) => vec![],
         (Topic::Server(server), _) if !view.servers.contains_key(&server) => vec![],
         (Topic::Server(server), event) => match event {
             // The joiner hears of its own join on its user topic.

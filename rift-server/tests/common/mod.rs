@@ -97,3 +97,82 @@ pub(crate) async fn post(http: &reqwest::Client, url: String, token: Option<&str
     assert!(response.status().is_success(), "{}", response.status());
     response.json().await.expect("json")
 }
+
+/// A gateway client of one server, over a real socket.
+pub(crate) struct GatewayClient {
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl GatewayClient {
+    /// Connects to `base`'s gateway and sends `frame` (an Identify or a Resume).
+    pub(crate) async fn open(base: &str, frame: Value) -> Self {
+        use futures_util::SinkExt;
+        let url = base.replacen("http://", "ws://", 1) + "/ws";
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("ws");
+        socket.send(tokio_tungstenite::tungstenite::Message::text(frame.to_string())).await.unwrap();
+        Self { socket }
+    }
+
+    /// Identifies with `token` and waits for Ready; returns it.
+    pub(crate) async fn identify(base: &str, token: &str) -> (Self, Value) {
+        let mut client = Self::open(base, serde_json::json!({ "type": "Identify", "token": token })).await;
+        let ready = client.until(|frame| frame["type"] == "Ready").await;
+        (client, ready)
+    }
+
+    /// The next frame (text as JSON, or a close as `{"close": code}`), within 30 s.
+    pub(crate) async fn next(&mut self) -> Value {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(30), self.socket.next())
+                .await
+                .expect("a frame within 30 s");
+            match frame {
+                Some(Ok(Message::Text(text))) => return serde_json::from_str(text.as_str()).unwrap(),
+                Some(Ok(Message::Close(close))) => {
+                    return serde_json::json!({ "close": close.map(|c| u16::from(c.code)) });
+                }
+                Some(Ok(_)) => {}
+                other => return serde_json::json!({ "close": null, "error": format!("{other:?}") }),
+            }
+        }
+    }
+
+    /// Frames until one matches; panics when the connection closes first.
+    pub(crate) async fn until(&mut self, mut wanted: impl FnMut(&Value) -> bool) -> Value {
+        loop {
+            let frame = self.next().await;
+            if wanted(&frame) {
+                return frame;
+            }
+            assert!(frame.get("close").is_none(), "closed before the awaited frame: {frame}");
+        }
+    }
+
+    /// Every frame up to and including the first that matches.
+    pub(crate) async fn collect_until(&mut self, mut wanted: impl FnMut(&Value) -> bool) -> Vec<Value> {
+        let mut frames = Vec::new();
+        loop {
+            let frame = self.next().await;
+            let done = wanted(&frame);
+            assert!(done || frame.get("close").is_none(), "closed first: {frames:?} {frame}");
+            frames.push(frame);
+            if done {
+                return frames;
+            }
+        }
+    }
+
+    /// Closes with 1000 (the session ends) and waits for the server's close.
+    pub(crate) async fn close(mut self) {
+        use tokio_tungstenite::tungstenite::protocol::{CloseFrame, frame::coding::CloseCode};
+        let normal = CloseFrame { code: CloseCode::Normal, reason: "".into() };
+        let _ = self.socket.close(Some(normal)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            use futures_util::StreamExt;
+            while let Some(Ok(_)) = self.socket.next().await {}
+        })
+        .await;
+    }
+}

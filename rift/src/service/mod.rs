@@ -75,6 +75,11 @@ pub struct Config {
     pub rate_limits: bool,
     /// Minimum time between two TypingStart events of one user in one channel (default 5 s).
     pub typing_throttle: Duration,
+    /// How often a node tells the others which users it has sessions for (default 5 s; see
+    /// [`Rift::start_cluster_presence`]).
+    pub presence_heartbeat: Duration,
+    /// How long a node may stay silent before its users count as offline (default 15 s).
+    pub presence_expiry: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -99,6 +104,8 @@ impl Config {
             nonce_window: Duration::from_secs(5 * 60),
             rate_limits: true,
             typing_throttle: Duration::from_secs(5),
+            presence_heartbeat: Duration::from_secs(5),
+            presence_expiry: Duration::from_secs(15),
         }
     }
 }
