@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::id::{
-    AuditEntryId, BridgeConnectionId, ChannelId, MessageId, RoleId, ServerId, Timestamp, TokenFamilyId,
-    UploadId, UserId,
+    AuditEntryId, BridgeConnectionId, ChannelId, MessageId, RoleId, ServerId, SessionId, Timestamp,
+    TokenFamilyId, UploadId, UserId,
 };
 use crate::model::{
     AuditEntry, Ban, BridgeConnection, BridgeRef, BridgeStatus, Channel, DmChannel, HistorySettings, Invite,
@@ -238,6 +238,28 @@ pub struct MentionCandidate {
     pub content: String,
     /// Its stored [`Message::mention_everyone`] flag.
     pub mention_everyone: bool,
+}
+
+/// A gateway session saved by a graceful shutdown ([`Store::save_gateway_sessions`]), so its
+/// client can resume it after the restart.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SavedSession {
+    /// The session.
+    pub id: SessionId,
+    /// Its user.
+    pub user_id: UserId,
+    /// The gateway's own encoding of the session (opaque to the store).
+    pub state: String,
+    /// When it was saved.
+    pub saved_at: Timestamp,
+}
+
+impl SavedSession {
+    /// A saved session.
+    pub fn new(id: SessionId, user_id: UserId, state: String, saved_at: Timestamp) -> Self {
+        Self { id, user_id, state, saved_at }
+    }
 }
 
 /// The result of [`Store::create_message`].
@@ -831,6 +853,14 @@ pub trait Store: Send + Sync + 'static {
     /// Gives up `holder`'s lease on a connection (anyone may take it at once); `false` if
     /// `holder` did not hold it.
     async fn release_bridge_lease(&self, id: BridgeConnectionId, holder: Uuid) -> StoreResult<bool>;
+
+    // ---- gateway sessions across a restart ----
+    /// Saves `sessions` under `owner` (the installation shutting down), replacing any saved
+    /// session with the same id, in one transaction. Sessions of unknown users are an error.
+    async fn save_gateway_sessions(&self, owner: &str, sessions: &[SavedSession]) -> StoreResult<()>;
+    /// Reads and deletes every session saved under `owner`, in one statement: each saved
+    /// session is handed out once.
+    async fn take_gateway_sessions(&self, owner: &str) -> StoreResult<Vec<SavedSession>>;
 
     // ---- administration ----
     /// Every user (puppets included), ordered by id, after `after`, at most `limit`.

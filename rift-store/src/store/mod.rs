@@ -13,6 +13,7 @@ mod pins;
 mod roles;
 pub(crate) mod search;
 mod servers;
+mod sessions;
 mod users;
 
 use async_trait::async_trait;
@@ -478,6 +479,17 @@ impl Store for Database {
     }
     async fn release_bridge_lease(&self, id: BridgeConnectionId, holder: Uuid) -> StoreResult<bool> {
         Ok(self.drop_lease(id, holder).await?)
+    }
+
+    async fn save_gateway_sessions(
+        &self,
+        owner: &str,
+        sessions: &[rift::store::SavedSession],
+    ) -> StoreResult<()> {
+        Ok(self.put_gateway_sessions(owner, sessions).await?)
+    }
+    async fn take_gateway_sessions(&self, owner: &str) -> StoreResult<Vec<rift::store::SavedSession>> {
+        Ok(self.pop_gateway_sessions(owner).await?)
     }
 
     // ---- administration ----

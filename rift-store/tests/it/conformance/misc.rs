@@ -345,3 +345,30 @@ pub(crate) async fn concurrent_lease_takers_get_one_lease(store: &dyn Store) {
     let won = [r1.unwrap(), r2.unwrap(), r3.unwrap(), r4.unwrap()];
     assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
 }
+
+pub(crate) async fn saved_gateway_sessions_are_taken_once_by_their_owner(store: &dyn Store) {
+    use rift::id::SessionId;
+    use rift::store::SavedSession;
+    let (ada, bob) = (user(store, "ada").await, user(store, "bob").await);
+    let session = |user: UserId, state: &str, second: i64| {
+        SavedSession::new(SessionId::new(), user, state.to_owned(), at(second))
+    };
+    let first = session(ada.id, "{\"seq\":3,\"frame\":\"nul \\u0000 kept\"}", 0);
+    let mut second = session(bob.id, "{}", 1);
+    store.save_gateway_sessions("node-a", &[first.clone(), second.clone()]).await.unwrap();
+    // Saving the same session again replaces it.
+    second.state = "{\"seq\":9}".into();
+    store.save_gateway_sessions("node-a", std::slice::from_ref(&second)).await.unwrap();
+    let other = session(ada.id, "{}", 2);
+    store.save_gateway_sessions("node-b", std::slice::from_ref(&other)).await.unwrap();
+
+    let mut taken = store.take_gateway_sessions("node-a").await.unwrap();
+    taken.sort_by_key(|s| s.saved_at);
+    assert_eq!(taken, [first, second]);
+    assert!(store.take_gateway_sessions("node-a").await.unwrap().is_empty(), "taken once");
+    assert_eq!(store.take_gateway_sessions("node-b").await.unwrap(), [other]);
+
+    let unknown = session(UserId::new(), "{}", 3);
+    assert!(store.save_gateway_sessions("node-a", &[unknown]).await.is_err(), "an unknown user");
+    assert!(store.take_gateway_sessions("node-a").await.unwrap().is_empty(), "nothing half-saved");
+}
