@@ -36,7 +36,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 pub use error::{ApiError, ApiResult};
-pub use gateway::GatewayConfig;
+pub use gateway::{GatewayConfig, RestoredSessions};
 pub use rift::files::DirFileStore;
 
 /// Settings of the HTTP layer.

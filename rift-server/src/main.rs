@@ -12,7 +12,7 @@ use clap::Parser;
 use rift::bridge::BridgeManager;
 use rift::service::{BridgeInput, Config, Rift};
 use rift_discord::bridge::BridgeConfig;
-use rift_http::{AppState, HttpConfig};
+use rift_http::{AppState, HttpConfig, RestoredSessions};
 
 /// mimalloc gives freed memory back to the system, where glibc's malloc keeps it: Argon2 needs
 /// 19 MiB per password hash, and glibc kept those blocks in its per-thread arenas (dynamic mmap
@@ -173,6 +173,29 @@ fn jwt_secret(args: &Args) -> Result<Vec<u8>, ConfigError> {
     }
 }
 
+/// This installation's name, generated once and kept in the data dir: the gateway sessions it
+/// saves at shutdown are its own to take back at start, even when several servers share a
+/// PostgreSQL database.
+fn installation_name(data_dir: &Path) -> Result<String, ConfigError> {
+    let path = data_dir.join("installation-id");
+    match std::fs::read_to_string(&path) {
+        Ok(name) if !name.trim().is_empty() => Ok(name.trim().to_owned()),
+        Ok(_) => Err(ConfigError(format!("RIFT_DATA_DIR: {} is empty", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let name = uuid_name();
+            write_private(&path, &name)
+                .map_err(|e| ConfigError(format!("RIFT_DATA_DIR: cannot write {}: {e}", path.display())))?;
+            Ok(name)
+        }
+        Err(e) => Err(ConfigError(format!("RIFT_DATA_DIR: cannot read {}: {e}", path.display()))),
+    }
+}
+
+fn uuid_name() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
@@ -203,16 +226,6 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     config.rate_limits = args.rate_limits == "on";
     config.presence_heartbeat = std::time::Duration::from_secs(args.presence_heartbeat_secs);
     config.presence_expiry = std::time::Duration::from_secs(args.presence_expiry_secs);
-    // Events of other processes sharing the database (PostgreSQL) reach this node's router.
-    let router = rift::router::Router::new();
-    let fanout = database
-        .fanout(rift::fanout::NodeId::random(), router.clone())
-        .await
-        .map_err(|e| ConfigError(format!("DATABASE_URL: cannot start event fan-out: {e}")))?;
-    let rift = Rift::with_fanout(Arc::clone(&store), config, router, fanout);
-    // Users connected to several nodes are online until their last session anywhere closes.
-    rift.start_cluster_presence();
-
     let mut http = HttpConfig::new(location.upload_dir.clone());
     http.max_upload_bytes = args.max_upload_bytes;
     http.cors_allowed_origins = args.cors_allowed_origins.iter().map(|o| o.trim().to_owned()).collect();
@@ -221,6 +234,32 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     http.metrics = args.metrics == "on";
     std::fs::create_dir_all(&http.upload_dir)
         .map_err(|e| ConfigError(format!("UPLOAD_DIR: cannot create {}: {e}", http.upload_dir.display())))?;
+
+    // Gateway sessions the last graceful shutdown saved are subscribed again before the fan-out
+    // starts, so that what other nodes published meanwhile (PostgreSQL) is replayed into them.
+    let router = rift::router::Router::new();
+    let installation = installation_name(&args.data_dir)?;
+    let restored = RestoredSessions::load(store.as_ref(), &router, &installation, &http.gateway)
+        .await
+        .map_err(|e| ConfigError(format!("DATABASE_URL: cannot read saved gateway sessions: {e}")))?;
+    // Events of other processes sharing the database (PostgreSQL) reach this node's router.
+    let (fanout, replayed) = database
+        .fanout_after(rift::fanout::NodeId::random(), router.clone(), restored.fanout_position())
+        .await
+        .map_err(|e| ConfigError(format!("DATABASE_URL: cannot start event fan-out: {e}")))?;
+    let restored = if replayed || restored.is_empty() {
+        Some(restored)
+    } else {
+        let discarded = restored.discard();
+        tracing::warn!(
+            sessions = discarded,
+            "events missed while stopped are gone; saved gateway sessions are not resumable"
+        );
+        None
+    };
+    let rift = Rift::with_fanout(Arc::clone(&store), config, router, fanout);
+    // Users connected to several nodes are online until their last session anywhere closes.
+    rift.start_cluster_presence();
 
     // Every stored bridge connection runs (paused and stopped ones excepted): here, or in the
     // process sharing the database (another rift-server, a rift-bridge) that holds its lease.
@@ -236,9 +275,14 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     });
 
     let imports = rift_discord::import::import_jobs(&rift);
-    let app = rift_http::router(
-        AppState::new(rift.clone(), http).with_bridges(bridges.clone()).with_imports(imports),
-    );
+    let state = AppState::new(rift.clone(), http).with_bridges(bridges.clone()).with_imports(imports);
+    if let Some(restored) = restored {
+        let count = state.restore_gateway_sessions(restored).await;
+        if count > 0 {
+            tracing::info!(sessions = count, "gateway sessions saved at the last shutdown are resumable");
+        }
+    }
+    let app = rift_http::router(state.clone());
     let listener = tokio::net::TcpListener::bind(args.listen_addr)
         .await
         .map_err(|e| ConfigError(format!("LISTEN_ADDR: cannot listen on {}: {e}", args.listen_addr)))?;
@@ -255,6 +299,9 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| ConfigError(format!("server error: {e}")))?;
+    // In-flight requests have finished. Gateway clients are told to resume (1012); their
+    // sessions stay, and keep collecting events until nothing publishes any more.
+    state.close_gateway_connections().await;
     if let Some(purge) = purge {
         purge.abort();
     }
@@ -264,6 +311,13 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     // other nodes go out before the database closes.
     rift.stop_cluster_presence();
     rift.fanout().shutdown().await;
+    // Saved with where the fan-out stopped reading, so a restart within the resume window
+    // resumes them with nothing missed (a SIGKILL saves nothing: Resume is then refused).
+    match state.save_gateway_sessions(&installation).await {
+        Ok(0) => {}
+        Ok(saved) => tracing::info!(sessions = saved, "gateway sessions saved for a resume after restart"),
+        Err(error) => tracing::warn!(%error, "gateway sessions not saved; clients will identify afresh"),
+    }
     database.close().await;
     tracing::info!("rift-server stopped: in-flight requests finished, database closed");
     Ok(())

@@ -85,9 +85,27 @@ pub trait FanOut: Send + Sync {
     /// Counters since the fan-out started.
     fn stats(&self) -> FanOutStats;
 
+    /// How far this node has read the other nodes' envelopes, for a node that restarts and must
+    /// replay what it missed ([`Resume`]); `None` for a fan-out that has no such position (a single
+    /// node). Final once [`shutdown`](Self::shutdown) has returned.
+    fn position(&self) -> Option<Resume> {
+        None
+    }
+
     /// Sends what is still queued (best effort, bounded in time), stops receiving and ends the
     /// background tasks. Later [`publish`](Self::publish) calls drop their envelopes.
     async fn shutdown(&self);
+}
+
+/// Where a node stopped reading the other nodes' envelopes: a restarted node that starts reading
+/// after `position` (skipping its previous incarnation `node_id`'s own) delivers exactly what it
+/// missed while it was down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    /// The node that read them.
+    pub node_id: NodeId,
+    /// The broker's position of the last envelope read (PostgreSQL: the `event_log` id).
+    pub position: u64,
 }
 
 /// What a fan-out has done since it started.

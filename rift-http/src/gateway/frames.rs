@@ -13,6 +13,9 @@ pub(crate) mod close {
     pub(crate) const NORMAL: u16 = 1000;
     /// A frame larger than 64 KiB.
     pub(crate) const TOO_BIG: u16 = 1009;
+    /// The server is restarting (RFC 6455's Service Restart): reconnect and Resume; the session
+    /// is saved and resumable after the restart, within the resume window.
+    pub(crate) const SERVICE_RESTART: u16 = 1012;
     /// Unknown error (also: this session was resumed elsewhere, or fell too far behind).
     pub(crate) const UNKNOWN: u16 = 4000;
     /// A frame of an unknown type.

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use self::frames::{ClientFrame, FrameError, close};
-use self::session::{CloseSignal, Outbound, ResumeOutcome, Session, View};
+use self::session::{CloseSignal, Outbound, ResumeOutcome, SavedState, Session, View};
 use crate::AppState;
 
 /// Settings of the gateway.
@@ -84,6 +84,149 @@ impl Gateway {
     /// Live sessions (attached, or detached and still resumable).
     pub(crate) fn session_count(&self) -> usize {
         self.sessions().len()
+    }
+
+    fn all_sessions(&self) -> Vec<Arc<Session>> {
+        self.sessions().values().cloned().collect()
+    }
+}
+
+/// How long a shutdown waits for connections to finish their closing handshakes.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+impl AppState {
+    /// For a shutdown: closes every gateway connection with 1012 (Service Restart: reconnect and
+    /// Resume) and waits, up to 5 s, for them to let go of their sessions, which stay resumable.
+    pub async fn close_gateway_connections(&self) {
+        let sessions = self.gateway.all_sessions();
+        for session in &sessions {
+            session.close_connection(close::SERVICE_RESTART);
+        }
+        let deadline = Instant::now() + CLOSE_GRACE;
+        while sessions.iter().any(|s| s.is_attached()) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// For a shutdown, after [`close_gateway_connections`](Self::close_gateway_connections) and
+    /// once nothing publishes any more (bridges and the fan-out stopped): saves every resumable
+    /// session (sequence, replay buffer, what it sees, and where the fan-out stood) under `owner`,
+    /// so that after a restart [`RestoredSessions::load`] brings them back. Returns how many.
+    ///
+    /// # Errors
+    /// When the database refuses them (nothing is saved then).
+    pub async fn save_gateway_sessions(&self, owner: &str) -> rift::Result<usize> {
+        let fanout = self.rift.fanout().position();
+        let now = chrono::Utc::now();
+        let mut saved = Vec::new();
+        for session in self.gateway.all_sessions() {
+            if let Some(state) = session.save(fanout).await {
+                saved.push(rift::store::SavedSession::new(session.id, session.user_id, state, now));
+            }
+        }
+        self.rift.store().save_gateway_sessions(owner, &saved).await?;
+        Ok(saved.len())
+    }
+
+    /// Brings back the sessions [`RestoredSessions::load`] read: their pumps start, Resume finds
+    /// them, and each ends when its resume window passes. Returns how many.
+    pub async fn restore_gateway_sessions(&self, restored: RestoredSessions) -> usize {
+        let count = restored.sessions.len();
+        for (session, subscription, view) in restored.sessions {
+            let session = Arc::new(session);
+            let pump = session::pump(self.rift.clone(), Arc::clone(&session), subscription, view);
+            session.set_pump(tokio::spawn(pump));
+            self.gateway.sessions().insert(session.id, Arc::clone(&session));
+            if let Err(error) = self.rift.session_connected(session.user_id).await {
+                tracing::warn!(%error, "presence update failed");
+            }
+            let wait = self.gateway.config.resume_window.saturating_sub(session.detached_for());
+            expire_later(self.clone(), session, wait);
+        }
+        count
+    }
+}
+
+/// Gateway sessions saved by the previous shutdown, read back at start (see
+/// [`AppState::save_gateway_sessions`]). Each is already subscribed to what it saw, so events
+/// published from now on (including what the fan-out replays) are queued for it until
+/// [`AppState::restore_gateway_sessions`] starts it.
+pub struct RestoredSessions {
+    sessions: Vec<(Session, rift::router::Subscription, View)>,
+    fanout: Option<rift::fanout::Resume>,
+}
+
+impl std::fmt::Debug for RestoredSessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestoredSessions").field("sessions", &self.sessions.len()).finish_non_exhaustive()
+    }
+}
+
+impl RestoredSessions {
+    /// Takes the sessions saved under `owner` (each is handed out once) and subscribes those
+    /// still within `config`'s resume window on `router`. Call before the fan-out starts
+    /// replaying into `router`.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn load(
+        store: &dyn rift::Store,
+        router: &rift::router::Router,
+        owner: &str,
+        config: &GatewayConfig,
+    ) -> rift::Result<Self> {
+        let now = chrono::Utc::now();
+        let mut sessions = Vec::new();
+        let mut fanout = None;
+        for saved in store.take_gateway_sessions(owner).await? {
+            let Some(state) = SavedState::parse(&saved.state) else {
+                tracing::warn!(session = %saved.id, "a saved gateway session could not be read; not resumable");
+                continue;
+            };
+            let detached_for = (now - saved.saved_at).to_std().unwrap_or_default();
+            if detached_for >= config.resume_window {
+                continue;
+            }
+            if fanout.is_some() && state.fanout != fanout {
+                // One node saved them all at once; anything else cannot be replayed exactly.
+                tracing::warn!("saved gateway sessions disagree on the fan-out position; none resumable");
+                return Ok(Self { sessions: Vec::new(), fanout: None });
+            }
+            fanout = state.fanout;
+            let restored = state.restore(
+                saved.id,
+                saved.user_id,
+                detached_for,
+                router,
+                config.replay_capacity,
+                config.subscription_capacity,
+            );
+            sessions.push(restored);
+        }
+        Ok(Self { sessions, fanout })
+    }
+
+    /// Where the saving node's fan-out stood: start the fan-out after it
+    /// (`rift_store::Database::fanout_after`) so that what other nodes published meanwhile is
+    /// replayed into these sessions.
+    pub fn fanout_position(&self) -> Option<rift::fanout::Resume> {
+        self.fanout
+    }
+
+    /// How many sessions were read back.
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Whether none were.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// Gives them up (the fan-out could not replay what they missed): their clients' Resume gets
+    /// InvalidSession and they identify afresh.
+    pub fn discard(self) -> usize {
+        self.sessions.len()
     }
 }
 
@@ -181,21 +324,10 @@ impl Connection {
             _ => {
                 // Resumable for the window; an ended session (it fell behind) is cleaned up then too.
                 session.detach(self.id);
-                self.expire_later(session);
+                let window = self.config().resume_window;
+                expire_later(self.state.clone(), session, window);
             }
         }
-    }
-
-    /// Ends a detached session when the resume window passes without a resume.
-    fn expire_later(&self, session: Arc<Session>) {
-        let state = self.state.clone();
-        let window = self.config().resume_window;
-        tokio::spawn(async move {
-            tokio::time::sleep(window).await;
-            if session.expired(window) {
-                end_session(&state, &session).await;
-            }
-        });
     }
 
     async fn serve(&mut self) -> Ending {
@@ -393,6 +525,18 @@ impl Connection {
             }
         }
     }
+}
+
+/// Ends a detached session when the resume window passes without a resume (`wait` from now: a
+/// restored session has already waited part of it).
+fn expire_later(state: AppState, session: Arc<Session>, wait: Duration) {
+    let window = state.gateway.config.resume_window;
+    tokio::spawn(async move {
+        tokio::time::sleep(wait).await;
+        if session.expired(window) {
+            end_session(&state, &session).await;
+        }
+    });
 }
 
 /// Ends a session for good: no resume; the user goes offline if it was their last.

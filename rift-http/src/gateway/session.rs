@@ -7,12 +7,14 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rift::event::{Event, Topic};
+use rift::fanout::Resume;
 use rift::router::{RecvError, Subscription};
 use rift::service::Rift;
 use rift::{ChannelId, ServerId, SessionId, UserId};
+use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 
 use super::frames::{self, close};
@@ -61,7 +63,9 @@ pub(crate) struct Session {
     pub(crate) user_id: UserId,
     state: Mutex<SessionState>,
     replay_capacity: usize,
-    pump: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    pump: Mutex<Option<tokio::task::JoinHandle<Option<View>>>>,
+    /// Tells the pump to route what is queued and stop, handing back its view (at shutdown).
+    drain: Notify,
 }
 
 /// What a resume found.
@@ -86,7 +90,68 @@ impl Session {
             }),
             replay_capacity,
             pump: Mutex::new(None),
+            drain: Notify::new(),
         }
+    }
+
+    /// A session saved at shutdown, detached since `detached_for` ago.
+    fn restored(
+        id: SessionId,
+        user_id: UserId,
+        replay_capacity: usize,
+        saved: &SavedState,
+        detached_for: Duration,
+    ) -> Self {
+        let session = Self::new(id, user_id, replay_capacity);
+        {
+            let mut state = session.state();
+            state.seq = saved.seq;
+            state.replay =
+                saved.replay.iter().map(|(seq, frame)| (*seq, Arc::from(frame.as_str()))).collect();
+            state.detached_at = Some(Instant::now().checked_sub(detached_for).unwrap_or_else(Instant::now));
+        }
+        session
+    }
+
+    /// Closes the attached connection, if any, with `code`; the session stays resumable.
+    pub(crate) fn close_connection(&self, code: u16) {
+        if let Some(attached) = self.state().attached.as_ref() {
+            attached.close.close(code);
+        }
+    }
+
+    /// How long it has waited without a connection (zero while attached).
+    pub(crate) fn detached_for(&self) -> Duration {
+        self.state().detached_at.map_or(Duration::ZERO, |at| at.elapsed())
+    }
+
+    /// Whether a connection is attached.
+    pub(crate) fn is_attached(&self) -> bool {
+        self.state().attached.is_some()
+    }
+
+    /// Stops the pump once it has routed what is queued, and encodes the session for a restart;
+    /// `None` when it has ended (or falls behind while draining).
+    pub(crate) async fn save(&self, fanout: Option<Resume>) -> Option<String> {
+        let pump = self.pump.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        self.drain.notify_one();
+        let view = pump.await.ok()??;
+        let state = self.state();
+        if state.ended {
+            return None;
+        }
+        let saved = SavedState {
+            seq: state.seq,
+            replay: state.replay.iter().map(|(seq, frame)| (*seq, frame.to_string())).collect(),
+            servers: view
+                .servers
+                .into_iter()
+                .map(|(server, channels)| (server, channels.into_iter().collect()))
+                .collect(),
+            dms: view.dms.into_iter().collect(),
+            fanout,
+        };
+        serde_json::to_string(&saved).ok()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, SessionState> {
@@ -154,7 +219,7 @@ impl Session {
         true
     }
 
-    pub(crate) fn set_pump(&self, pump: tokio::task::JoinHandle<()>) {
+    pub(crate) fn set_pump(&self, pump: tokio::task::JoinHandle<Option<View>>) {
         *self.pump.lock().unwrap_or_else(|p| p.into_inner()) = Some(pump);
     }
 
@@ -196,62 +261,146 @@ impl View {
     }
 }
 
-/// Feeds router deliveries into the session until it ends or falls behind.
-pub(crate) async fn pump(rift: Rift, session: Arc<Session>, mut subscription: Subscription, mut view: View) {
+/// A session as saved at shutdown (the `state` of a [`rift::store::SavedSession`]).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SavedState {
+    seq: u64,
+    replay: Vec<(u64, String)>,
+    servers: HashMap<ServerId, Vec<ChannelId>>,
+    dms: Vec<ChannelId>,
+    /// Where the node's fan-out stood: events other nodes published after it are replayed.
+    pub(crate) fanout: Option<Resume>,
+}
+
+impl SavedState {
+    pub(crate) fn parse(state: &str) -> Option<Self> {
+        serde_json::from_str(state).ok()
+    }
+
+    /// The session again, subscribed (on `router`) to what it saw, so every event published from
+    /// now on is queued for it; its pump starts later ([`pump`]).
+    pub(crate) fn restore(
+        &self,
+        id: SessionId,
+        user_id: UserId,
+        detached_for: Duration,
+        router: &rift::router::Router,
+        replay_capacity: usize,
+        subscription_capacity: usize,
+    ) -> (Session, Subscription, View) {
+        let subscription = router.subscribe(subscription_capacity);
+        subscription.add(Topic::User(user_id));
+        let mut view = View { servers: HashMap::new(), dms: HashSet::new() };
+        for (server, channels) in &self.servers {
+            subscription.add(Topic::Server(*server));
+            for channel in channels {
+                subscription.add(Topic::Channel(*channel));
+            }
+            view.servers.insert(*server, channels.iter().copied().collect());
+        }
+        for dm in &self.dms {
+            subscription.add(Topic::Channel(*dm));
+            view.dms.insert(*dm);
+        }
+        (Session::restored(id, user_id, replay_capacity, self, detached_for), subscription, view)
+    }
+}
+
+/// Feeds router deliveries into the session until it ends or falls behind (`None`), or until it
+/// is told to drain (at shutdown): then it routes what is queued and hands back its view.
+pub(crate) async fn pump(
+    rift: Rift,
+    session: Arc<Session>,
+    mut subscription: Subscription,
+    mut view: View,
+) -> Option<View> {
     loop {
-        let delivery = match subscription.recv().await {
+        let delivery = tokio::select! {
+            delivery = subscription.recv() => delivery,
+            () = session.drain.notified() => loop {
+                match subscription.try_recv() {
+                    None => return Some(view),
+                    Some(Ok(delivery)) => {
+                        if !deliver(&rift, &session, &subscription, &mut view, &delivery).await {
+                            return None;
+                        }
+                    }
+                    Some(Err(RecvError::Lagged)) => {
+                        end_from_pump(&rift, &session).await;
+                        return None;
+                    }
+                }
+            },
+        };
+        let delivery = match delivery {
             Ok(delivery) => delivery,
             Err(RecvError::Lagged) => {
                 tracing::warn!(session = %session.id, "gateway session fell behind its events; ending it");
-                // The pump must not abort itself mid-cleanup: take its handle out first.
-                drop(session.pump.lock().unwrap_or_else(|p| p.into_inner()).take());
-                if session.end() {
-                    let _ = rift.session_disconnected(session.user_id).await;
-                }
-                return;
+                end_from_pump(&rift, &session).await;
+                return None;
             }
         };
-        let mut failures = 0;
-        let events = loop {
-            match route(&rift, &session, &subscription, &mut view, delivery.topic, &delivery.event).await {
-                Ok(events) => break Some(events),
-                Err(error) if failures < RETRY_BACKOFF.len() => {
-                    tracing::warn!(session = %session.id, %error, "gateway session could not re-check visibility; retrying");
-                    tokio::time::sleep(RETRY_BACKOFF[failures]).await;
-                    failures += 1;
-                }
-                Err(error) => {
-                    tracing::error!(session = %session.id, %error, "gateway session could not re-check visibility; ending it");
-                    break None;
+        if !deliver(&rift, &session, &subscription, &mut view, &delivery).await {
+            return None;
+        }
+    }
+}
+
+/// Ends the session from its own pump (which must not abort itself mid-cleanup: its handle is
+/// taken out first).
+async fn end_from_pump(rift: &Rift, session: &Session) {
+    drop(session.pump.lock().unwrap_or_else(|p| p.into_inner()).take());
+    if session.end() {
+        let _ = rift.session_disconnected(session.user_id).await;
+    }
+}
+
+/// Routes one delivery into the session; `false` when the session had to end.
+async fn deliver(
+    rift: &Rift,
+    session: &Session,
+    subscription: &Subscription,
+    view: &mut View,
+    delivery: &rift::router::Delivery,
+) -> bool {
+    let mut failures = 0;
+    let events = loop {
+        match route(rift, session, subscription, view, delivery.topic, &delivery.event).await {
+            Ok(events) => break Some(events),
+            Err(error) if failures < RETRY_BACKOFF.len() => {
+                tracing::warn!(session = %session.id, %error, "gateway session could not re-check visibility; retrying");
+                tokio::time::sleep(RETRY_BACKOFF[failures]).await;
+                failures += 1;
+            }
+            Err(error) => {
+                tracing::error!(session = %session.id, %error, "gateway session could not re-check visibility; ending it");
+                break None;
+            }
+        }
+    };
+    let Some(events) = events else {
+        // Guessing would either leak events or silently drop a whole server, so the session
+        // ends (its connection closes with 4000) and the client identifies again, getting a
+        // fresh Ready.
+        end_from_pump(rift, session).await;
+        return false;
+    };
+    for event in events {
+        match event {
+            // The delivered event itself: its wire form is built once for every session.
+            Cow::Borrowed(_) => {
+                if let Some(json) = delivery.event_json() {
+                    session.dispatch(json);
                 }
             }
-        };
-        let Some(events) = events else {
-            // Guessing would either leak events or silently drop a whole server, so the session
-            // ends (its connection closes with 4000) and the client identifies again, getting a
-            // fresh Ready. The pump must not abort itself mid-cleanup: take its handle out first.
-            drop(session.pump.lock().unwrap_or_else(|p| p.into_inner()).take());
-            if session.end() {
-                let _ = rift.session_disconnected(session.user_id).await;
-            }
-            return;
-        };
-        for event in events {
-            match event {
-                // The delivered event itself: its wire form is built once for every session.
-                Cow::Borrowed(_) => {
-                    if let Some(json) = delivery.event_json() {
-                        session.dispatch(json);
-                    }
-                }
-                Cow::Owned(derived) => {
-                    if let Ok(json) = serde_json::to_string(&derived) {
-                        session.dispatch(&json);
-                    }
+            Cow::Owned(derived) => {
+                if let Ok(json) = serde_json::to_string(&derived) {
+                    session.dispatch(&json);
                 }
             }
         }
     }
+    true
 }
 
 /// Waits before each retry when deciding what a session may see fails (the database, not the

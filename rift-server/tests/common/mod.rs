@@ -20,6 +20,35 @@ pub(crate) struct Node {
     pub(crate) dir: Arc<tempfile::TempDir>,
 }
 
+impl Node {
+    /// The port it listens on.
+    pub(crate) fn port(&self) -> u16 {
+        self.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port")
+    }
+
+    /// Sends SIGTERM and waits (up to 30 s) for a successful exit.
+    pub(crate) async fn terminate(&mut self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        assert!(status.success());
+        let started = Instant::now();
+        loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                assert!(exit.success(), "{exit:?}");
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "no exit after SIGTERM");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Kills it with SIGKILL and reaps it.
+    pub(crate) fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -66,7 +95,16 @@ pub(crate) async fn start_in_with(
     database_url: Option<&str>,
     env: &[(&str, &str)],
 ) -> Node {
-    let port = free_port();
+    start_on(dir, free_port(), database_url, env).await
+}
+
+/// A server on `dir` and `port` with extra environment variables, answering its health check.
+pub(crate) async fn start_on(
+    dir: Arc<tempfile::TempDir>,
+    port: u16,
+    database_url: Option<&str>,
+    env: &[(&str, &str)],
+) -> Node {
     let mut cmd = command(dir.path(), port);
     cmd.env("JWT_SECRET", SECRET);
     if let Some(url) = database_url {

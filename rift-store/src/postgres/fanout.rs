@@ -25,19 +25,25 @@
 //! reads a non-zero gap marks every local subscriber lagged ([`Router::lag_all`]) before it
 //! delivers that row, so gateway sessions end and resync instead of staying silently behind.
 //!
+//! **Restarts.** A node that stops gracefully can resume reading where it stopped
+//! ([`FanOut::position`], [`PgFanOut::start_after`]): it delivers every other node's row after
+//! that id first, skipping its previous incarnation's own, so gateway sessions saved at shutdown
+//! miss nothing. When rows after that id were pruned, it says so instead.
+//!
 //! **Pruning.** Every node deletes rows older than `retention` every `prune_interval`. A node cut
 //! off for longer than `retention` can miss events (its sessions must resume or resync anyway).
 //!
 //! Payloads are TEXT rather than JSONB: JSONB rejects `\u0000`, which message text may contain, and
 //! nothing queries inside a payload.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rift::StoreError;
 use rift::event::Envelope;
-use rift::fanout::{FanOut, FanOutCounters, FanOutStats, NodeId, Outbox, OutboxReceiver};
+use rift::fanout::{FanOut, FanOutCounters, FanOutStats, NodeId, Outbox, OutboxReceiver, Resume};
 use rift::router::Router;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -100,6 +106,8 @@ pub struct PgFanOut {
     retention: Duration,
     shutdown_timeout: Duration,
     stop: watch::Sender<bool>,
+    /// The reader's `last_id`, for [`FanOut::position`].
+    position: Arc<AtomicI64>,
     writer: Mutex<Option<JoinHandle<()>>>,
     others: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -127,16 +135,47 @@ impl PgFanOut {
         router: Router,
         options: PgFanOutOptions,
     ) -> Result<Self, StoreError> {
+        Ok(Self::start_after(database, node_id, router, options, None).await?.0)
+    }
+
+    /// Like [`start`](Self::start), for a node restarting where a previous incarnation stopped
+    /// (`after`, its [`FanOut::position`]): the other nodes' envelopes published since then are
+    /// delivered to `router` first. Returns whether that replay is complete; when rows after
+    /// `after` were already pruned (or `after` is `None`), it reads from now on, like `start`, and
+    /// answers `false`: whoever relied on the old position must not pretend nothing was missed.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when `database` is not PostgreSQL or cannot be reached.
+    pub async fn start_after(
+        database: &Database,
+        node_id: NodeId,
+        router: Router,
+        options: PgFanOutOptions,
+        after: Option<Resume>,
+    ) -> Result<(Self, bool), StoreError> {
         let Pools::Postgres(pool) = &database.pools else {
             return Err(StoreError::Backend("the PostgreSQL fan-out needs a PostgreSQL database".into()));
         };
         let pool = pool.clone();
         // LISTEN before reading the starting point, so nothing committed in between is missed.
         let listener = listen(&pool).await.map_err(backend)?;
-        let last_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM event_log")
-            .fetch_one(&pool)
-            .await
-            .map_err(backend)?;
+        let (oldest, newest): (i64, i64) =
+            sqlx::query_as("SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM event_log")
+                .fetch_one(&pool)
+                .await
+                .map_err(backend)?;
+        // Every row after the old position is still there when nothing came after it, or the
+        // oldest row kept is at most the one right after it (pruning takes the oldest first).
+        let replay = after.and_then(|after| {
+            let position = i64::try_from(after.position).ok()?;
+            (newest <= position || oldest <= position + 1).then_some((position, after.node_id))
+        });
+        let replayed = replay.is_some();
+        let (last_id, previous) = match replay {
+            Some((position, previous)) => (position, previous),
+            None => (newest, node_id),
+        };
+        let position = Arc::new(AtomicI64::new(last_id));
 
         let counters = Arc::new(FanOutCounters::default());
         let (outbox, rx) = Outbox::new(options.queue_capacity.max(1), Arc::clone(&counters));
@@ -146,21 +185,32 @@ impl PgFanOut {
                 .run(rx, stopped.clone()),
         );
         let reader = tokio::spawn(
-            Reader { pool: pool.clone(), node_id, router, counters, options: options.clone(), last_id }
-                .run(listener, stopped.clone()),
+            Reader {
+                pool: pool.clone(),
+                node_id,
+                previous,
+                router,
+                counters,
+                options: options.clone(),
+                last_id,
+                position: Arc::clone(&position),
+            }
+            .run(listener, stopped.clone()),
         );
         let pruner =
             tokio::spawn(prune_loop(pool.clone(), options.retention, options.prune_interval, stopped));
-        Ok(Self {
+        let fanout = Self {
             node_id,
             outbox,
             pool,
             retention: options.retention,
             shutdown_timeout: options.shutdown_timeout,
             stop,
+            position,
             writer: Mutex::new(Some(writer)),
             others: Mutex::new(vec![reader, pruner]),
-        })
+        };
+        Ok((fanout, replayed))
     }
 
     /// Deletes rows older than the retention now (the pruner task does this periodically);
@@ -185,6 +235,11 @@ impl FanOut for PgFanOut {
 
     fn stats(&self) -> FanOutStats {
         self.outbox.counters().snapshot()
+    }
+
+    fn position(&self) -> Option<Resume> {
+        let position = u64::try_from(self.position.load(Ordering::Acquire)).ok()?;
+        Some(Resume { node_id: self.node_id, position })
     }
 
     async fn shutdown(&self) {
@@ -223,10 +278,27 @@ impl Database {
     /// # Errors
     /// [`StoreError::Backend`] when PostgreSQL cannot be reached.
     pub async fn fanout(&self, node_id: NodeId, router: Router) -> Result<Arc<dyn FanOut>, StoreError> {
+        Ok(self.fanout_after(node_id, router, None).await?.0)
+    }
+
+    /// Like [`fanout`](Self::fanout), for a node restarting where a previous incarnation stopped
+    /// reading (see [`PgFanOut::start_after`]); returns whether everything since `after` is
+    /// replayed. On SQLite nobody else writes while the node is down: always complete.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when PostgreSQL cannot be reached.
+    pub async fn fanout_after(
+        &self,
+        node_id: NodeId,
+        router: Router,
+        after: Option<Resume>,
+    ) -> Result<(Arc<dyn FanOut>, bool), StoreError> {
         match self.pools {
-            Pools::Sqlite { .. } => Ok(Arc::new(rift::fanout::LocalFanOut::with_node_id(node_id))),
+            Pools::Sqlite { .. } => Ok((Arc::new(rift::fanout::LocalFanOut::with_node_id(node_id)), true)),
             Pools::Postgres(_) => {
-                Ok(Arc::new(PgFanOut::start(self, node_id, router, PgFanOutOptions::default()).await?))
+                let (fanout, replayed) =
+                    PgFanOut::start_after(self, node_id, router, PgFanOutOptions::default(), after).await?;
+                Ok((Arc::new(fanout), replayed))
             }
         }
     }
@@ -350,11 +422,16 @@ async fn insert(pool: &PgPool, node_id: NodeId, payloads: &[String], gap: u64) -
 struct Reader {
     pool: PgPool,
     node_id: NodeId,
+    /// This node's previous incarnation, whose rows it replays past (its own events, delivered
+    /// before it stopped); `node_id` when there is none.
+    previous: NodeId,
     router: Router,
     counters: Arc<FanOutCounters>,
     options: PgFanOutOptions,
     /// The highest id read; only moves forward.
     last_id: i64,
+    /// `last_id`, shared with the handle.
+    position: Arc<AtomicI64>,
 }
 
 /// Rows read per query while catching up.
@@ -419,11 +496,13 @@ impl Reader {
     async fn catch_up(&mut self) {
         loop {
             let rows: Vec<(i64, String, i64)> = match sqlx::query_as(
-                "SELECT id, payload, gap FROM event_log WHERE id > $1 AND node_id <> $2 ORDER BY id LIMIT $3",
+                "SELECT id, payload, gap FROM event_log \
+                 WHERE id > $1 AND node_id <> $2 AND node_id <> $4 ORDER BY id LIMIT $3",
             )
             .bind(self.last_id)
             .bind(self.node_id.uuid())
             .bind(PAGE)
+            .bind(self.previous.uuid())
             .fetch_all(&self.pool)
             .await
             {
@@ -458,6 +537,7 @@ impl Reader {
                         tracing::warn!(id, error = %e, "fan-out skipped an event it cannot read");
                     }
                 }
+                self.position.store(self.last_id, Ordering::Release);
             }
             if !full {
                 return;
