@@ -169,6 +169,36 @@ describe('Gateway', () => {
     expect(gw.state).toBe('ready');
   });
 
+  it('resumes after the server restarts (1012), through failed attempts while it is down', async () => {
+    const { gw, c, log } = setup();
+    gw.start();
+    await tick();
+    const first = FakeSocket.all[0]!;
+    first.open();
+    first.receive(ready('kept'));
+    first.receive(event(1));
+    first.drop(1012);
+    await tick();
+    expect(gw.state).toBe('reconnecting');
+    // The server is still down: each attempt is refused, and the next waits longer.
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      c.advance(30_000);
+      await tick();
+      FakeSocket.all[attempt]!.drop(1006);
+      await tick();
+    }
+    c.advance(30_000);
+    await tick();
+    const back = FakeSocket.all[3]!;
+    back.open();
+    expect(back.sent[0]).toEqual({ type: 'Resume', token: 't1', session_id: 'kept', seq: 1 });
+    back.receive(event(2));
+    back.receive({ type: 'Resumed', data: null });
+    expect(log.events).toEqual([1, 2]);
+    expect(log.readies).toBe(1);
+    expect(gw.state).toBe('ready');
+  });
+
   it('closes a connection whose heartbeat goes unanswered and resumes on a new one', async () => {
     const { gw, c } = setup();
     gw.start();

@@ -105,7 +105,8 @@ export interface GatewayOptions {
   maxDelayMs?: number;
 }
 
-/** Closes after which a resume is pointless: the session is gone or we were refused. */
+/** Closes after which a resume is pointless: the session is gone or we were refused. Any other
+ * close resumes, notably 1012 (the server is restarting: it saves the session for the restart). */
 const FRESH_AFTER = new Set([4001, 4002, 4003, 4005]);
 
 /** The back-off before attempt `n` (0-based): 0.5 s doubling up to `max`, then ±50 % jitter. */
