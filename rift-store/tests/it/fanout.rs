@@ -396,3 +396,64 @@ async fn an_overflowing_outbox_makes_the_other_nodes_resync_once() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn a_restarted_node_replays_what_it_missed_or_says_it_cannot() {
+    let Some((url, _)) = rift_testing::postgres_url().await else { return };
+    let a = Node::start(&url, PgFanOutOptions::default()).await;
+    let b = Node::start(&url, PgFanOutOptions::default()).await;
+    let (ada, channel) = world(&b).await;
+    let mut on_a = a.subscribe(channel);
+    let seen = b.send(ada, channel, "seen before the restart").await;
+    assert_eq!(created(&next(&mut on_a).await), seen);
+    // A's own event after its last read: it must not come back to its next incarnation.
+    let own = a.send(ada, channel, "a's own").await;
+    assert_eq!(created(&next(&mut on_a).await), own);
+    until("A wrote its own", || a.stats().sent == a.stats().queued).await;
+    a.fanout.shutdown().await;
+    let position = a.fanout.position().expect("a position");
+    let missed = b.send(ada, channel, "while A was down").await;
+    until("B wrote it", || b.stats().sent == b.stats().queued).await;
+
+    // Restarted from the position: exactly what B published meanwhile, then live events.
+    let router = Router::new();
+    let mut again = router.subscribe(64);
+    again.add(Topic::Channel(channel));
+    let (restarted, replayed) = PgFanOut::start_after(
+        &a.database,
+        NodeId::random(),
+        router,
+        PgFanOutOptions::default(),
+        Some(position),
+    )
+    .await
+    .unwrap();
+    assert!(replayed);
+    assert_eq!(created(&next(&mut again).await), missed);
+    let live = b.send(ada, channel, "after the restart").await;
+    assert_eq!(created(&next(&mut again).await), live);
+    assert!(again.try_recv().is_none(), "nothing twice, nothing of A's own");
+    restarted.shutdown().await;
+
+    // Rows after the position pruned: it reads from now on and says the replay is incomplete.
+    let mut pruning = PgFanOutOptions::default();
+    pruning.retention = Duration::ZERO;
+    let pruner = PgFanOut::start(&b.database, NodeId::random(), Router::new(), pruning).await.unwrap();
+    pruner.prune().await.unwrap();
+    pruner.shutdown().await;
+    b.send(ada, channel, "the newest row").await;
+    until("B wrote it", || b.stats().sent == b.stats().queued).await;
+    let (late, replayed) = PgFanOut::start_after(
+        &a.database,
+        NodeId::random(),
+        Router::new(),
+        PgFanOutOptions::default(),
+        Some(position),
+    )
+    .await
+    .unwrap();
+    assert!(!replayed, "the rows it missed are gone");
+    late.shutdown().await;
+    a.database.close().await;
+    b.stop().await;
+}
