@@ -621,13 +621,14 @@ pub trait Store: Send + Sync + 'static {
         page: MessagePage,
         viewer: Option<UserId>,
     ) -> StoreResult<Vec<Message>>;
-    /// Replaces a live message's content and writes the edit to its history, atomically. Returns
-    /// the edited message as `actor_id` sees it (`me` on their reactions); `None` if unknown or
-    /// deleted.
+    /// Replaces a live message's content and its [`Message::mention_everyone`] flag (decided
+    /// again for the new text) and writes the edit to its history, atomically. Returns the edited
+    /// message as `actor_id` sees it (`me` on their reactions); `None` if unknown or deleted.
     async fn edit_message(
         &self,
         id: MessageId,
         content: &str,
+        mention_everyone: bool,
         actor_id: Option<UserId>,
         at: Timestamp,
     ) -> StoreResult<Option<Message>>;

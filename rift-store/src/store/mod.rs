@@ -250,10 +250,11 @@ impl Store for Database {
         &self,
         id: MessageId,
         content: &str,
+        mention_everyone: bool,
         actor_id: Option<UserId>,
         at: Timestamp,
     ) -> StoreResult<Option<Message>> {
-        Ok(self.edit(id, content, actor_id, at).await?)
+        Ok(self.edit(id, content, mention_everyone, actor_id, at).await?)
     }
     async fn delete_message(
         &self,

@@ -871,8 +871,8 @@ pub(crate) async fn retention_purges_old_versions_and_deleted_content(store: Arc
     let rift = &f.rift;
     let days = |n: i64| chrono::Utc::now() - chrono::Duration::days(n);
     let edited = old_message(&*store, &f, "first draft", 40).await;
-    store.edit_message(edited, "second draft", Some(f.member), days(35)).await.unwrap();
-    store.edit_message(edited, "final", Some(f.member), days(1)).await.unwrap();
+    store.edit_message(edited, "second draft", false, Some(f.member), days(35)).await.unwrap();
+    store.edit_message(edited, "final", false, Some(f.member), days(1)).await.unwrap();
     let gone = old_message(&*store, &f, "regrettable", 40).await;
     store.delete_message(gone, Some(f.member), days(35), None).await.unwrap();
     let recently_gone = old_message(&*store, &f, "recent regret", 40).await;
