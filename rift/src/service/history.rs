@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::error::{Error, Result};
 use crate::event::{Event, Topic};
 use crate::id::{AuditEntryId, ChannelId, MessageId, ServerId, UserId};
-use crate::model::{AuditEntry, HistorySettings, HistoryVisibility};
+use crate::model::{AuditEntry, Channel, HistorySettings, HistoryVisibility};
 use crate::permissions::Permissions;
 use crate::store::PurgeCounts;
 
@@ -62,11 +62,25 @@ impl Rift {
         author_id: UserId,
         past: Past,
     ) -> Result<bool> {
-        if author_id == user_id || self.owns_mirrored_dm(user_id, &access.channel).await? {
+        Ok(author_id == user_id
+            || self.sees_others_past(user_id, &access.channel, access.permissions, past).await?)
+    }
+
+    /// Whether the caller, with `permissions` in `channel`, sees this part of the past of
+    /// messages written by others: the bridge owner in a mirrored DM does; otherwise the server's
+    /// setting decides, on top of READ_HISTORY. (Their own messages they always see.)
+    pub(crate) async fn sees_others_past(
+        &self,
+        user_id: UserId,
+        channel: &Channel,
+        permissions: Permissions,
+        past: Past,
+    ) -> Result<bool> {
+        if self.owns_mirrored_dm(user_id, channel).await? {
             return Ok(true);
         }
-        let settings = self.channel_history_settings(access.server_id()).await?;
-        Ok(visible_to(settings, past, access.permissions))
+        let settings = self.channel_history_settings(channel.server_id).await?;
+        Ok(visible_to(settings, past, permissions))
     }
 
     /// Publishes a delete: with the content for everyone when the server shows deleted content
@@ -177,12 +191,6 @@ fn visible_to(settings: HistorySettings, past: Past, permissions: Permissions) -
             HistoryVisibility::Moderators => permissions.contains(Permissions::MANAGE_MESSAGES),
             HistoryVisibility::Everyone => true,
         }
-}
-
-/// Whether, under `settings`, a reader with `permissions` sees deleted content in a channel
-/// (for `is:deleted` searches; the author's own messages aside).
-pub(crate) fn sees_deleted(settings: HistorySettings, permissions: Permissions) -> bool {
-    visible_to(settings, Past::Deletes, permissions)
 }
 
 #[cfg(test)]
