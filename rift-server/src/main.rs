@@ -106,7 +106,8 @@ fn spawn_history_purge(rift: Rift, every: std::time::Duration) -> tokio::task::J
                 Ok(purged) => {
                     for (server_id, counts) in purged {
                         tracing::info!(%server_id, versions = counts.versions,
-                            deleted_contents = counts.deleted_contents, "history purged");
+                            deleted_contents = counts.deleted_contents,
+                            attachments = counts.attachments, "history purged");
                     }
                 }
                 Err(error) => tracing::warn!(%error, "history purge failed; retrying at the next interval"),
@@ -270,10 +271,6 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot read bridge connections: {e}")))?;
 
-    let purge = (args.history_purge_interval_secs > 0).then(|| {
-        spawn_history_purge(rift.clone(), std::time::Duration::from_secs(args.history_purge_interval_secs))
-    });
-
     let imports = rift_discord::import::import_jobs(&rift);
     let state = AppState::new(rift.clone(), http).with_bridges(bridges.clone()).with_imports(imports);
     if let Some(restored) = restored {
@@ -283,6 +280,10 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         }
     }
     let app = rift_http::router(state.clone());
+    // After `AppState::new` gave the service its file store: the purge removes files too.
+    let purge = (args.history_purge_interval_secs > 0).then(|| {
+        spawn_history_purge(rift.clone(), std::time::Duration::from_secs(args.history_purge_interval_secs))
+    });
     let listener = tokio::net::TcpListener::bind(args.listen_addr)
         .await
         .map_err(|e| ConfigError(format!("LISTEN_ADDR: cannot listen on {}: {e}", args.listen_addr)))?;

@@ -16,6 +16,9 @@ pub trait FileStore: Send + Sync + 'static {
     async fn share(&self, existing: UploadId, id: UploadId) -> std::io::Result<()>;
     /// The bytes of `id`.
     async fn get(&self, id: UploadId) -> std::io::Result<Vec<u8>>;
+    /// Removes the file of `id`; a file already gone is not an error. Bytes `id` shares with
+    /// other ids ([`FileStore::share`]) stay theirs.
+    async fn remove(&self, id: UploadId) -> std::io::Result<()>;
 }
 
 /// The upload directory as the service layer's [`FileStore`]: each file is named by its upload
@@ -57,6 +60,14 @@ impl FileStore for DirFileStore {
 
     async fn get(&self, id: UploadId) -> std::io::Result<Vec<u8>> {
         tokio::fs::read(self.dir.join(id.to_string())).await
+    }
+
+    async fn remove(&self, id: UploadId) -> std::io::Result<()> {
+        // Shared bytes are hard links (or copies): removing this name leaves the others whole.
+        match tokio::fs::remove_file(self.dir.join(id.to_string())).await {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
     }
 }
 
@@ -176,6 +187,21 @@ pub fn image_size(head: &[u8]) -> Option<(i32, i32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn removing_a_file_keeps_the_bytes_it_shares() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = DirFileStore::new(dir.path());
+        let (first, second) = (UploadId::new(), UploadId::new());
+        files.put(first, b"same bytes").await.unwrap();
+        files.share(first, second).await.unwrap();
+        files.remove(first).await.unwrap();
+        assert_eq!(files.get(first).await.unwrap_err().kind(), std::io::ErrorKind::NotFound);
+        assert_eq!(files.get(second).await.unwrap(), b"same bytes");
+        // Already gone, or never there: not an error.
+        files.remove(first).await.unwrap();
+        files.remove(UploadId::new()).await.unwrap();
+    }
 
     #[test]
     fn sniffing_beats_the_client_claim() {

@@ -30,6 +30,16 @@ pub enum Is {
     Pinned,
 }
 
+/// Where `in:` looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InChannel {
+    /// `in:name` or `in:#name`: a server channel, or a named group DM, with that name (in any
+    /// case); also any channel or DM whose id it is.
+    Named(String),
+    /// `in:@username`: the searcher's direct message (two people) with that user.
+    DmWith(String),
+}
+
 /// A parsed search text: free text split by how it is matched, and the operators.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -44,8 +54,8 @@ pub struct ParsedQuery {
     pub excluded: Vec<String>,
     /// `from:name` (any of them), names without a leading `@`.
     pub from: Vec<String>,
-    /// `in:name` (any of them), names without a leading `#`.
-    pub in_channels: Vec<String>,
+    /// `in:name`, `in:#name`, `in:@user` or `in:<channel id>` (any of them).
+    pub in_channels: Vec<InChannel>,
     /// `has:` filters, all required.
     pub has: Vec<Has>,
     /// `is:` filters, all required.
@@ -145,11 +155,14 @@ impl ParsedQuery {
                 self.from.push(name.to_owned());
             }
             "in" => {
-                let name = value.strip_prefix('#').unwrap_or(value);
-                if name.is_empty() {
+                let target = match value.strip_prefix('@') {
+                    Some(user) => InChannel::DmWith(user.to_owned()),
+                    None => InChannel::Named(value.strip_prefix('#').unwrap_or(value).to_owned()),
+                };
+                if matches!(&target, InChannel::Named(name) | InChannel::DmWith(name) if name.is_empty()) {
                     return false;
                 }
-                self.in_channels.push(name.to_owned());
+                self.in_channels.push(target);
             }
             "has" => {
                 let has = match value.to_ascii_lowercase().as_str() {
@@ -368,7 +381,7 @@ mod tests {
     #[test]
     fn malformed_operators_are_literal_text() {
         check_text(
-            "NEAR(a b) OR col:umn ( from: in:# has:nothing is:cool before:2024-13-01 after:yesterday \
+            "NEAR(a b) OR col:umn ( from: in:# in:@ has:nothing is:cool before:2024-13-01 after:yesterday \
              during:2024-1-1 before:2024-02-30",
             &[
                 "NEAR(a",
@@ -378,6 +391,7 @@ mod tests {
                 "(",
                 "from:",
                 "in:#",
+                "in:@",
                 "has:nothing",
                 "is:cool",
                 "before:2024-13-01",
@@ -396,10 +410,18 @@ mod tests {
     #[test]
     fn operators() {
         let p = ParsedQuery::parse(
-            "from:@ada FROM:bob in:#general has:link has:IMAGE has:file is:edited is:pinned is:deleted x",
+            "from:@ada FROM:bob in:#general in:@bob in:random has:link has:IMAGE has:file is:edited is:pinned \
+             is:deleted x",
         );
         assert_eq!(p.from, strings(&["ada", "bob"]));
-        assert_eq!(p.in_channels, strings(&["general"]));
+        assert_eq!(
+            p.in_channels,
+            [
+                InChannel::Named("general".into()),
+                InChannel::DmWith("bob".into()),
+                InChannel::Named("random".into())
+            ]
+        );
         assert_eq!(p.has, vec![Has::Link, Has::Image, Has::Attachment]);
         assert_eq!(p.is, vec![Is::Edited, Is::Pinned, Is::Deleted]);
         assert_eq!(p.words, strings(&["x"]));

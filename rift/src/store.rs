@@ -371,6 +371,8 @@ pub struct PurgeCounts {
     pub versions: u64,
     /// Deleted messages whose content was erased.
     pub deleted_contents: u64,
+    /// Attachments of deleted messages removed (row and file).
+    pub attachments: u64,
 }
 
 /// An invite to create.
@@ -643,13 +645,14 @@ pub trait Store: Send + Sync + 'static {
         page: MessagePage,
         viewer: Option<UserId>,
     ) -> StoreResult<Vec<Message>>;
-    /// Replaces a live message's content and writes the edit to its history, atomically. Returns
-    /// the edited message as `actor_id` sees it (`me` on their reactions); `None` if unknown or
-    /// deleted.
+    /// Replaces a live message's content and its [`Message::mention_everyone`] flag (decided
+    /// again for the new text) and writes the edit to its history, atomically. Returns the edited
+    /// message as `actor_id` sees it (`me` on their reactions); `None` if unknown or deleted.
     async fn edit_message(
         &self,
         id: MessageId,
         content: &str,
+        mention_everyone: bool,
         actor_id: Option<UserId>,
         at: Timestamp,
     ) -> StoreResult<Option<Message>>;
@@ -710,14 +713,24 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Servers with a retention period, and that period in days.
     async fn servers_with_retention(&self) -> StoreResult<Vec<(ServerId, u32)>>;
+    /// The attachments of a server's messages deleted before `older_than` that no user's avatar
+    /// and no server's icon names (their files are in use): what a purge removes, oldest first.
+    async fn purgeable_attachments(
+        &self,
+        server_id: ServerId,
+        older_than: Timestamp,
+    ) -> StoreResult<Vec<UploadId>>;
     /// In one transaction, for the messages of a server's channels: removes edit entries older than
-    /// `older_than` and erases the content of messages deleted before it (the message row, its
-    /// history entries' texts and its edit entries). When anything was removed, `audit` is written
-    /// with `changes` extended by `{"versions": n, "deleted_contents": m}`.
+    /// `older_than`, erases the content of messages deleted before it (the message row, its
+    /// history entries' texts and its edit entries) and removes the `attachments` rows among
+    /// those messages' (the caller has removed their files; ids of other messages' attachments
+    /// are ignored). When anything was removed, `audit` is written with `changes` extended by
+    /// `{"versions": n, "deleted_contents": m, "attachments": k}`.
     async fn purge_history(
         &self,
         server_id: ServerId,
         older_than: Timestamp,
+        attachments: &[UploadId],
         audit: &AuditEntry,
     ) -> StoreResult<PurgeCounts>;
 

@@ -3,13 +3,14 @@ import type { MatchRange } from './api';
 /** The search operators the server understands, for the search box's help. */
 export const SEARCH_OPERATORS: { example: string; meaning: string }[] = [
   { example: 'from:ada', meaning: 'sent by this user' },
-  { example: 'in:general', meaning: 'in this channel' },
+  { example: 'in:general', meaning: 'in this channel (or named group DM, or a channel id)' },
+  { example: 'in:@ada', meaning: 'in your direct messages with this user' },
   { example: 'has:attachment', meaning: 'with a file (also has:image, has:link)' },
   { example: 'before:2024-05-01', meaning: 'sent before that day (UTC)' },
   { example: 'after:2024-05-01', meaning: 'sent after that day' },
   { example: 'during:2024-05-01', meaning: 'sent that day' },
   { example: 'is:edited', meaning: 'edited messages (also is:pinned)' },
-  { example: 'is:deleted', meaning: 'deleted messages, where you may see them' },
+  { example: 'is:deleted', meaning: 'deleted messages: your own, and others’ where you may see them' },
   { example: '"exact phrase"', meaning: 'these words in this order' },
   { example: 'pre*', meaning: 'words starting with “pre”' },
   { example: '-word', meaning: 'without this word (or -"phrase")' },

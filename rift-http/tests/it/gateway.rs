@@ -249,6 +249,35 @@ pub(crate) async fn everyone_mentions_need_the_permission(s: TestServer) {
     );
     let (_, ready) = Client::identify(&s, &reader).await;
     assert_eq!(ready["mention_counts"], json!({ general.clone(): 2 }));
+
+    // Decided again at each edit (as Discord does), by the same rule and the author's
+    // permissions at the edit; the answer, the event and the counts follow.
+    let edit = |id: &Value, who: &Account, content: &str| {
+        let path = format!("/api/messages/{}", id.as_str().unwrap());
+        let (s, who, body) = (&s, who.clone(), json!({ "content": content }));
+        async move { s.patch(&path, &who, body).await.expect(200)["mention_everyone"].clone() }
+    };
+    let mut expect_update = async |id: &Value, flag: bool| {
+        let update = live.expect("MessageUpdate").await;
+        assert_eq!((&update["id"], &update["mention_everyone"]), (id, &json!(flag)));
+    };
+    assert_eq!(edit(&owner_says["id"], &owner, "from the owner, quietly").await, false);
+    expect_update(&owner_says["id"], false).await;
+    let (_, ready) = Client::identify(&s, &reader).await;
+    assert_eq!(
+        ready["mention_counts"],
+        json!({ general.clone(): 1 }),
+        "the removed @everyone no longer counts"
+    );
+    assert_eq!(edit(&owner_says["id"], &owner, "@everyone from the owner, again").await, true);
+    expect_update(&owner_says["id"], true).await;
+    // The member lost the permission: their edits notify no one, whatever they say.
+    assert_eq!(edit(&allowed["id"], &member, "@here now, edited").await, false);
+    expect_update(&allowed["id"], false).await;
+    assert_eq!(edit(&inside_a_word["id"], &member, "@everyone please").await, false);
+    expect_update(&inside_a_word["id"], false).await;
+    let (_, ready) = Client::identify(&s, &reader).await;
+    assert_eq!(ready["mention_counts"], json!({ general.clone(): 1 }));
 }
 
 pub(crate) async fn a_kicked_member_stops_receiving_at_once(s: TestServer) {

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::TestServer;
+use crate::common::{Account, TestServer};
 
 fn contents(v: &Value) -> Vec<String> {
     v.as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap().to_owned()).collect()
@@ -118,10 +118,28 @@ pub(crate) async fn search_operators_over_rest(s: TestServer) {
     assert_eq!(contents(&search(&format!("before:{today} crab")).await).len(), 0);
     assert_eq!(contents(&search(&format!("after:{today} crab")).await).len(), 0);
     assert_eq!(contents(&search(&format!("before:{tomorrow} crab")).await).len(), 3);
-    // Deleted content: moderators by default (ada owns the server); never bob.
+    // Deleted content: moderators by default (ada owns the server), and the author their own,
+    // as the message's history route shows it (SPEC: "its author, MANAGE_MESSAGES holders").
     assert_eq!(contents(&search("is:deleted crab").await), ["secret crab cave"]);
-    let bobs = s.get(&format!("/api/search?q={}", urlencode("is:deleted crab")), &bob).await.expect(200);
-    assert_eq!(bobs, json!([]));
+    let carl = s.register("carl").await;
+    s.join(&ada, &server, &carl).await;
+    let carls_gone = s.send(&carl, &general, "carl crab regret").await;
+    s.delete(&format!("/api/messages/{}", carls_gone["id"].as_str().unwrap()), &carl).await.expect(204);
+    let deleted_for = |who: &Account| {
+        let url = format!("/api/search?q={}", urlencode("is:deleted crab"));
+        let (s, who) = (&s, who.clone());
+        async move { contents(&s.get(&url, &who).await.expect(200)) }
+    };
+    assert_eq!(deleted_for(&bob).await, ["secret crab cave"], "bob finds his own, not carl's");
+    assert_eq!(deleted_for(&carl).await, ["carl crab regret"]);
+    assert_eq!(deleted_for(&ada).await, ["carl crab regret", "secret crab cave"]);
+    let gone_id = gone["id"].as_str().unwrap();
+    s.get(&format!("/api/messages/{gone_id}/history"), &bob).await.expect(200);
+    s.get(&format!("/api/messages/{gone_id}/history"), &carl).await.expect_error(404, "unknown_message");
+    let bob_filtered = format!("/api/search?q={}&author_id={}", urlencode("is:deleted crab"), bob.id);
+    assert_eq!(contents(&s.get(&bob_filtered, &carl).await.expect(200)), Vec::<String>::new());
+    assert_eq!(contents(&s.get(&bob_filtered, &bob).await.expect(200)), ["secret crab cave"]);
+    assert_eq!(contents(&search("is:deleted crab from:carl").await), ["carl crab regret"]);
     // Matched ranges, in characters.
     let hits = search("crab*").await;
     assert_eq!(hits[2]["matches"], json!([{ "start": 0, "end": 6 }, { "start": 24, "end": 29 }]));
@@ -149,6 +167,82 @@ pub(crate) async fn search_operators_over_rest(s: TestServer) {
         search(q).await;
     }
     assert_eq!(contents(&search("has:everything").await), Vec::<String>::new());
+}
+
+pub(crate) async fn in_names_dms_and_group_dms(s: TestServer) {
+    let ada = s.register("ada").await;
+    let bob = s.register("bob").await;
+    let cy = s.register("cy").await;
+    let (server, general) = s.server(&ada, "Lab").await;
+    s.join(&ada, &server, &bob).await;
+    s.join(&ada, &server, &cy).await;
+    s.send(&ada, &general, "crab in general").await;
+    let dm = s.post("/api/dm/channels", &ada, json!({ "recipient_id": bob.id })).await.expect(201);
+    let dm = dm["id"].as_str().unwrap().to_owned();
+    let dm_send = |who: &Account, channel: &str, content: &str| {
+        let (s, who) = (&s, who.clone());
+        let (path, body) = (format!("/api/dm/channels/{channel}/messages"), json!({ "content": content }));
+        async move { s.post(&path, &who, body).await.expect(201) }
+    };
+    dm_send(&bob, &dm, "crab between ada and bob").await;
+    let cy_dm = s.post("/api/dm/channels", &ada, json!({ "recipient_id": cy.id })).await.expect(201);
+    let cy_dm = cy_dm["id"].as_str().unwrap().to_owned();
+    dm_send(&cy, &cy_dm, "crab between ada and cy").await;
+    // A group DM (made by a bridge; there is no route to make one) named "Crabbers".
+    let (ada_id, bob_id, cy_id) = (ada.id.parse().unwrap(), bob.id.parse().unwrap(), cy.id.parse().unwrap());
+    let group = s
+        .rift
+        .mirror_dm(
+            ada_id,
+            &rift::model::BridgeRef::new("discord", "g1"),
+            rift::model::ChannelKind::GroupDm,
+            Some("Crabbers"),
+            &[bob_id, cy_id],
+        )
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    dm_send(&bob, &group, "crab for the group").await;
+
+    let search = |who: &Account, q: &str| {
+        let url = format!("/api/search?q={}", urlencode(q));
+        let (s, who) = (&s, who.clone());
+        async move { contents(&s.get(&url, &who).await.expect(200)) }
+    };
+    // `in:@user`: the two-person DM with that user, never a group they are in.
+    assert_eq!(search(&ada, "in:@bob crab").await, ["crab between ada and bob"]);
+    assert_eq!(search(&ada, "in:@BOB crab").await, ["crab between ada and bob"]);
+    assert_eq!(search(&bob, "in:@ada crab").await, ["crab between ada and bob"]);
+    assert_eq!(
+        search(&ada, "in:@cy in:@bob crab").await,
+        ["crab between ada and cy", "crab between ada and bob"]
+    );
+    assert_eq!(search(&bob, "in:@cy crab").await, Vec::<String>::new(), "bob has no DM with cy");
+    assert_eq!(search(&ada, "in:@nobody crab").await, Vec::<String>::new());
+    // A group DM by its name; any channel or DM by its id.
+    assert_eq!(search(&cy, "in:crabbers crab").await, ["crab for the group"]);
+    assert_eq!(search(&ada, &format!("in:{group} crab")).await, ["crab for the group"]);
+    assert_eq!(search(&ada, &format!("in:{dm} crab")).await, ["crab between ada and bob"]);
+    assert_eq!(search(&ada, &format!("in:#{general} crab")).await, ["crab in general"]);
+    assert_eq!(search(&ada, "in:general crab").await, ["crab in general"]);
+    // Only the caller's own: cy holds the id of ada and bob's DM, and finds nothing there.
+    assert_eq!(search(&cy, &format!("in:{dm} crab")).await, Vec::<String>::new());
+    // Within one DM (channel_id), `in:` still narrows.
+    let in_dm = format!("/api/search?channel_id={dm}&q={}", urlencode("in:@bob crab"));
+    assert_eq!(contents(&s.get(&in_dm, &ada).await.expect(200)), ["crab between ada and bob"]);
+    let in_dm = format!("/api/search?channel_id={dm}&q={}", urlencode("in:@cy crab"));
+    assert_eq!(contents(&s.get(&in_dm, &ada).await.expect(200)), Vec::<String>::new());
+
+    // Deleted DM messages: the default hides others' deleted content, so only their author
+    // finds them, as only the author reads their history.
+    let gone = dm_send(&bob, &dm, "crab to forget").await;
+    let gone = gone["id"].as_str().unwrap();
+    s.delete(&format!("/api/messages/{gone}"), &bob).await.expect(204);
+    assert_eq!(search(&bob, "in:@ada is:deleted crab").await, ["crab to forget"]);
+    assert_eq!(search(&ada, "in:@bob is:deleted crab").await, Vec::<String>::new());
+    s.get(&format!("/api/messages/{gone}/history"), &bob).await.expect(200);
+    s.get(&format!("/api/messages/{gone}/history"), &ada).await.expect_error(404, "unknown_message");
 }
 
 fn urlencode(q: &str) -> String {
@@ -199,6 +293,8 @@ pub(crate) async fn history_settings_govern_history_and_search(s: TestServer) {
     s.get(&history, &third).await.expect_error(404, "unknown_message");
     s.get(&history, &member).await.expect(200);
     assert_eq!(s.get("/api/search?q=is%3Adeleted%20words", &owner).await.expect(200), json!([]));
+    let own = s.get("/api/search?q=is%3Adeleted%20words", &member).await.expect(200);
+    assert_eq!(contents(&own), ["second words"], "the author finds their own, as they read its trail");
     let log = s.get(&format!("/api/servers/{server}/audit-log"), &owner).await.expect(200);
     let updates = log.as_array().unwrap().iter().filter(|e| e["action"] == "history_settings_update").count();
     assert_eq!(updates, 3);

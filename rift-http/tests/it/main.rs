@@ -53,6 +53,7 @@ common::http_tests! {
         gateway::pins_and_deletes_reach_sessions_as_settings_allow,
         history::pins_over_rest,
         history::search_operators_over_rest,
+        history::in_names_dms_and_group_dms,
         history::history_settings_govern_history_and_search,
         gateway::disabled_accounts_cannot_sign_in_or_use_their_tokens,
     ],

@@ -277,6 +277,7 @@ impl Database {
         &self,
         id: MessageId,
         content: &str,
+        mention_everyone: bool,
         actor_id: Option<UserId>,
         at: Timestamp,
     ) -> Res<Option<Message>> {
@@ -294,11 +295,14 @@ impl Database {
             match old {
                 None => false,
                 Some(old) => {
-                    sqlx::query("UPDATE messages SET content = $2, edited_at = $3 WHERE id = $1")
-                        .bind(id.uuid())
-                        .bind(content)
-                        .bind(at)
-                        .execute(&mut *tx)
+                    sqlx::query(
+                        "UPDATE messages SET content = $2, edited_at = $3, mention_everyone = $4 WHERE id = $1",
+                    )
+                    .bind(id.uuid())
+                    .bind(content)
+                    .bind(at)
+                    .bind(mention_everyone)
+                    .execute(&mut *tx)
                         .await?;
                     sqlx::query(
                         "INSERT INTO message_audit_log (id, message_id, action, old_content, new_content, actor_id, \

@@ -251,10 +251,11 @@ impl Store for Database {
         &self,
         id: MessageId,
         content: &str,
+        mention_everyone: bool,
         actor_id: Option<UserId>,
         at: Timestamp,
     ) -> StoreResult<Option<Message>> {
-        Ok(self.edit(id, content, actor_id, at).await?)
+        Ok(self.edit(id, content, mention_everyone, actor_id, at).await?)
     }
     async fn delete_message(
         &self,
@@ -310,13 +311,21 @@ impl Store for Database {
     async fn servers_with_retention(&self) -> StoreResult<Vec<(ServerId, u32)>> {
         Ok(self.retention_servers().await?)
     }
+    async fn purgeable_attachments(
+        &self,
+        server_id: ServerId,
+        older_than: Timestamp,
+    ) -> StoreResult<Vec<UploadId>> {
+        Ok(self.purge_candidates(server_id, older_than).await?)
+    }
     async fn purge_history(
         &self,
         server_id: ServerId,
         older_than: Timestamp,
+        attachments: &[UploadId],
         audit: &AuditEntry,
     ) -> StoreResult<PurgeCounts> {
-        Ok(self.purge(server_id, older_than, audit).await?)
+        Ok(self.purge(server_id, older_than, attachments, audit).await?)
     }
 
     // ---- uploads ----

@@ -1,6 +1,6 @@
 //! Pins, a server's history settings, and the retention purge.
 
-use rift::id::{ChannelId, MessageId, ServerId, UserId};
+use rift::id::{ChannelId, MessageId, ServerId, UploadId, UserId};
 use rift::model::{AuditEntry, HistorySettings, HistoryVisibility, Message};
 use rift::store::{PinOutcome, PurgeCounts};
 use rift::{StoreError, Timestamp};
@@ -9,6 +9,10 @@ use uuid::Uuid;
 use crate::db::{Database, Dialect, Res, Ts, on_db};
 use crate::rows::{MESSAGE_COLS, MessageRow};
 use crate::store::audit::insert_audit;
+
+/// A server's (`$1`) messages deleted before the cutoff (`$2`): those a purge erases.
+const PURGED_MESSAGES: &str = "SELECT m.id FROM messages m WHERE m.deleted_at IS NOT NULL AND m.deleted_at < $2 \
+     AND m.channel_id IN (SELECT c.id FROM channels c WHERE c.server_id = $1)";
 
 /// What the pin transaction decided (the message is read after it).
 enum Pinning {
@@ -182,10 +186,30 @@ impl Database {
             .collect())
     }
 
+    pub(crate) async fn purge_candidates(
+        &self,
+        server_id: ServerId,
+        older_than: Timestamp,
+    ) -> Res<Vec<UploadId>> {
+        let ids: Vec<Uuid> = on_db!(self, read, |pool| {
+            sqlx::query_scalar(&format!(
+                "SELECT a.id FROM attachments a WHERE a.message_id IN ({PURGED_MESSAGES}) \
+                 AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar_url = a.url) \
+                 AND NOT EXISTS (SELECT 1 FROM servers s WHERE s.icon_url = a.url) ORDER BY a.id"
+            ))
+            .bind(server_id.uuid())
+            .bind(Ts::new(older_than))
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(ids.into_iter().map(UploadId::from_uuid).collect())
+    }
+
     pub(crate) async fn purge(
         &self,
         server_id: ServerId,
         older_than: Timestamp,
+        attachments: &[UploadId],
         audit: &AuditEntry,
     ) -> Res<PurgeCounts> {
         let cutoff = Ts::new(older_than);
@@ -219,15 +243,31 @@ impl Database {
             .bind(cutoff)
             .execute(&mut *tx)
             .await?;
-            let counts = PurgeCounts { versions, deleted_contents };
+            // Only attachments of this server's messages deleted before the cutoff, whatever ids
+            // the caller passes.
+            let mut removed_attachments = 0;
+            for id in attachments {
+                removed_attachments += sqlx::query(&format!(
+                    "DELETE FROM attachments WHERE id = $3 AND message_id IN ({PURGED_MESSAGES})"
+                ))
+                .bind(server_id.uuid())
+                .bind(cutoff)
+                .bind(id.uuid())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            let counts = PurgeCounts { versions, deleted_contents, attachments: removed_attachments };
             if counts != PurgeCounts::default() {
                 let mut entry = audit.clone();
-                if let Some(changes) = entry.changes.as_object_mut() {
-                    changes.insert("versions".into(), versions.into());
-                    changes.insert("deleted_contents".into(), deleted_contents.into());
-                } else {
-                    entry.changes =
-                        serde_json::json!({ "versions": versions, "deleted_contents": deleted_contents });
+                let counted = serde_json::json!({
+                    "versions": versions,
+                    "deleted_contents": deleted_contents,
+                    "attachments": removed_attachments,
+                });
+                match (entry.changes.as_object_mut(), counted) {
+                    (Some(changes), serde_json::Value::Object(counted)) => changes.extend(counted),
+                    (_, counted) => entry.changes = counted,
                 }
                 insert_audit!(tx, &entry);
             }

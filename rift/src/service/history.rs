@@ -6,8 +6,8 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::event::{Event, Topic};
-use crate::id::{AuditEntryId, ChannelId, MessageId, ServerId, UserId};
-use crate::model::{AuditEntry, HistorySettings, HistoryVisibility};
+use crate::id::{AuditEntryId, ChannelId, MessageId, ServerId, Timestamp, UploadId, UserId};
+use crate::model::{AuditEntry, Channel, HistorySettings, HistoryVisibility};
 use crate::permissions::Permissions;
 use crate::store::PurgeCounts;
 
@@ -62,11 +62,25 @@ impl Rift {
         author_id: UserId,
         past: Past,
     ) -> Result<bool> {
-        if author_id == user_id || self.owns_mirrored_dm(user_id, &access.channel).await? {
+        Ok(author_id == user_id
+            || self.sees_others_past(user_id, &access.channel, access.permissions, past).await?)
+    }
+
+    /// Whether the caller, with `permissions` in `channel`, sees this part of the past of
+    /// messages written by others: the bridge owner in a mirrored DM does; otherwise the server's
+    /// setting decides, on top of READ_HISTORY. (Their own messages they always see.)
+    pub(crate) async fn sees_others_past(
+        &self,
+        user_id: UserId,
+        channel: &Channel,
+        permissions: Permissions,
+        past: Past,
+    ) -> Result<bool> {
+        if self.owns_mirrored_dm(user_id, channel).await? {
             return Ok(true);
         }
-        let settings = self.channel_history_settings(access.server_id()).await?;
-        Ok(visible_to(settings, past, access.permissions))
+        let settings = self.channel_history_settings(channel.server_id).await?;
+        Ok(visible_to(settings, past, permissions))
     }
 
     /// Publishes a delete: with the content for everyone when the server shows deleted content
@@ -135,9 +149,14 @@ impl Rift {
     }
 
     /// Purges, in every server with a retention period, the earlier versions and deleted content
-    /// older than it; each server that lost anything gets a `history_purge` audit entry (no actor)
-    /// with the counts. Returns the servers purged and what each lost. `rift-server` runs this
-    /// periodically.
+    /// older than it: the text, and the attachments (rows and files) of messages deleted before
+    /// then, except a file someone's avatar or a server's icon still shows. Each server that lost
+    /// anything gets a `history_purge` audit entry (no actor) with the counts. Returns the servers
+    /// purged and what each lost. `rift-server` runs this periodically.
+    ///
+    /// Files go first, rows after: an interrupted purge leaves rows whose files are gone (served
+    /// as 404), which the next run removes, never a file no row names. Without a file store (see
+    /// [`Rift::set_file_store`]) attachments stay until a process that has one purges.
     ///
     /// # Errors
     /// A store failure (the servers before it stay purged).
@@ -146,6 +165,7 @@ impl Rift {
         let mut purged = Vec::new();
         for (server_id, days) in self.inner.store.servers_with_retention().await? {
             let older_than = now - chrono::Duration::days(i64::from(days));
+            let attachments = self.remove_purged_files(server_id, older_than).await?;
             let audit = AuditEntry {
                 id: AuditEntryId::new(),
                 server_id,
@@ -156,12 +176,26 @@ impl Rift {
                 reason: Some("retention".to_owned()),
                 created_at: now,
             };
-            let counts = self.inner.store.purge_history(server_id, older_than, &audit).await?;
+            let counts = self.inner.store.purge_history(server_id, older_than, &attachments, &audit).await?;
             if counts != PurgeCounts::default() {
                 purged.push((server_id, counts));
             }
         }
         Ok(purged)
+    }
+
+    /// Removes the files of the attachments a purge of `server_id` takes; returns those whose
+    /// file is gone (a file that cannot be removed keeps its row, for the next run).
+    async fn remove_purged_files(&self, server_id: ServerId, older_than: Timestamp) -> Result<Vec<UploadId>> {
+        let Some(files) = self.inner.files.get() else { return Ok(Vec::new()) };
+        let mut removed = Vec::new();
+        for id in self.inner.store.purgeable_attachments(server_id, older_than).await? {
+            match files.remove(id).await {
+                Ok(()) => removed.push(id),
+                Err(error) => tracing::warn!(%id, %error, "history purge could not remove a file"),
+            }
+        }
+        Ok(removed)
     }
 }
 
@@ -177,12 +211,6 @@ fn visible_to(settings: HistorySettings, past: Past, permissions: Permissions) -
             HistoryVisibility::Moderators => permissions.contains(Permissions::MANAGE_MESSAGES),
             HistoryVisibility::Everyone => true,
         }
-}
-
-/// Whether, under `settings`, a reader with `permissions` sees deleted content in a channel
-/// (for `is:deleted` searches; the author's own messages aside).
-pub(crate) fn sees_deleted(settings: HistorySettings, permissions: Permissions) -> bool {
-    visible_to(settings, Past::Deletes, permissions)
 }
 
 #[cfg(test)]

@@ -79,6 +79,14 @@ pub struct Sent {
     pub created: bool,
 }
 
+/// Whether a message with `content`, written by someone with `permissions` in its channel,
+/// notifies everyone. Discord's rule: `@everyone`/`@here` count only when the author may mention
+/// everyone there. Decided when the message is sent and again when it is edited (as Discord
+/// does), never later, so permission changes do not rewrite past messages.
+fn notifies_everyone(content: &str, permissions: Permissions) -> bool {
+    super::channels::names_everyone(content) && permissions.contains(Permissions::MENTION_EVERYONE)
+}
+
 /// Reaction emoji: a unicode emoji (no spaces or control characters) or `name:id`, at most 64 chars.
 fn check_emoji(emoji: &str) -> Result<()> {
     let ok = !emoji.is_empty()
@@ -149,10 +157,7 @@ impl Rift {
         {
             return Err(Error::RateLimited { retry_after_secs: crate::ratelimit::retry_after_secs(wait) });
         }
-        // Discord's rule: `@everyone`/`@here` notify only when the author may mention everyone
-        // here; decided once, so later permission changes do not rewrite past messages.
-        let mention_everyone = super::channels::names_everyone(&input.content)
-            && access.permissions.contains(Permissions::MENTION_EVERYONE);
+        let mention_everyone = notifies_everyone(&input.content, access.permissions);
         let now = self.now();
         let new = NewMessage {
             id: MessageId::new(),
@@ -239,14 +244,15 @@ impl Rift {
         Ok(self.public_message(message))
     }
 
-    /// Edits the caller's own live message; the old content goes to its history.
+    /// Edits the caller's own live message; the old content goes to its history. Whether it
+    /// notifies everyone is decided again for the new text, as at send.
     pub async fn edit_message(
         &self,
         user_id: UserId,
         message_id: MessageId,
         content: &str,
     ) -> Result<Message> {
-        let (message, _) = self.message_with_access(user_id, message_id).await?;
+        let (message, access) = self.message_with_access(user_id, message_id).await?;
         if message.deleted_at.is_some() {
             return Err(Error::NotFound(Resource::Message));
         }
@@ -254,10 +260,11 @@ impl Rift {
             return Err(Error::forbidden("not_author", "only the author can edit a message"));
         }
         self.check_content(content, !message.attachments.is_empty())?;
+        let mention_everyone = notifies_everyone(content, access.permissions);
         let edited = self
             .inner
             .store
-            .edit_message(message_id, content, Some(user_id), self.now())
+            .edit_message(message_id, content, mention_everyone, Some(user_id), self.now())
             .await?
             .ok_or(Error::NotFound(Resource::Message))?;
         let edited = self.public_message(edited);
@@ -394,6 +401,15 @@ mod tests {
         let m: SendMessage = serde_json::from_str(r#"{"content":"hi","nonce":"abc"}"#).unwrap();
         assert_eq!(m.nonce.as_deref(), Some("abc"));
         assert!(serde_json::from_str::<SendMessage>(r#"{"content":"hi","nonce":1.5}"#).is_err());
+    }
+
+    #[test]
+    fn everyone_notifies_only_with_the_permission() {
+        let may = Permissions::MENTION_EVERYONE;
+        assert!(notifies_everyone("@everyone look", may));
+        assert!(notifies_everyone("look @here", may));
+        assert!(!notifies_everyone("@everyone look", Permissions::SEND_MESSAGES));
+        assert!(!notifies_everyone("mail@everyone.example", may));
     }
 
     #[test]

@@ -692,11 +692,14 @@ impl Rift {
         let content = content.as_str();
         let Some(id) = self.find(BridgedKind::Message, bridge).await? else { return Ok(None) };
         let id = MessageId::from_uuid(id);
-        match self.inner.store.message(id, None).await? {
-            Some(message) if message.deleted_at.is_none() && message.content != content => {}
+        let mention_everyone = match self.inner.store.message(id, None).await? {
+            Some(message) if message.deleted_at.is_none() && message.content != content => {
+                message.mention_everyone
+            }
             _ => return Ok(None),
-        }
-        let edited = self.inner.store.edit_message(id, content, None, edited_at).await?;
+        };
+        // The remote network decided whether it notifies everyone; an edit keeps its word.
+        let edited = self.inner.store.edit_message(id, content, mention_everyone, None, edited_at).await?;
         if let Some(edited) = &edited {
             self.publish(Topic::Channel(edited.channel_id), Event::MessageUpdate(edited.clone()));
         }

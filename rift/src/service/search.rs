@@ -4,13 +4,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Resource, Result};
 use crate::id::{ChannelId, ServerId, Timestamp, UserId};
-use crate::model::{Channel, ChannelKind, Message};
+use crate::model::{Channel, ChannelKind, DmChannel, Message};
 use crate::permissions::Permissions;
-use crate::search_text::{Has, Is, MatchRange, ParsedQuery};
+use crate::search_text::{Has, InChannel, Is, MatchRange, ParsedQuery};
 use crate::store::SearchQuery;
 
 use super::Rift;
-use super::history::sees_deleted;
+use super::history::Past;
 
 /// `GET /api/search` parameters.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -76,11 +76,31 @@ fn max_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     }
 }
 
+/// Whether `in:` names this channel: a server channel or a named group DM by name (any case),
+/// any channel by id, or, with `@username`, the caller's two-person DM with that user.
+fn in_channel_names(target: &InChannel, channel: &Channel, dm: Option<&DmChannel>) -> bool {
+    match target {
+        InChannel::Named(text) => {
+            let name = match dm {
+                Some(dm) => dm.name.as_deref(),
+                None => channel.server_id.map(|_| channel.name.as_str()),
+            };
+            name.is_some_and(|name| name.eq_ignore_ascii_case(text))
+                || text.parse::<ChannelId>().is_ok_and(|id| id == channel.id)
+        }
+        InChannel::DmWith(username) => dm.is_some_and(|dm| {
+            dm.kind == ChannelKind::Dm
+                && dm.recipients.iter().any(|user| user.username.eq_ignore_ascii_case(username))
+        }),
+    }
+}
+
 impl Rift {
     /// Searches messages in every channel the caller can read (VIEW_CHANNELS and READ_HISTORY),
-    /// optionally narrowed to one server or channel; newest first. `is:deleted` searches the
-    /// deleted messages of the channels where the server's history settings show deleted content
-    /// to the caller.
+    /// optionally narrowed to one server or channel; newest first. `is:deleted` searches deleted
+    /// messages as `GET /api/messages/:id/history` shows them: everyone's where the server's
+    /// history settings show deleted content to the caller (or in a mirrored DM of theirs), and
+    /// everywhere the caller's own.
     ///
     /// # Errors
     /// 404 for a server or channel filter the caller cannot see; 400 `invalid_limit`, `invalid_query`.
@@ -93,12 +113,16 @@ impl Rift {
         let parsed = ParsedQuery::parse(&params.q);
         let deleted = parsed.is(Is::Deleted);
         let readable = Permissions::VIEW_CHANNELS | Permissions::READ_HISTORY;
-        // Each readable channel, with its server and the caller's permissions there.
+        // Each readable channel, with the caller's permissions there; and the caller's DMs.
         let mut readable_channels: Vec<(Channel, Permissions)> = Vec::new();
+        let mut dms: Vec<DmChannel> = Vec::new();
         if let Some(channel_id) = params.channel_id {
             let access = self.channel_access(user_id, channel_id).await?;
             if params.server_id.is_some_and(|s| access.server_id() != Some(s)) {
                 return Err(Error::NotFound(Resource::Channel));
+            }
+            if access.server_id().is_none() && !parsed.in_channels.is_empty() {
+                dms.extend(self.inner.store.dm_channel(channel_id, user_id).await?);
             }
             if access.permissions.contains(readable) {
                 readable_channels.push((access.channel, access.permissions));
@@ -122,24 +146,28 @@ impl Rift {
                     if let Some(channel) = self.inner.store.channel(dm.id).await? {
                         readable_channels.push((channel, readable));
                     }
+                    dms.push(dm);
                 }
             }
         }
         if !parsed.in_channels.is_empty() {
             readable_channels.retain(|(channel, _)| {
-                channel.server_id.is_some()
-                    && parsed.in_channels.iter().any(|name| name.eq_ignore_ascii_case(&channel.name))
+                let dm = dms.iter().find(|dm| dm.id == channel.id);
+                parsed.in_channels.iter().any(|target| in_channel_names(target, channel, dm))
             });
         }
+        // Channels searched for everyone's messages, and (deleted ones) for the caller's own only.
         let mut channel_ids = Vec::with_capacity(readable_channels.len());
+        let mut own_only = Vec::new();
         for (channel, permissions) in readable_channels {
-            if deleted {
-                let settings = self.channel_history_settings(channel.server_id).await?;
-                if !sees_deleted(settings, permissions) {
-                    continue;
-                }
+            if deleted && !self.sees_others_past(user_id, &channel, permissions, Past::Deletes).await? {
+                own_only.push(channel.id);
+            } else {
+                channel_ids.push(channel.id);
             }
-            channel_ids.push(channel.id);
+        }
+        if params.author_id.is_some_and(|author| author != user_id) {
+            own_only.clear();
         }
         let mut author_ids = Vec::new();
         for name in &parsed.from {
@@ -147,26 +175,37 @@ impl Rift {
                 author_ids.push(user.id);
             }
         }
-        if channel_ids.is_empty() || (!parsed.from.is_empty() && author_ids.is_empty()) {
+        if (channel_ids.is_empty() && own_only.is_empty())
+            || (!parsed.from.is_empty() && author_ids.is_empty())
+        {
             return Ok(Vec::new());
         }
-        let mut query = SearchQuery::new(channel_ids, limit);
-        query.words = parsed.words.clone();
-        query.phrases = parsed.phrases.clone();
-        query.prefixes = parsed.prefixes.clone();
-        query.excluded = parsed.excluded.clone();
-        query.author_id = params.author_id;
-        query.author_ids = author_ids;
-        query.before = min_opt(params.before, parsed.before);
-        query.after = max_opt(params.after, parsed.after);
-        query.has_attachment = params.has_attachment || parsed.has(Has::Attachment);
-        query.has_link = parsed.has(Has::Link);
-        query.has_image = parsed.has(Has::Image);
-        query.edited = parsed.is(Is::Edited);
-        query.pinned = parsed.is(Is::Pinned);
-        query.deleted = deleted;
-        query.viewer = Some(user_id);
-        let messages = self.inner.store.search(&query).await?;
+        let query = |channel_ids: Vec<ChannelId>, author_id: Option<UserId>| {
+            let mut query = SearchQuery::new(channel_ids, limit);
+            query.words = parsed.words.clone();
+            query.phrases = parsed.phrases.clone();
+            query.prefixes = parsed.prefixes.clone();
+            query.excluded = parsed.excluded.clone();
+            query.author_id = author_id;
+            query.author_ids = author_ids.clone();
+            query.before = min_opt(params.before, parsed.before);
+            query.after = max_opt(params.after, parsed.after);
+            query.has_attachment = params.has_attachment || parsed.has(Has::Attachment);
+            query.has_link = parsed.has(Has::Link);
+            query.has_image = parsed.has(Has::Image);
+            query.edited = parsed.is(Is::Edited);
+            query.pinned = parsed.is(Is::Pinned);
+            query.deleted = deleted;
+            query.viewer = Some(user_id);
+            query
+        };
+        let mut messages = self.inner.store.search(&query(channel_ids, params.author_id)).await?;
+        if !own_only.is_empty() {
+            messages.extend(self.inner.store.search(&query(own_only, Some(user_id))).await?);
+            // Two newest-first lists over different channels: newest first again, then the limit.
+            messages.sort_by_key(|message| std::cmp::Reverse(message.id));
+            messages.truncate(limit as usize);
+        }
         let matcher = parsed.matcher();
         Ok(messages
             .into_iter()

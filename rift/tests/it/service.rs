@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rift::bridge::{Bridge, BridgeContext, BridgeHost};
 use rift::event::{Envelope, Event, Topic};
+use rift::files::{DirFileStore, FileStore};
 use rift::model::{BridgeConnection, BridgeStatus, ChannelKind, OverwriteKind, Status};
 use rift::router::Subscription;
 use rift::service::{
@@ -14,7 +15,7 @@ use rift::service::{
     RemoteMember, RemoteMessage, RemoteRole, RemoteUser, Rift, RoleInput, RoleUpdate, SearchParams,
     SendMessage, ServerUpdate,
 };
-use rift::{ChannelId, ErrorKind, Permissions, ServerId, Store, UserId};
+use rift::{ChannelId, ErrorKind, Permissions, ServerId, Store, UploadId, UserId};
 
 pub(crate) use crate::imports::import_jobs_report_progress_to_their_owner_only;
 
@@ -858,12 +859,35 @@ pub(crate) async fn mirrored_dms_and_group_dms_follow_the_remote(store: Arc<dyn 
 /// Stores a message written `days_ago` days ago, straight through the store (the service stamps
 /// the present).
 async fn old_message(store: &dyn Store, f: &Fixture, content: &str, days_ago: i64) -> rift::MessageId {
+    old_message_with(store, f, content, days_ago, Vec::new()).await
+}
+
+/// [`old_message`] with attachments.
+async fn old_message_with(
+    store: &dyn Store,
+    f: &Fixture,
+    content: &str,
+    days_ago: i64,
+    attachment_ids: Vec<UploadId>,
+) -> rift::MessageId {
     let at = chrono::Utc::now() - chrono::Duration::days(days_ago);
-    let new = rift::store::NewMessage::new(rift::MessageId::at(at), f.general, f.member, content, at);
+    let mut new = rift::store::NewMessage::new(rift::MessageId::at(at), f.general, f.member, content, at);
+    new.attachment_ids = attachment_ids;
     match store.create_message(&new, at).await.unwrap() {
         rift::store::CreateMessageOutcome::Created(m) => m.id,
         other => panic!("{other:?}"),
     }
+}
+
+/// An upload of the fixture's member: its file in `files` (unless `write` is false) and its row.
+async fn member_upload(f: &Fixture, files: &DirFileStore, name: &str, write: bool) -> rift::model::Upload {
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x02\0\0\0\x03\x08\x02\0\0\0";
+    let id = UploadId::new();
+    if write {
+        files.put(id, PNG).await.unwrap();
+    }
+    let new = rift::service::NewUpload::new(id, name, None, PNG.to_vec(), PNG.len() as u64);
+    f.rift.record_upload(f.member, new).await.unwrap()
 }
 
 pub(crate) async fn retention_purges_old_versions_and_deleted_content(store: Arc<dyn Store>) {
@@ -871,16 +895,50 @@ pub(crate) async fn retention_purges_old_versions_and_deleted_content(store: Arc
     let rift = &f.rift;
     let days = |n: i64| chrono::Utc::now() - chrono::Duration::days(n);
     let edited = old_message(&*store, &f, "first draft", 40).await;
-    store.edit_message(edited, "second draft", Some(f.member), days(35)).await.unwrap();
-    store.edit_message(edited, "final", Some(f.member), days(1)).await.unwrap();
+    store.edit_message(edited, "second draft", false, Some(f.member), days(35)).await.unwrap();
+    store.edit_message(edited, "final", false, Some(f.member), days(1)).await.unwrap();
     let gone = old_message(&*store, &f, "regrettable", 40).await;
     store.delete_message(gone, Some(f.member), days(35), None).await.unwrap();
     let recently_gone = old_message(&*store, &f, "recent regret", 40).await;
     store.delete_message(recently_gone, Some(f.member), days(2), None).await.unwrap();
+    // Attachments: of the old deleted message (one plain, one whose file is already gone, one that
+    // is also the member's avatar, one whose bytes a live message's attachment shares), of the
+    // recent deleted one, and of a live one.
+    let dir = tempfile::tempdir().unwrap();
+    let files = DirFileStore::new(dir.path());
+    rift.set_file_store(Arc::new(files.clone()));
+    let plain = member_upload(&f, &files, "plain.png", true).await;
+    let missing = member_upload(&f, &files, "missing.png", false).await;
+    let avatar = member_upload(&f, &files, "avatar.png", true).await;
+    let shared = member_upload(&f, &files, "shared.png", true).await;
+    let sharer = member_upload(&f, &files, "sharer.png", false).await;
+    files.share(shared.id, sharer.id).await.unwrap();
+    let recent = member_upload(&f, &files, "recent.png", true).await;
+    let ids = vec![plain.id, missing.id, avatar.id, shared.id];
+    let gone_with_files = old_message_with(&*store, &f, "files to regret", 40, ids).await;
+    store.delete_message(gone_with_files, Some(f.member), days(35), None).await.unwrap();
+    let recently_gone_with_file = old_message_with(&*store, &f, "", 40, vec![recent.id]).await;
+    store.delete_message(recently_gone_with_file, Some(f.member), days(2), None).await.unwrap();
+    let live_with_file = old_message_with(&*store, &f, "kept", 40, vec![sharer.id]).await;
+    let patch = rift::store::UserPatch { avatar_url: Some(Some(avatar.url.clone())), ..Default::default() };
+    store.update_user(f.member, &patch).await.unwrap();
+    let has_row = |upload: &rift::model::Upload| {
+        let (store, id) = (Arc::clone(&store), upload.id);
+        async move { store.upload(id).await.unwrap().is_some_and(|u| u.message_id.is_some()) }
+    };
+    let has_file = |upload: &rift::model::Upload| {
+        let (files, id) = (files.clone(), upload.id);
+        async move { files.get(id).await.is_ok() }
+    };
 
-    // Kept forever by default.
+    // Kept forever by default: a deleted message's attachments stay, rows and files, for those
+    // who may see deleted content; only a retention purge removes them.
     assert!(rift.purge_expired_history().await.unwrap().is_empty());
     assert_eq!(rift.message_history(f.member, edited).await.unwrap().len(), 2);
+    for upload in [&plain, &avatar, &shared, &recent] {
+        assert!(has_row(upload).await && has_file(upload).await, "{}", upload.filename);
+    }
+    assert!(has_row(&missing).await);
 
     let mut update = rift::service::HistorySettingsUpdate::default();
     update.retention_days = Some(Some(30));
@@ -893,7 +951,27 @@ pub(crate) async fn retention_purges_old_versions_and_deleted_content(store: Arc
 
     let purged = rift.purge_expired_history().await.unwrap();
     assert_eq!(purged.len(), 1);
-    assert_eq!((purged[0].0, purged[0].1.versions, purged[0].1.deleted_contents), (f.server, 1, 1));
+    let counts = purged[0].1;
+    assert_eq!(
+        (purged[0].0, counts.versions, counts.deleted_contents, counts.attachments),
+        (f.server, 1, 2, 3)
+    );
+    // The old deleted message's attachments are gone, rows and files (a file already gone is no
+    // error); the avatar's stays whole, and so do the recent and the live ones, and the bytes the
+    // live attachment shares.
+    for upload in [&plain, &missing, &shared] {
+        assert!(store.upload(upload.id).await.unwrap().is_none(), "{}", upload.filename);
+        assert!(!has_file(upload).await, "{}", upload.filename);
+    }
+    assert!(has_row(&avatar).await && has_file(&avatar).await, "an avatar's file is in use");
+    assert!(has_row(&recent).await && has_file(&recent).await);
+    assert!(has_row(&sharer).await && has_file(&sharer).await);
+    let attachments = |id| {
+        let store = Arc::clone(&store);
+        async move { store.message(id, None).await.unwrap().unwrap().attachments.len() }
+    };
+    assert_eq!(attachments(gone_with_files).await, 1);
+    assert_eq!(attachments(live_with_file).await, 1);
     // The recent version stays, the old one is gone.
     let history = rift.message_history(f.member, edited).await.unwrap();
     assert_eq!(history.len(), 1);
@@ -908,9 +986,15 @@ pub(crate) async fn retention_purges_old_versions_and_deleted_content(store: Arc
     let log = rift.audit_log(f.owner, f.server, None, None).await.unwrap();
     let entry = log.iter().find(|e| e.action == "history_purge").expect("a history_purge entry");
     assert_eq!(
-        (entry.actor_id, &entry.changes["versions"], &entry.changes["deleted_contents"]),
-        (None, &1.into(), &1.into())
+        (
+            entry.actor_id,
+            &entry.changes["versions"],
+            &entry.changes["deleted_contents"],
+            &entry.changes["attachments"]
+        ),
+        (None, &1.into(), &2.into(), &3.into())
     );
+    assert_eq!(entry.changes["retention_days"], 30);
     assert!(log.iter().any(|e| e.action == "history_settings_update"));
     // Nothing left to purge: no new entry.
     assert!(rift.purge_expired_history().await.unwrap().is_empty());

@@ -107,7 +107,7 @@ pub(crate) async fn deleting_a_channel_takes_its_messages(store: &dyn Store) {
     let (server, general) = server(store, &owner).await;
     let m = message(store, general.id, owner.id, "bye").await;
     store.add_reaction(m.id, owner.id, "👋", at(1)).await.unwrap();
-    store.edit_message(m.id, "bye!", Some(owner.id), at(2)).await.unwrap();
+    store.edit_message(m.id, "bye!", false, Some(owner.id), at(2)).await.unwrap();
     let category = store
         .create_channel(&Channel::new(ChannelId::new(), server.id, "cat", ChannelKind::Category))
         .await

@@ -151,15 +151,22 @@ pub(crate) async fn edit_and_delete_keep_history(store: &dyn Store) {
     let moderator = user(store, "moderator").await;
     let (server, general) = server(store, &owner).await;
     let m = message(store, general.id, owner.id, "v1").await;
-    let edited = store.edit_message(m.id, "v2", Some(owner.id), at(10)).await.unwrap().unwrap();
-    assert_eq!((edited.content.as_str(), edited.edited_at), ("v2", Some(at(10))));
-    store.edit_message(m.id, "v3", Some(owner.id), at(11)).await.unwrap().unwrap();
-    assert_eq!(store.edit_message(MessageId::new(), "x", None, at(11)).await.unwrap(), None);
+    // An edit replaces the everyone flag with the one decided for the new text, both ways.
+    let edited = store.edit_message(m.id, "v2", true, Some(owner.id), at(10)).await.unwrap().unwrap();
+    assert_eq!(
+        (edited.content.as_str(), edited.edited_at, edited.mention_everyone),
+        ("v2", Some(at(10)), true)
+    );
+    assert!(store.message(m.id, None).await.unwrap().unwrap().mention_everyone);
+    let edited = store.edit_message(m.id, "v3", false, Some(owner.id), at(11)).await.unwrap().unwrap();
+    assert!(!edited.mention_everyone);
+    assert!(!store.message(m.id, None).await.unwrap().unwrap().mention_everyone);
+    assert_eq!(store.edit_message(MessageId::new(), "x", false, None, at(11)).await.unwrap(), None);
     let audit = audit_entry(server.id, Some(moderator.id), "message_delete", 12);
     let gone = store.delete_message(m.id, Some(moderator.id), at(12), Some(&audit)).await.unwrap().unwrap();
     assert_eq!((gone.id, gone.content.as_str()), (m.id, "v3"));
     assert_eq!(store.delete_message(m.id, None, at(13), None).await.unwrap(), None, "already deleted");
-    assert_eq!(store.edit_message(m.id, "v4", Some(owner.id), at(13)).await.unwrap(), None, "deleted");
+    assert_eq!(store.edit_message(m.id, "v4", false, Some(owner.id), at(13)).await.unwrap(), None, "deleted");
     let kept = store.message(m.id, None).await.unwrap().unwrap();
     assert_eq!((kept.deleted_at, kept.content.as_str()), (Some(at(12)), "v3"));
     assert!(store.messages(general.id, page(None, None, 10), None).await.unwrap().is_empty());

@@ -100,7 +100,7 @@ pub(crate) async fn deleted_and_edited_messages_leave_the_index(store: &dyn Stor
     store.delete_message(gone.id, Some(owner.id), at(5), None).await.unwrap().unwrap();
     assert_eq!(found(store, &query(&["plans"], &[], &ch)).await, ["public plans"]);
     assert!(found(store, &query(&["secret"], &[], &ch)).await.is_empty());
-    store.edit_message(edited.id, "final text", Some(owner.id), at(6)).await.unwrap().unwrap();
+    store.edit_message(edited.id, "final text", false, Some(owner.id), at(6)).await.unwrap().unwrap();
     assert!(found(store, &query(&["draft"], &[], &ch)).await.is_empty());
     assert_eq!(found(store, &query(&["final"], &[], &ch)).await, ["final text"]);
     // The deleted message is still readable by id and keeps its history.
@@ -303,7 +303,7 @@ pub(crate) async fn search_prefixes_exclusions_and_flags(store: &dyn Store) {
     let mut q = query(&["plan"], &[], &ch);
     q.has_image = true;
     assert_eq!(found(store, &q).await, ["image plan"]);
-    store.edit_message(img.id, "picture plan v2", Some(owner.id), at(9)).await.unwrap();
+    store.edit_message(img.id, "picture plan v2", false, Some(owner.id), at(9)).await.unwrap();
     let mut q = query(&["plan"], &[], &ch);
     q.edited = true;
     assert_eq!(found(store, &q).await, ["picture plan v2"]);
