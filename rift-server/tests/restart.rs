@@ -119,3 +119,29 @@ async fn a_killed_servers_sessions_are_refused_after_restart() {
         assert_eq!(answer, json!({ "type": "InvalidSession", "data": { "resumable": false } }));
     }
 }
+
+#[tokio::test]
+async fn a_request_in_flight_at_sigterm_is_answered() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut node = start_with(None, &[]).await;
+    let body = json!({ "username": "late", "password": "password123" }).to_string();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", node.port())).await.unwrap();
+    let request = format!(
+        "POST /api/auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    // The server has the request's head (it answers nothing until the body is complete).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let pid = node.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    socket.write_all(tail.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(answer.contains("\"username\":\"late\""), "{answer}");
+    node.terminate().await;
+}

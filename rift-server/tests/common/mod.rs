@@ -26,11 +26,13 @@ impl Node {
         self.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port")
     }
 
-    /// Sends SIGTERM and waits (up to 30 s) for a successful exit.
+    /// Sends SIGTERM (unless it has exited already) and waits (up to 30 s) for a successful exit.
     pub(crate) async fn terminate(&mut self) {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
-        assert!(status.success());
+        if self.child.try_wait().unwrap().is_none() {
+            let pid = self.child.id().to_string();
+            let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+            assert!(status.success());
+        }
         let started = Instant::now();
         loop {
             if let Some(exit) = self.child.try_wait().unwrap() {
