@@ -145,7 +145,12 @@ async fn serve_client(
                         }
                     }
                 }
-                _ => return,
+                Ok(None) => return,
+                // Not UTF-8, or the socket failed: say why (if it can still hear) and hang up.
+                Err(error) => {
+                    let _ = write.write_all(format!("error: {error}\n").as_bytes()).await;
+                    return;
+                }
             },
             line = from_rift.recv() => {
                 let line = match line {

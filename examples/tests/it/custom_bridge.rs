@@ -39,6 +39,16 @@ async fn custom_bridge_relays_a_channel_to_a_socket_and_back() {
     assert_eq!(next().await, "ada: hello from rift");
     assert_eq!(bridge.line_starting("#general").await, "#general (rift) ada: hello from rift");
 
+    // A line that is not UTF-8 is answered with an error before the bridge hangs up on it.
+    let (read, mut write) = TcpStream::connect(addr).await.unwrap().into_split();
+    let mut other = BufReader::new(read).lines();
+    let mut next_other = async || tokio::time::timeout(HANG, other.next_line()).await.unwrap().unwrap();
+    assert_eq!(next_other().await.as_deref(), Some("connected to #general"));
+    write.write_all(b"alice: \xff\xfe\n").await.unwrap();
+    let error = next_other().await.unwrap();
+    assert!(error.starts_with("error: "), "{error}");
+    assert_eq!(next_other().await, None);
+
     // Closing stdin stops the bridge and ends the example; the socket is closed.
     let rest = bridge.finish().await;
     assert_eq!(rest.last().map(String::as_str), Some("bridge stopped"), "{rest:#?}");

@@ -19,15 +19,16 @@ const HANG: Duration = Duration::from_secs(60);
 /// The binary of example `name`, as `cargo test` builds it beside this test (it builds every
 /// example unless told which targets to build). Not built from here: a nested `cargo build`
 /// inherits this test's environment and would fight the outer build over fingerprints. A binary
-/// missing or older than the examples' sources fails the test with the command that builds it,
-/// so a stale example is never the one tested.
+/// missing or older than its own source or the examples' library fails the test with the command
+/// that builds it (changes in other crates are not seen here; `cargo test` rebuilds for those).
 fn example_binary(name: &str) -> PathBuf {
     // This test runs as <target>/<profile>/deps/it-<hash>; examples live in <profile>/examples.
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target profile dir");
     let binary = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
-    let sources = newest_source(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sources = newest_source(&dir.join("src")).max(modified(&dir.join(format!("{name}.rs"))));
     assert!(
         built.is_some_and(|built| built >= sources),
         "example {name} is not built or older than its sources: run `cargo test -p rift-examples` \
@@ -36,20 +37,22 @@ fn example_binary(name: &str) -> PathBuf {
     binary
 }
 
-/// The newest modification time of the examples' Rust sources (`tests/` aside).
+/// The newest modification time of the Rust files below `dir` (the examples' library).
 fn newest_source(dir: &std::path::Path) -> std::time::SystemTime {
     let mut newest = std::time::SystemTime::UNIX_EPOCH;
-    for entry in std::fs::read_dir(dir).expect("examples dir").flatten() {
+    for entry in std::fs::read_dir(dir).expect("examples source dir").flatten() {
         let path = entry.path();
-        if path.is_dir() && path.file_name().is_some_and(|n| n == "src") {
+        if path.is_dir() {
             newest = newest.max(newest_source(&path));
-        } else if path.extension().is_some_and(|e| e == "rs")
-            || path.file_name().is_some_and(|n| n == "Cargo.toml")
-        {
-            newest = newest.max(entry.metadata().and_then(|m| m.modified()).expect("source mtime"));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            newest = newest.max(modified(&path));
         }
     }
     newest
+}
+
+fn modified(path: &std::path::Path) -> std::time::SystemTime {
+    std::fs::metadata(path).and_then(|m| m.modified()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// A running example: its stdout line by line; killed when dropped.
