@@ -5,12 +5,22 @@
 //! as is or `nest` it inside its own axum app. Handlers only translate HTTP to service calls and
 //! service errors to responses (in [`error`]); every rule lives in `rift::service`.
 //!
-//! ```no_run
-//! # async fn demo(rift: rift::service::Rift) -> std::io::Result<()> {
-//! let state = rift_http::AppState::new(rift, rift_http::HttpConfig::new("./rift-data/uploads"));
-//! let app = rift_http::router(state);
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3200").await?;
-//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let store = rift_store::connect(&format!("sqlite://{}", dir.path().join("rift.db").display())).await?;
+//! # let config = rift::service::Config::new(b"a long random secret for tokens".to_vec());
+//! # let rift = rift::service::Rift::new(std::sync::Arc::new(store), config);
+//! let state = rift_http::AppState::new(rift, rift_http::HttpConfig::new(dir.path().join("uploads")));
+//! let app = rift_http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let addr = listener.local_addr()?;
+//! tokio::spawn(async move { axum::serve(listener, app).await });
+//!
+//! let health: serde_json::Value = reqwest::get(format!("http://{addr}/api/health")).await?.json().await?;
+//! assert_eq!(health["status"], "ok");
+//! # Ok(())
 //! # }
 //! ```
 

@@ -8,6 +8,20 @@
 //!
 //! Only loopback addresses are accepted ([`target::ensure_loopback`]), and every scenario is
 //! bounded in count and in time.
+//!
+//! ```no_run
+//! use rift_load::scenarios::{self, LatencyOptions, Via};
+//! use rift_load::target::Target;
+//!
+//! # async fn demo() -> rift_load::Result<()> {
+//! // A server already running on loopback (no pid: no memory figures).
+//! let target = Target::new("http://127.0.0.1:3200", None, None)?;
+//! let options = LatencyOptions { rate: 50.0, messages: 200, warmup: 10, via: Via::Rest };
+//! let report = scenarios::latency(&target, &options).await?;
+//! println!("{report}");
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod client;
 pub mod scenarios;

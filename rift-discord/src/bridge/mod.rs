@@ -2,9 +2,9 @@
 //! connection (a user or bot token).
 //!
 //! It runs three tasks: the shard (on its own task, so mirroring never delays a heartbeat), the
-//! mapper that applies gateway events through the service layer ([`mapper`]), and the backfill
-//! runner ([`backfill`]). Rift events in mirrored channels reach [`Bridge::on_event`], which
-//! relays what the owner writes ([`relay`]) in relay mode.
+//! mapper that applies gateway events through the service layer (`mapper.rs`), and the backfill
+//! runner (`backfill.rs`). Rift events in mirrored channels reach [`Bridge::on_event`], which
+//! relays what the owner writes (`relay.rs`) in relay mode.
 
 mod backfill;
 pub(crate) mod mapper;

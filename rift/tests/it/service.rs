@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use rift::bridge::{Bridge, BridgeContext, BridgeHost};
-use rift::event::{Envelope, Event, Topic};
+use rift::bridge::BridgeHost;
+use rift::event::{Event, Topic};
 use rift::files::{DirFileStore, FileStore};
 use rift::model::{BridgeConnection, BridgeStatus, ChannelKind, OverwriteKind, Status};
 use rift::router::Subscription;
@@ -16,6 +15,7 @@ use rift::service::{
     SendMessage, ServerUpdate,
 };
 use rift::{ChannelId, ErrorKind, Permissions, ServerId, Store, UploadId, UserId};
+use rift_examples::LineBridge;
 
 pub(crate) use crate::imports::import_jobs_report_progress_to_their_owner_only;
 
@@ -485,55 +485,20 @@ pub(crate) async fn presence_reaches_those_who_share_a_server(store: Arc<dyn Sto
     no_event(&mut loner_sub);
 }
 
-/// A test bridge: a fake remote network that mirrors into Rift and relays native messages back.
-struct LoopbackBridge {
-    relayed: tokio::sync::Mutex<Vec<String>>,
-    channel: tokio::sync::Mutex<Option<ChannelId>>,
-}
-
-#[async_trait]
-impl Bridge for LoopbackBridge {
-    fn name(&self) -> &'static str {
-        "loopback"
-    }
-
-    async fn start(&self, ctx: BridgeContext) -> rift::Result<()> {
-        let rift = ctx.rift();
-        let server = rift.mirror_server(ctx.owner(), &ctx.remote("guild-1"), "Remote Guild").await?;
-        let channel = rift
-            .mirror_channel(
-                server.id,
-                &RemoteChannel::new(ctx.remote("chan-1"), "remote-general", ChannelKind::Text),
-            )
-            .await?;
-        ctx.link_channel(channel.id);
-        *self.channel.lock().await = Some(channel.id);
-        ctx.set_status(BridgeStatus::Ready, None, Some("remote-self")).await
-    }
-
-    async fn on_event(&self, _ctx: &BridgeContext, event: &Envelope) -> rift::Result<()> {
-        if let Event::MessageCreate(message) = &event.event
-            && message.bridge.is_none()
-        {
-            self.relayed.lock().await.push(message.content.clone());
-        }
-        Ok(())
-    }
-
-    async fn stop(&self) -> rift::Result<()> {
-        Ok(())
-    }
-}
-
 pub(crate) async fn a_bridge_mirrors_idempotently_and_relays_native_messages(store: Arc<dyn Store>) {
     let rift = service(Arc::clone(&store));
     let owner = user(&rift, "owner").await;
-    let connection = BridgeConnection::new("loopback", owner, "secret", "bot", "relay", chrono::Utc::now());
+    // The bridge of the `custom_bridge` example: one channel relayed to a line-based socket.
+    let connection = BridgeConnection::new("lines", owner, "secret", "bot", "relay", chrono::Utc::now());
     store.create_bridge_connection(&connection).await.unwrap();
-    let bridge = Arc::new(LoopbackBridge { relayed: Default::default(), channel: Default::default() });
+    let bridge = Arc::new(LineBridge::new(std::net::SocketAddr::from(([127, 0, 0, 1], 0))));
     let host = BridgeHost::start(&rift, bridge.clone(), connection.id).await.unwrap();
     let ctx = host.context().clone();
-    let channel = bridge.channel.lock().await.unwrap();
+    let channel = bridge.channel().unwrap();
+    let (socket_read, _socket_write) =
+        tokio::net::TcpStream::connect(bridge.local_addr().unwrap()).await.unwrap().into_split();
+    let mut socket = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(socket_read));
+    assert_eq!(socket.next_line().await.unwrap().as_deref(), Some("connected to #general"));
     assert_eq!(store.bridge_connection(connection.id).await.unwrap().unwrap().status, BridgeStatus::Ready);
 
     // Mirroring twice gives the same puppet and the same message.
@@ -566,17 +531,13 @@ pub(crate) async fn a_bridge_mirrors_idempotently_and_relays_native_messages(sto
     assert_eq!(rift.message_history(owner, first.value.id).await.unwrap().len(), 2);
     let log = rift.audit_log(owner, server_id, None, None).await.unwrap();
     let entry = log.iter().find(|e| e.action == "message_delete").unwrap();
-    assert_eq!((entry.actor_id, entry.reason.as_deref()), (None, Some("loopback")));
+    assert_eq!((entry.actor_id, entry.reason.as_deref()), (None, Some("lines")));
 
-    // The owner's native message is relayed; the mirrored one was not (no echo).
+    // The owner's native message is relayed; the mirrored one was not (no echo: it would be the
+    // first line on the socket).
     rift.send_message(owner, channel, SendMessage::text("to the other side")).await.unwrap();
-    for _ in 0..100 {
-        if !bridge.relayed.lock().await.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(*bridge.relayed.lock().await, vec!["to the other side".to_owned()]);
+    let relayed = tokio::time::timeout(Duration::from_secs(30), socket.next_line()).await.unwrap().unwrap();
+    assert_eq!(relayed.as_deref(), Some("owner: to the other side"));
     // Stopping the host (a shutdown) is not a verdict: the stored status stays.
     host.stop().await.unwrap();
     assert_eq!(store.bridge_connection(connection.id).await.unwrap().unwrap().status, BridgeStatus::Ready);
