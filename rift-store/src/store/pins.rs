@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::db::{Database, Dialect, Res, Ts, on_db};
 use crate::rows::{MESSAGE_COLS, MessageRow};
 use crate::store::audit::insert_audit;
+use rift::Conflict;
 
 /// What the pin transaction decided (the message is read after it).
 enum Pinning {
@@ -158,7 +159,7 @@ impl Database {
             .bind(Ts::new(at))
             .execute(&mut *tx)
             .await
-            .map_err(|e| crate::db::on_insert(e, "history_settings", "server"))?;
+            .map_err(|e| crate::db::on_insert(e, Conflict::Key("server_history_settings"), "server"))?;
             if let Some(entry) = audit {
                 insert_audit!(tx, entry);
             }

@@ -9,7 +9,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::id::{TokenFamilyId, UserId};
 use crate::model::User;
 use crate::secret::Secret;
@@ -102,7 +102,7 @@ pub(super) fn check_password(password: &str) -> Result<()> {
     if (8..=256).contains(&len) {
         Ok(())
     } else {
-        Err(Error::invalid("invalid_password", "password must be 8 to 256 characters"))
+        Err(Error::invalid(ErrorCode::InvalidPassword, "password must be 8 to 256 characters"))
     }
 }
 
@@ -118,7 +118,7 @@ fn new_refresh_token() -> String {
 }
 
 fn invalid_refresh() -> Error {
-    Error::unauthenticated("invalid_refresh_token", "refresh token is invalid, used or revoked")
+    Error::unauthenticated(ErrorCode::InvalidRefreshToken, "refresh token is invalid, used or revoked")
 }
 
 impl Rift {
@@ -136,7 +136,7 @@ impl Rift {
             &validation,
         )
         .map(|data| data.claims.sub)
-        .map_err(|_| Error::unauthenticated("invalid_token", "access token is invalid or expired"))
+        .map_err(|_| Error::unauthenticated(ErrorCode::InvalidToken, "access token is invalid or expired"))
     }
 
     /// Checks an access token and that its user may still use it (not disabled since it was
@@ -153,7 +153,7 @@ impl Rift {
     async fn check_enabled(&self, user_id: UserId) -> Result<()> {
         match self.inner.store.user_disabled_at(user_id).await? {
             None => Ok(()),
-            Some(_) => Err(Error::unauthenticated("account_disabled", "this account is disabled")),
+            Some(_) => Err(Error::unauthenticated(ErrorCode::AccountDisabled, "this account is disabled")),
         }
     }
 
@@ -251,7 +251,7 @@ impl Rift {
                 self.check_enabled(user.id).await?;
                 self.sign_in(user).await
             }
-            _ => Err(Error::unauthenticated("invalid_credentials", "wrong username or password")),
+            _ => Err(Error::unauthenticated(ErrorCode::InvalidCredentials, "wrong username or password")),
         }
     }
 
@@ -296,7 +296,7 @@ impl Rift {
         check_password(new)?;
         let hash = self.inner.store.password_hash(user_id).await?;
         if !verify_password(current, hash).await? {
-            return Err(Error::unauthenticated("invalid_credentials", "current password is wrong"));
+            return Err(Error::unauthenticated(ErrorCode::InvalidCredentials, "current password is wrong"));
         }
         let new_hash = hash_password(new).await?;
         self.inner.store.set_password_hash(user_id, &new_hash).await?;

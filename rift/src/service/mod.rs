@@ -48,7 +48,7 @@ pub use users::{ProfileUpdate, RegisterInput};
 pub(crate) use access::{ChannelAccess, ServerAccess};
 pub(crate) use bridges::{GUILDS_KEY, PROGRESS_KEY};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::event::{Envelope, Event, Topic};
 use crate::fanout::{FanOut, LocalFanOut};
 use crate::id::{AuditEntryId, ServerId, Timestamp, UserId};
@@ -264,12 +264,12 @@ pub fn check_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32> {
     match limit {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(_) => Err(Error::invalid("invalid_limit", format!("limit must be between 1 and {max}"))),
+        Some(_) => Err(Error::invalid(ErrorCode::InvalidLimit, format!("limit must be between 1 and {max}"))),
     }
 }
 
 /// Rejects text with NUL characters, which no database text column can hold.
-fn check_text(field: &'static str, code: &'static str, value: &str) -> Result<()> {
+fn check_text(field: &'static str, code: ErrorCode, value: &str) -> Result<()> {
     if value.contains('\0') {
         return Err(Error::invalid(code, format!("{field} must not contain NUL characters")));
     }
@@ -277,7 +277,7 @@ fn check_text(field: &'static str, code: &'static str, value: &str) -> Result<()
 }
 
 /// Checks a display name-like field: trimmed length within `1..=max` chars, no control characters.
-fn check_name(field: &'static str, code: &'static str, value: &str, max: usize) -> Result<String> {
+fn check_name(field: &'static str, code: ErrorCode, value: &str, max: usize) -> Result<String> {
     let trimmed = value.trim();
     let len = trimmed.chars().count();
     if len == 0 || len > max || trimmed.chars().any(char::is_control) {
