@@ -201,7 +201,7 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         .fanout(rift::fanout::NodeId::random(), router.clone())
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot start event fan-out: {e}")))?;
-    let rift = Rift::with_fanout(Arc::clone(&store), config, router, fanout);
+    let rift = Rift::builder(Arc::clone(&store), config).router(router).fanout(fanout).build();
 
     let mut http = HttpConfig::new(location.upload_dir.clone());
     http.max_upload_bytes = args.max_upload_bytes;

@@ -7,6 +7,7 @@
 //! bridge in `rift-discord`.
 
 pub mod bridge;
+pub mod clock;
 pub mod error;
 pub mod event;
 pub mod fanout;
