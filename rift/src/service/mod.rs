@@ -320,6 +320,18 @@ pub fn check_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32> {
     }
 }
 
+/// Username rule: 2 to 32 of `A-Z a-z 0-9 _ . -` (registration checks it; login uses it to
+/// skip a lookup that cannot match).
+fn check_username(username: &str) -> Result<()> {
+    let ok = (2..=32).contains(&username.len())
+        && username.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(ErrorCode::InvalidUsername, "username must be 2 to 32 of A-Z a-z 0-9 _ . -"))
+    }
+}
+
 /// Rejects text with NUL characters, which no database text column can hold.
 fn check_text(field: &'static str, code: ErrorCode, value: &str) -> Result<()> {
     if value.contains('\0') {

@@ -8,7 +8,8 @@ use crate::id::{UploadId, UserId};
 use crate::model::{Status, User};
 use crate::store::{NewUser, UserPatch};
 
-use super::auth::{check_password, hash_password};
+use super::check_username;
+use super::hashing::{check_password, hash_password};
 use super::{AuthSession, Rift, check_name};
 
 /// `POST /api/auth/register`.
@@ -49,17 +50,7 @@ pub struct ProfileUpdate {
     pub status: Option<Status>,
 }
 
-/// Username rule: 2–32 of `[A-Za-z0-9_.-]`.
-pub(crate) fn check_username(username: &str) -> Result<()> {
-    let ok = (2..=32).contains(&username.len())
-        && username.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(ErrorCode::InvalidUsername, "username must be 2 to 32 of A-Z a-z 0-9 _ . -"))
-    }
-}
-
+/// An email address, trimmed: something before `@` and a dot after it, no spaces.
 fn check_email(email: &str) -> Result<String> {
     let email = email.trim();
     let valid = email.len() <= 254
