@@ -61,7 +61,7 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot start event fan-out: {e}")))?;
     let secret: [u8; 32] = rand::random();
-    let rift = Rift::with_fanout(store, Config::new(secret.to_vec()), router, fanout);
+    let rift = Rift::builder(store, Config::new(secret.to_vec())).router(router).fanout(fanout).build();
     rift.set_file_store(Arc::new(DirFileStore::new(args.upload_dir.clone())));
     // Authors in mirrored events carry their presence as the servers see it.
     rift.start_cluster_presence();

@@ -396,7 +396,7 @@ async fn import_json(inst: &Installation, file: &Path) -> Result<(), Failure> {
         progress: Progress::spinner("importing"),
     };
     let count = inst.store.import(&mut records).await.map_err(|e| match e {
-        StoreError::Conflict("database_not_empty") => Failure(
+        StoreError::Conflict(rift::Conflict::DatabaseNotEmpty) => Failure(
             "the database is not empty: import only into a new, empty database (nothing was changed)".into(),
         ),
         e => Failure(format!("import failed, nothing was stored: {e}")),

@@ -6,14 +6,14 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rift::{Error, ErrorKind};
+use rift::{Error, ErrorCode, ErrorKind};
 use serde_json::json;
 
 /// A failed request.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     retry_after_secs: Option<u64>,
     /// The cause of a 500, logged and never sent.
@@ -22,35 +22,40 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with this status, code and message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self { status, code, message: message.into(), retry_after_secs: None, internal: None }
     }
 
     /// 404 for an unknown route.
     pub fn unknown_route() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "unknown_route", "no such route")
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::UnknownRoute, "no such route")
     }
 
     /// 405 for a known route with another method.
     pub fn method_not_allowed() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::MethodNotAllowed,
+            "method not allowed on this route",
+        )
     }
 
     /// 401 when the bearer token is missing or bad.
     pub fn unauthenticated(message: &str) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, message)
     }
 
     /// 429 with `Retry-After`.
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests");
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "too many requests");
         error.retry_after_secs = Some(retry_after_secs.max(1));
         error
     }
 
     /// 500 with the cause kept for the log only.
     pub fn internal(cause: impl Into<String>) -> Self {
-        let mut error = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error");
+        let mut error =
+            Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::InternalError, "internal error");
         error.internal = Some(cause.into());
         error
     }
@@ -61,23 +66,15 @@ impl ApiError {
     }
 
     /// The code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 }
 
 /// The status of each error kind.
 pub fn status_of(kind: ErrorKind) -> StatusCode {
-    match kind {
-        ErrorKind::Invalid => StatusCode::BAD_REQUEST,
-        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::Conflict => StatusCode::CONFLICT,
-        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    // `http_status` is an exhaustive match in `rift`, so every kind has its own status here.
+    StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl From<Error> for ApiError {
@@ -99,32 +96,34 @@ impl From<JsonRejection> for ApiError {
         match rejection {
             JsonRejection::MissingJsonContentType(_) => Self::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_content_type",
+                ErrorCode::InvalidContentType,
                 "expected Content-Type: application/json",
             ),
             JsonRejection::JsonSyntaxError(e) => {
-                Self::new(StatusCode::BAD_REQUEST, "invalid_json", e.body_text())
+                Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidJson, e.body_text())
             }
             JsonRejection::JsonDataError(e) => {
-                Self::new(StatusCode::BAD_REQUEST, "invalid_body", e.body_text())
+                Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidBody, e.body_text())
             }
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is too large")
-            }
-            other => Self::new(StatusCode::BAD_REQUEST, "invalid_body", other.body_text()),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                "request body is too large",
+            ),
+            other => Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidBody, other.body_text()),
         }
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_path", rejection.body_text())
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidPath, rejection.body_text())
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidQuery, rejection.body_text())
     }
 }
 
@@ -134,7 +133,7 @@ pub(crate) struct InternalCause(pub(crate) String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({ "error": { "code": self.code, "message": self.message } }));
+        let body = Json(json!({ "error": { "code": self.code.as_str(), "message": self.message } }));
         let mut response = (self.status, body).into_response();
         if let Some(secs) = self.retry_after_secs
             && let Ok(value) = HeaderValue::from_str(&secs.to_string())

@@ -21,13 +21,13 @@ const HEAD_BYTES: usize = 512;
 fn too_large(max: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "file_too_large",
+        rift::ErrorCode::FileTooLarge,
         format!("files are limited to {max} bytes"),
     )
 }
 
 pub(crate) fn bad_upload(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_upload", message)
+    ApiError::new(StatusCode::BAD_REQUEST, rift::ErrorCode::InvalidUpload, message)
 }
 
 /// Removes a partly written file when the upload fails half way.

@@ -258,7 +258,7 @@ async fn run(args: Args) -> Result<(), ConfigError> {
         );
         None
     };
-    let rift = Rift::with_fanout(Arc::clone(&store), config, router, fanout);
+    let rift = Rift::builder(Arc::clone(&store), config).router(router).fanout(fanout).build();
     // Users connected to several nodes are online until their last session anywhere closes.
     rift.start_cluster_presence();
 

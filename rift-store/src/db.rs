@@ -4,8 +4,8 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use rift::StoreError;
 use rift::store::Backend;
+use rift::{Conflict, StoreError};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
@@ -169,18 +169,19 @@ pub(crate) fn violation(e: &sqlx::Error) -> Option<Violation<'_>> {
 }
 
 /// Maps an insert's unique violation to `Conflict(guess)` and a foreign-key violation to
-/// `Missing(missing)`, for tables whose only unique rule besides the id is none or unrelated.
-pub(crate) fn on_insert(e: sqlx::Error, guess: &'static str, missing: &'static str) -> Fail {
+/// `Missing(missing)`, for tables whose only unique rule besides the key is `guess` or none
+/// (then `guess` is `Conflict::Key(table)`).
+pub(crate) fn on_insert(e: sqlx::Error, guess: Conflict, missing: &'static str) -> Fail {
     on_bridged_insert(e, guess, missing, false)
 }
 
 /// Like [`on_insert`] for a row that may carry a bridge ref: a violated `*_bridge_key` index is
-/// `Conflict("bridge_ref")`. PostgreSQL names the index; SQLite does not, but its extended code
+/// `Conflict::BridgeRef`. PostgreSQL names the index; SQLite does not, but its extended code
 /// tells a primary-key clash (1555) from a UNIQUE index (2067), and the bridge index is the only
 /// UNIQUE index such a row can break (message ids aside, which are random and never reused).
 pub(crate) fn on_bridged_insert(
     e: sqlx::Error,
-    guess: &'static str,
+    guess: Conflict,
     missing: &'static str,
     bridged: bool,
 ) -> Fail {
@@ -188,14 +189,14 @@ pub(crate) fn on_bridged_insert(
     let kind = match (violation(&e), e.as_database_error()) {
         (Some(Violation::Unique(Some(name))), _) => {
             if name.ends_with("_bridge_key") {
-                "bridge_ref"
+                Conflict::BridgeRef
             } else {
                 guess
             }
         }
         (Some(Violation::Unique(None)), Some(db)) => {
             if bridged && db.code().as_deref() != Some(SQLITE_CONSTRAINT_PRIMARYKEY) {
-                "bridge_ref"
+                Conflict::BridgeRef
             } else {
                 guess
             }

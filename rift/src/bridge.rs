@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::error::{Error, Resource, Result};
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::event::{Envelope, Topic};
 use crate::id::{BridgeConnectionId, ChannelId, UserId};
 use crate::model::{BridgeConnection, BridgeRef, BridgeStatus};
@@ -388,7 +388,7 @@ impl BridgeManager {
     pub async fn create(&self, owner: UserId, input: BridgeInput) -> Result<BridgeView> {
         if !self.supports(&input.source) {
             return Err(Error::invalid(
-                "unknown_bridge_kind",
+                ErrorCode::UnknownBridgeKind,
                 "this server does not run that kind of bridge",
             ));
         }
@@ -449,14 +449,14 @@ impl BridgeManager {
         let view = self.rift.bridge_connection(owner, id).await?;
         if matches!(view.status, BridgeStatus::Paused | BridgeStatus::Stopped) {
             return Err(Error::conflict(
-                "bridge_not_running",
+                ErrorCode::BridgeNotRunning,
                 "the connection is not running; resume it first",
             ));
         }
         let (ctx, bridge) = {
             let running = self.running.lock().await;
             let Some(entry) = running.get(&id).filter(|entry| !entry.task.is_finished()) else {
-                return Err(Error::conflict("bridge_not_running", "the connection is not running"));
+                return Err(Error::conflict(ErrorCode::BridgeNotRunning, "the connection is not running"));
             };
             let ctx = entry.host.lock().unwrap_or_else(|p| p.into_inner()).clone();
             let bridge = entry.bridge.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -464,7 +464,7 @@ impl BridgeManager {
         };
         match (ctx, bridge) {
             (Some(ctx), Some(bridge)) => bridge.backfill(&ctx, channels).await,
-            _ => Err(Error::conflict("bridge_not_running", "the connection is still starting")),
+            _ => Err(Error::conflict(ErrorCode::BridgeNotRunning, "the connection is still starting")),
         }
     }
 

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::error::{Error, Resource, Result};
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::id::{ImportJobId, Timestamp, UserId};
 use crate::service::Rift;
 
@@ -188,7 +188,10 @@ impl ImportJobs {
     pub fn start(&self, owner: UserId, kind: &str, filename: &str, file: PathBuf) -> Result<ImportJob> {
         let file = TempFile(Some(file));
         let Some(importer) = self.importers.get(kind).cloned() else {
-            return Err(Error::invalid("unknown_import_kind", format!("no importer reads `{kind}` files")));
+            return Err(Error::invalid(
+                ErrorCode::UnknownImportKind,
+                format!("no importer reads `{kind}` files"),
+            ));
         };
         let job = {
             let mut jobs = self.jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -196,7 +199,7 @@ impl ImportJobs {
                 jobs.values().filter(|j| j.owner == owner && j.status == ImportStatus::Running).count();
             if running >= RUNNING_PER_USER {
                 return Err(Error::conflict(
-                    "too_many_imports",
+                    ErrorCode::TooManyImports,
                     format!("{running} imports are running; wait for one to finish"),
                 ));
             }

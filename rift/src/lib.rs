@@ -41,6 +41,7 @@
 //! `custom_bridge` and `bot`.
 
 pub mod bridge;
+pub mod clock;
 pub mod error;
 pub mod event;
 pub mod fanout;
@@ -56,7 +57,7 @@ pub mod secret;
 pub mod service;
 pub mod store;
 
-pub use error::{Error, ErrorKind, Resource, Result, StoreError};
+pub use error::{Conflict, Error, ErrorCode, ErrorKind, Resource, Result, StoreError};
 pub use fanout::{FanOut, NodeId};
 pub use id::{
     AuditEntryId, BridgeConnectionId, ChannelId, HistoryEntryId, ImportJobId, MessageId, RoleId, ServerId,

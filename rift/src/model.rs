@@ -11,7 +11,9 @@ use crate::id::{
     AuditEntryId, BridgeConnectionId, ChannelId, HistoryEntryId, MessageId, RoleId, ServerId, Timestamp,
     UploadId, UserId,
 };
-use crate::permissions::Permissions;
+
+mod permission_bits;
+pub use permission_bits::Permissions;
 
 /// Where a bridged object came from: the bridge's name and the object's id over there.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -488,7 +488,7 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 
     // ---- users ----
-    /// Creates a user. `Conflict("username")` / `Conflict("email")` / `Conflict("bridge_ref")`.
+    /// Creates a user. `Conflict::Username` / `Conflict::Email` / `Conflict::BridgeRef`.
     async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
     /// A user by id (stored status, not live presence).
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
@@ -611,7 +611,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
 
     // ---- channels ----
-    /// Creates a server channel (with its overwrites). `Conflict("bridge_ref")` on a duplicate mirror.
+    /// Creates a server channel (with its overwrites). `Conflict::BridgeRef` on a duplicate mirror.
     async fn create_channel(&self, channel: &Channel) -> StoreResult<Channel>;
     /// A channel (server or DM) with its overwrites.
     async fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>>;
@@ -780,11 +780,12 @@ pub trait Store: Send + Sync + 'static {
     /// Creates or updates the DM channel mirroring a remote DM or group DM, found by its bridge
     /// ref: its name and exactly `participants` (a remote two-person DM with no channel yet takes
     /// over a native DM of the same pair, keeping one DM per pair). Atomic;
-    /// `Conflict("bridge_ref")` when a concurrent call made it first (call again).
+    /// `Conflict::BridgeRef`, or `Conflict::DmPair` for a two-person DM, when a concurrent call
+    /// made it first (call again).
     async fn mirror_dm(&self, dm: &MirroredDm) -> StoreResult<MirroredDmOutcome>;
 
     // ---- invites ----
-    /// Creates an invite. `Conflict("invite_code")` on a clash.
+    /// Creates an invite. `Conflict::InviteCode` on a clash.
     async fn create_invite(&self, invite: &NewInvite) -> StoreResult<Invite>;
     /// An invite by code (expired or used up too: the service decides).
     async fn invite(&self, code: &str) -> StoreResult<Option<Invite>>;
@@ -897,7 +898,7 @@ pub trait Store: Send + Sync + 'static {
         sink: ExportSink<'_>,
     ) -> StoreResult<u64>;
     /// Stores the records of an export, with their ids and timestamps, in one transaction: all or
-    /// nothing. Refuses with `Conflict("database_not_empty")` when the database has a user (so
+    /// nothing. Refuses with `Conflict::DatabaseNotEmpty` when the database has a user (so
     /// nothing is merged or overwritten), and with `Corrupt` on an unknown kind or field or a
     /// value of the wrong form. Returns how many records were stored.
     async fn import(&self, records: ImportSource<'_>) -> StoreResult<u64>;

@@ -173,9 +173,9 @@ impl Bridge for DiscordBridge {
 
     async fn backfill(&self, _ctx: &BridgeContext, channels: Option<Vec<ChannelId>>) -> rift::Result<()> {
         let running = self.running.lock().await;
-        let running = running
-            .as_ref()
-            .ok_or_else(|| RiftError::conflict("bridge_not_running", "the bridge is not running"))?;
+        let running = running.as_ref().ok_or_else(|| {
+            RiftError::conflict(rift::ErrorCode::BridgeNotRunning, "the bridge is not running")
+        })?;
         running.backfill.send(backfill::Command::Refetch(channels)).map_err(internal)
     }
 

@@ -132,7 +132,7 @@ impl<'a> Import<'a> {
                 source.names().into_iter().filter(|n| n.to_lowercase().ends_with(".json")).collect();
             if exports.is_empty() {
                 return Err(Error::invalid(
-                    "invalid_import",
+                    rift::ErrorCode::InvalidImport,
                     "the ZIP is neither a Discord data package nor DiscordChatExporter exports",
                 ));
             }
@@ -195,15 +195,15 @@ impl Importer for DiscordImporter {
 }
 
 fn io_error(error: std::io::Error) -> Error {
-    Error::invalid("invalid_import", format!("cannot read the file: {error}"))
+    Error::invalid(rift::ErrorCode::InvalidImport, format!("cannot read the file: {error}"))
 }
 
 fn zip_error(error: zip::ZipError) -> Error {
     match error {
         zip::ZipError::TooLarge { name, limit } => {
-            Error::too_large("import_too_large", format!("{name} is larger than {limit} bytes"))
+            Error::too_large(rift::ErrorCode::ImportTooLarge, format!("{name} is larger than {limit} bytes"))
         }
-        zip::ZipError::Corrupt(message) => Error::invalid("invalid_import", message),
+        zip::ZipError::Corrupt(message) => Error::invalid(rift::ErrorCode::InvalidImport, message),
         zip::ZipError::Io(e) => io_error(e),
     }
 }
@@ -250,7 +250,7 @@ impl Source {
                 };
                 if meta.len() > limit {
                     return Err(Error::too_large(
-                        "import_too_large",
+                        rift::ErrorCode::ImportTooLarge,
                         format!("{path} is larger than {limit} bytes"),
                     ));
                 }

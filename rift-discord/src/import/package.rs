@@ -84,7 +84,7 @@ async fn json<T: serde::de::DeserializeOwned>(
 pub(crate) async fn import(writer: &mut Writer<'_, '_>, mut source: Source) -> rift::Result<()> {
     let Some(root) = root(&source) else {
         return Err(rift::Error::invalid(
-            "invalid_import",
+            rift::ErrorCode::InvalidImport,
             "not a Discord data package (no messages/index.json)",
         ));
     };

@@ -377,7 +377,7 @@ impl Connection {
                 if self.session.is_none() {
                     return Some(Ending::Close(close::NOT_AUTHENTICATED));
                 }
-                let frame = frames::error_frame("invalid_frame", &message, nonce);
+                let frame = frames::error_frame(rift::ErrorCode::InvalidFrame.as_str(), &message, nonce);
                 return (!self.send(&frame).await).then_some(Ending::Gone);
             }
         };
@@ -557,7 +557,7 @@ async fn recv_outbound(outbound: &mut Option<mpsc::Receiver<Outbound>>) -> Optio
 }
 
 fn error_frame(error: &Error, nonce: Option<Value>) -> String {
-    frames::error_frame(error.code(), &error.public_message(), nonce)
+    frames::error_frame(error.code().as_str(), &error.public_message(), nonce)
 }
 
 /// The token's user, if it may connect: a bad token or a disabled account closes 4004; not

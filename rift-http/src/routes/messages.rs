@@ -139,7 +139,11 @@ pub(super) async fn search(
         None => false,
         Some("attachment") => true,
         Some(_) => {
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "has must be `attachment`"));
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                rift::ErrorCode::InvalidQuery,
+                "has must be `attachment`",
+            ));
         }
     };
     let mut params = SearchParams::text(query.q);

@@ -125,7 +125,7 @@ pub(crate) async fn bearer_tokens_are_checked(s: TestServer) {
 pub(crate) async fn expired_tokens_are_rejected(db: rift_testing::TestDb) {
     let s = TestServer::start_with(db, |config, _| config.access_token_ttl = std::time::Duration::ZERO).await;
     let me = s.register("ada").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    s.advance_clock(std::time::Duration::from_secs(1));
     s.get("/api/users/me", &me).await.expect_error(401, "invalid_token");
 }
 

@@ -1,7 +1,8 @@
 //! A real server on 127.0.0.1:0 over a real database, and a small client for it.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use rift::service::{Config, Rift};
@@ -10,11 +11,25 @@ use serde_json::{Value, json};
 
 pub(crate) use rift_testing::TestDb;
 
+/// The system's time plus however far a test moved it ahead: time still passes (stamps stay in
+/// order), and expiry comes at once.
+#[derive(Debug, Default)]
+struct AheadClock {
+    ahead: Mutex<Duration>,
+}
+
+impl rift::clock::Clock for AheadClock {
+    fn now(&self) -> rift::Timestamp {
+        chrono::Utc::now() + *self.ahead.lock().unwrap()
+    }
+}
+
 /// A running server; stops when dropped.
 pub(crate) struct TestServer {
     pub(crate) base: String,
     pub(crate) http: reqwest::Client,
     pub(crate) rift: Rift,
+    clock: Arc<AheadClock>,
     _uploads: tempfile::TempDir,
     _db: TestDb,
     task: tokio::task::JoinHandle<()>,
@@ -82,7 +97,8 @@ impl TestServer {
         http_config.rate_limits = false;
         http_config.max_upload_bytes = 1024 * 1024;
         tune(&mut config, &mut http_config);
-        let rift = Rift::new(Arc::clone(&db.store), config);
+        let clock = Arc::new(AheadClock::default());
+        let rift = Rift::builder(Arc::clone(&db.store), config).clock(clock.clone()).build();
         let app = rift_http::router(AppState::new(rift.clone(), http_config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -93,10 +109,17 @@ impl TestServer {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             rift,
+            clock,
             _uploads: uploads,
             _db: db,
             task,
         }
+    }
+
+    /// Moves the service's clock `by` ahead of the system's, so expiry can be tested without
+    /// waiting for it.
+    pub(crate) fn advance_clock(&self, by: Duration) {
+        *self.clock.ahead.lock().unwrap() += by;
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

@@ -65,7 +65,7 @@ pub(crate) async fn invites_count_uses_and_expire(s: TestServer) {
         .await
         .expect(201);
     let late = s.register("late").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    s.advance_clock(std::time::Duration::from_secs(1));
     let body = json!({ "code": short["code"] });
     s.post(&format!("/api/servers/{server}/join"), &late, body).await.expect_error(404, "unknown_invite");
     s.post(&format!("/api/servers/{server}/invites"), &owner, json!({ "max_uses": -1 }))

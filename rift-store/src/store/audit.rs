@@ -27,7 +27,7 @@ macro_rules! insert_audit {
         .bind($crate::db::Ts::new(entry.created_at))
         .execute(&mut *$tx)
         .await
-        .map_err(|e| $crate::db::on_insert(e, "audit_entry", "server"))?;
+        .map_err(|e| $crate::db::on_insert(e, rift::Conflict::Key("server_audit_log"), "server"))?;
     }};
 }
 pub(crate) use insert_audit;
@@ -77,7 +77,7 @@ impl Database {
             .bind(message.uuid())
             .execute(pool)
             .await
-            .map_err(|e| crate::db::on_insert(e, "read_state", "channel"))?.rows_affected()
+            .map_err(|e| crate::db::on_insert(e, rift::Conflict::Key("read_states"), "channel"))?.rows_affected()
         });
         Ok(())
     }

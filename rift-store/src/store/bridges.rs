@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::db::{Database, Res, Ts, on_db, on_insert};
 use crate::rows::BridgeConnectionRow;
+use rift::Conflict;
 
 const CONNECTION_COLS: &str =
     "id, source, owner_id, token, token_kind, mode, status, status_reason, remote_user_id, created_at";
@@ -55,7 +56,7 @@ impl Database {
             .bind(Ts::new(c.created_at))
             .execute(pool)
             .await
-            .map_err(|e| on_insert(e, "bridge_connection", "user"))?.rows_affected()
+            .map_err(|e| on_insert(e, Conflict::Key("bridge_connections"), "user"))?.rows_affected()
         });
         Ok(())
     }
@@ -127,7 +128,7 @@ impl Database {
             .bind(value)
             .execute(pool)
             .await
-            .map_err(|e| on_insert(e, "bridge_cursor", "bridge_connection"))?
+            .map_err(|e| on_insert(e, Conflict::Key("bridge_cursors"), "bridge_connection"))?
             .rows_affected()
         });
         Ok(())
@@ -170,7 +171,7 @@ impl Database {
             .bind(Ts::new(now))
             .execute(pool)
             .await
-            .map_err(|e| on_insert(e, "bridge_lease", "bridge_connection"))?
+            .map_err(|e| on_insert(e, Conflict::Key("bridge_leases"), "bridge_connection"))?
             .rows_affected()
         });
         Ok(done > 0)

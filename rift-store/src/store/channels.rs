@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::db::{Database, Res, on_db, on_insert};
 use crate::rows::{CHANNEL_COLS, ChannelRow, OverwriteRow, qualified};
+use rift::Conflict;
 
 /// Inserts a channel and its overwrites inside the transaction `$tx` (used by server creation and
 /// channel creation; a macro because the body is expanded once per backend).
@@ -34,7 +35,7 @@ macro_rules! insert_channel {
         .bind($crate::db::Ts::new(created_at))
         .execute(&mut *$tx)
         .await
-        .map_err(|e| $crate::db::on_bridged_insert(e, "channel", "server", channel.bridge.is_some()))?;
+        .map_err(|e| $crate::db::on_bridged_insert(e, rift::Conflict::Key("channels"), "server", channel.bridge.is_some()))?;
         for overwrite in &channel.permission_overwrites {
             sqlx::query(
                 "INSERT INTO channel_permissions (channel_id, target_id, kind, allow, deny) VALUES ($1, $2, $3, $4, $5)",
@@ -46,7 +47,7 @@ macro_rules! insert_channel {
             .bind($crate::db::bits_to_db(overwrite.deny.bits()))
             .execute(&mut *$tx)
             .await
-            .map_err(|e| $crate::db::on_insert(e, "overwrite", "channel"))?;
+            .map_err(|e| $crate::db::on_insert(e, rift::Conflict::Key("channel_permissions"), "channel"))?;
         }
     }};
 }
@@ -134,7 +135,7 @@ impl Database {
                 qb.build()
                     .execute(pool)
                     .await
-                    .map_err(|e| on_insert(e, "channel", "channel"))?
+                    .map_err(|e| on_insert(e, Conflict::Key("channels"), "channel"))?
                     .rows_affected()
             });
             if done == 0 {
@@ -169,7 +170,7 @@ impl Database {
             .bind(crate::db::bits_to_db(o.deny.bits()))
             .execute(pool)
             .await
-            .map_err(|e| on_insert(e, "overwrite", "channel"))?.rows_affected()
+            .map_err(|e| on_insert(e, Conflict::Key("channel_permissions"), "channel"))?.rows_affected()
         });
         Ok(())
     }

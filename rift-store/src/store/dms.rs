@@ -11,6 +11,7 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::db::{Database, Res, Ts, on_bridged_insert, on_db, on_insert};
+use rift::Conflict;
 
 /// A DM channel id with its kind, name, bridge ref and newest live message.
 type DmRow = (Uuid, String, Option<String>, Option<String>, Option<String>, Option<Uuid>);
@@ -46,7 +47,7 @@ impl Database {
             .bind(Ts::new(at))
             .execute(&mut *tx)
             .await
-            .map_err(|e| on_insert(e, "channel", "user"))?;
+            .map_err(|e| on_insert(e, Conflict::Key("channels"), "user"))?;
             // The pair is unique: a concurrent open that got here first wins (PostgreSQL makes
             // this insert wait for it), and this transaction is dropped.
             let inserted = sqlx::query(
@@ -58,7 +59,7 @@ impl Database {
             .bind(high)
             .execute(&mut *tx)
             .await
-            .map_err(|e| on_insert(e, "channel", "user"))?;
+            .map_err(|e| on_insert(e, Conflict::Key("dm_channels"), "user"))?;
             if inserted.rows_affected() == 0 {
                 false
             } else {
@@ -197,7 +198,7 @@ impl Database {
                         .bind(id)
                         .execute(&mut *tx)
                         .await
-                        .map_err(|e| on_bridged_insert(e, "channel", "channel", true))?;
+                        .map_err(|e| on_bridged_insert(e, Conflict::Key("channels"), "channel", true))?;
                     }
                     native
                 }
@@ -216,7 +217,7 @@ impl Database {
                     .bind(Ts::new(dm.at))
                     .execute(&mut *tx)
                     .await
-                    .map_err(|e| on_bridged_insert(e, "channel", "user", true))?;
+                    .map_err(|e| on_bridged_insert(e, Conflict::Key("channels"), "user", true))?;
                     sqlx::query(
                         "INSERT INTO dm_channels (id, kind, name, user_low, user_high) VALUES ($1, $2, $3, $4, $5)",
                     )
@@ -228,12 +229,7 @@ impl Database {
                     .execute(&mut *tx)
                     .await
                     // The pair's DM was made concurrently: the caller tries again and takes it.
-                    .map_err(|e| match on_insert(e, "channel", "user") {
-                        crate::db::Fail::Store(rift::StoreError::Conflict(_)) => {
-                            crate::db::Fail::Store(rift::StoreError::Conflict("bridge_ref"))
-                        }
-                        other => other,
-                    })?;
+                    .map_err(|e| on_insert(e, Conflict::DmPair, "user"))?;
                     (dm.new_id.uuid(), true)
                 }
             };
@@ -271,7 +267,7 @@ impl Database {
                 .bind(*user)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| on_insert(e, "channel", "user"))?;
+                .map_err(|e| on_insert(e, Conflict::Key("dm_participants"), "user"))?;
                 added.push(UserId::from_uuid(*user));
             }
             let mut removed = Vec::new();

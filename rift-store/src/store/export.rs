@@ -566,7 +566,7 @@ impl Database {
             let mut tx = pool.begin().await?;
             let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *tx).await?;
             if users > 0 {
-                return Err(StoreError::Conflict("database_not_empty").into());
+                return Err(StoreError::Conflict(rift::Conflict::DatabaseNotEmpty).into());
             }
             for record in records {
                 let record = record?;

@@ -6,6 +6,7 @@ use rift::store::NewInvite;
 use uuid::Uuid;
 
 use crate::db::{Database, Res, Ts, on_db, on_insert};
+use rift::Conflict;
 
 #[derive(sqlx::FromRow)]
 struct InviteRow {
@@ -60,7 +61,7 @@ impl Database {
             .bind(Ts::new(invite.created_at))
             .execute(pool)
             .await
-            .map_err(|e| on_insert(e, "invite_code", "server"))?.rows_affected()
+            .map_err(|e| on_insert(e, Conflict::InviteCode, "server"))?.rows_affected()
         });
         self.get_invite(&invite.code).await?.ok_or_else(|| rift::StoreError::Missing("invite").into())
     }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::db::{Database, Res, Ts, limit, on_db, on_insert};
 use crate::rows::{USER_COLS, UserRow, qualified};
+use rift::Conflict;
 
 #[derive(sqlx::FromRow)]
 struct MemberRow {
@@ -130,7 +131,7 @@ impl Database {
             .bind(Ts::new(at))
             .execute(pool)
             .await
-            .map_err(|e| on_insert(e, "member", "server"))?
+            .map_err(|e| on_insert(e, Conflict::Key("members"), "server"))?
             .rows_affected()
         });
         Ok(done > 0)
@@ -218,7 +219,7 @@ impl Database {
                 .bind(now)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| on_insert(e, "member", "user"))?;
+                .map_err(|e| on_insert(e, Conflict::Key("members"), "user"))?;
                 if joined.rows_affected() == 0 {
                     // Already a member: no use is counted (the transaction is dropped).
                     Step::Already
@@ -293,7 +294,7 @@ impl Database {
             .bind(Ts::new(at))
             .execute(&mut *tx)
             .await
-            .map_err(|e| on_insert(e, "ban", "user"))?;
+            .map_err(|e| on_insert(e, Conflict::Key("bans"), "user"))?;
             tx.commit().await?;
         });
         Ok(())

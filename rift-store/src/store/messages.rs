@@ -14,6 +14,7 @@ use crate::db::{Database, Dialect, Pools, Res, Ts, limit, on_bridged_insert, on_
 use crate::rows::{
     HistoryRow, MESSAGE_COLS, MessageRow, UPLOAD_COLS, UploadRow, bridge_cols, created_message, qualified,
 };
+use rift::Conflict;
 
 #[derive(sqlx::FromRow)]
 struct ReactionRow {
@@ -85,7 +86,7 @@ macro_rules! store_message {
             .bind(new.mention_everyone)
             .execute(&mut *$tx)
             .await
-            .map_err(|e| on_bridged_insert(e, "message", "channel", bridged))?;
+            .map_err(|e| on_bridged_insert(e, Conflict::Key("messages"), "channel", bridged))?;
             for (position, upload) in (0_i32..).zip(&new.attachment_ids) {
                 let attached = sqlx::query(
                     "UPDATE attachments SET message_id = $1, position = $2 \
@@ -419,7 +420,7 @@ impl Database {
             .bind(Ts::new(created_at))
             .execute(pool)
             .await
-            .map_err(|e| on_bridged_insert(e, "upload", "user", upload.bridge.is_some()))?.rows_affected()
+            .map_err(|e| on_bridged_insert(e, Conflict::Key("attachments"), "user", upload.bridge.is_some()))?.rows_affected()
         });
         Ok(())
     }
@@ -474,7 +475,7 @@ impl Database {
             .bind(Ts::new(at))
             .execute(pool)
             .await
-            .map_err(|e| on_insert(e, "reaction", "message"))?
+            .map_err(|e| on_insert(e, Conflict::Key("reactions"), "message"))?
             .rows_affected()
         });
         Ok(done > 0)

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::db::{Database, Dialect, Res, Ts, on_db};
 use crate::rows::{MESSAGE_COLS, MessageRow};
 use crate::store::audit::insert_audit;
+use rift::Conflict;
 
 /// A server's (`$1`) messages deleted before the cutoff (`$2`): those a purge erases.
 const PURGED_MESSAGES: &str = "SELECT m.id FROM messages m WHERE m.deleted_at IS NOT NULL AND m.deleted_at < $2 \
@@ -162,7 +163,7 @@ impl Database {
             .bind(Ts::new(at))
             .execute(&mut *tx)
             .await
-            .map_err(|e| crate::db::on_insert(e, "history_settings", "server"))?;
+            .map_err(|e| crate::db::on_insert(e, Conflict::Key("server_history_settings"), "server"))?;
             if let Some(entry) = audit {
                 insert_audit!(tx, entry);
             }

@@ -13,6 +13,7 @@ use sqlx::QueryBuilder;
 use crate::db::{Database, Res, bits_to_db, on_bridged_insert, on_db, on_insert};
 use crate::rows::{ROLE_COLS, RoleRow, bridge_cols};
 use crate::store::servers::require_server;
+use rift::Conflict;
 
 /// Takes the server row's lock (PostgreSQL) so role reorderings of one server run one at a time;
 /// SQLite's single writer serialises them already. Returns the rows touched (0: no server).
@@ -73,7 +74,7 @@ impl Database {
                 .bind(remote)
                 .fetch_one(&mut *tx)
                 .await
-                .map_err(|e| on_bridged_insert(e, "role", "server", role.bridge.is_some()))?;
+                .map_err(|e| on_bridged_insert(e, Conflict::RolePosition, "server", role.bridge.is_some()))?;
             tx.commit().await?;
             row
         });
@@ -218,7 +219,7 @@ impl Database {
             .bind(role_id.uuid())
             .execute(pool)
             .await
-            .map_err(|e| on_insert(e, "member_role", "member"))?
+            .map_err(|e| on_insert(e, Conflict::Key("member_roles"), "member"))?
             .rows_affected()
         });
         Ok(done > 0)

@@ -9,6 +9,7 @@ use sqlx::QueryBuilder;
 use crate::db::{Database, Res, Ts, bits_to_db, on_bridged_insert, on_db, on_insert};
 use crate::rows::{SERVER_COLS, ServerRow, bridge_cols, qualified};
 use crate::store::channels::insert_channel;
+use rift::Conflict;
 
 /// The name of every server's base role.
 const EVERYONE: &str = "@everyone";
@@ -33,7 +34,9 @@ impl Database {
                 .bind(Ts::new(server.created_at))
                 .fetch_one(&mut *tx)
                 .await
-                .map_err(|e| on_bridged_insert(e, "server", "user", server.bridge.is_some()))?;
+                .map_err(|e| {
+                    on_bridged_insert(e, Conflict::Key("servers"), "user", server.bridge.is_some())
+                })?;
             sqlx::query(
                 "INSERT INTO roles (id, server_id, name, color, position, permissions) VALUES ($1, $1, $2, 0, 0, $3)",
             )
@@ -42,14 +45,14 @@ impl Database {
             .bind(bits_to_db(new.everyone_permissions.bits()))
             .execute(&mut *tx)
             .await
-            .map_err(|e| on_insert(e, "role", "server"))?;
+            .map_err(|e| on_insert(e, Conflict::Key("roles"), "server"))?;
             sqlx::query("INSERT INTO members (server_id, user_id, joined_at) VALUES ($1, $2, $3)")
                 .bind(server.id.uuid())
                 .bind(server.owner_id.uuid())
                 .bind(Ts::new(new.owner_joined_at))
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| on_insert(e, "member", "user"))?;
+                .map_err(|e| on_insert(e, Conflict::Key("members"), "user"))?;
             for channel in &new.channels {
                 insert_channel!(tx, channel);
             }
@@ -100,7 +103,7 @@ impl Database {
             qb.build_query_as::<ServerRow>()
                 .fetch_optional(pool)
                 .await
-                .map_err(|e| on_insert(e, "server", "user"))?
+                .map_err(|e| on_insert(e, Conflict::Key("servers"), "user"))?
         });
         Ok(row.map(ServerRow::into_server))
     }

@@ -3,6 +3,7 @@
 use rift::id::{TokenFamilyId, UserId};
 use rift::model::User;
 use rift::store::{NewRefreshToken, NewUser, RefreshOutcome, UserPatch};
+use rift::{Conflict, StoreError};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
@@ -40,25 +41,25 @@ impl Database {
     async fn user_conflict(&self, e: sqlx::Error, user: &NewUser) -> Fail {
         let Some(Violation::Unique(index)) = violation(&e) else { return e.into() };
         let kind = match index {
-            Some("users_username_key") => "username",
-            Some("users_email_key") => "email",
-            Some("users_bridge_key") => "bridge_ref",
-            Some("users_pkey") => "user",
+            Some("users_username_key") => Conflict::Username,
+            Some("users_email_key") => Conflict::Email,
+            Some("users_bridge_key") => Conflict::BridgeRef,
+            Some("users_pkey") => Conflict::Key("users"),
             _ => {
                 if self.user_by_name(&user.username).await.ok().flatten().is_some() {
-                    "username"
+                    Conflict::Username
                 } else if user.email.is_some()
                     && self.email_taken(user.email.as_deref()).await.unwrap_or(false)
                 {
-                    "email"
+                    Conflict::Email
                 } else if user.bridge.is_some() {
-                    "bridge_ref"
+                    Conflict::BridgeRef
                 } else {
-                    "user"
+                    Conflict::Key("users")
                 }
             }
         };
-        rift::StoreError::Conflict(kind).into()
+        StoreError::Conflict(kind).into()
     }
 
     async fn email_taken(&self, email: Option<&str>) -> Res<bool> {
@@ -166,7 +167,7 @@ impl Database {
             .await
             .map(|done| done.rows_affected())
         });
-        result.map_err(|e| crate::db::on_insert(e, "refresh_token", "user"))?;
+        result.map_err(|e| crate::db::on_insert(e, rift::Conflict::Key("refresh_tokens"), "user"))?;
         Ok(())
     }
 

@@ -112,7 +112,10 @@ async fn check_refusals(db: &TestDb, other: &TestDb) {
     assert!(records.iter().filter(|r| r.kind == "user").all(|r| !r.fields.contains_key("password_hash")));
     let before = export(&*db.store, ExportScope::All, false).await;
     let refused = import(&*db.store, &records).await;
-    assert!(matches!(refused, Err(rift::StoreError::Conflict("database_not_empty"))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(rift::StoreError::Conflict(rift::Conflict::DatabaseNotEmpty))),
+        "{refused:?}"
+    );
     assert_eq!(export(&*db.store, ExportScope::All, false).await, before, "nothing changed");
 
     // A bad record part-way leaves the empty database empty (one transaction).

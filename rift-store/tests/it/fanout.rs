@@ -34,7 +34,8 @@ impl Node {
         let router = Router::new();
         let fanout =
             Arc::new(PgFanOut::start(&database, NodeId::random(), router.clone(), options).await.unwrap());
-        let rift = Rift::with_fanout(Arc::new(database.clone()), config(), router, fanout.clone());
+        let rift =
+            Rift::builder(Arc::new(database.clone()), config()).router(router).fanout(fanout.clone()).build();
         Self { rift, fanout, database }
     }
 
@@ -344,7 +345,8 @@ async fn the_service_hands_every_published_envelope_to_its_fan_out_after_local_d
     let db = rift_testing::sqlite().await;
     let router = Router::new();
     let recording = Arc::new(Recording { node: NodeId::random(), envelopes: Mutex::default() });
-    let rift = Rift::with_fanout(db.store.clone(), config(), router.clone(), recording.clone());
+    let rift =
+        Rift::builder(db.store.clone(), config()).router(router.clone()).fanout(recording.clone()).build();
     let session = rift.register(RegisterInput::new("ada", "correct horse battery")).await.unwrap();
     let server = rift.create_server(session.user.id, "Analytical Engines").await.unwrap();
     let channel = rift.channels(session.user.id, server.id).await.unwrap()[0].id;

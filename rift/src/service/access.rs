@@ -1,7 +1,7 @@
 //! Who may do what: loads what the permission engine needs and answers with the caller's
 //! permissions. Every operation goes through here, so visibility is decided in one place.
 
-use crate::error::{Error, Resource, Result};
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::id::{ChannelId, RoleId, ServerId, UserId};
 use crate::model::{Channel, ChannelKind, Role, Server};
 use crate::permissions::{MemberContext, Permissions, Rank};
@@ -84,7 +84,10 @@ impl ServerAccess {
         if self.is_admin() || held.contains(granted) {
             Ok(())
         } else {
-            Err(Error::forbidden("missing_permissions", "you cannot grant permissions you do not have"))
+            Err(Error::forbidden(
+                ErrorCode::MissingPermissions,
+                "you cannot grant permissions you do not have",
+            ))
         }
     }
 }

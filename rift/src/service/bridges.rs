@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Resource, Result};
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::id::{BridgeConnectionId, ChannelId, ServerId, UserId};
 use crate::model::{BridgeConnection, BridgeStatus};
 
@@ -89,7 +89,7 @@ pub struct BridgeView {
     pub backfill: BackfillProgress,
 }
 
-fn one_of(field: &'static str, code: &'static str, value: &str, allowed: &[&str]) -> Result<()> {
+fn one_of(field: &'static str, code: ErrorCode, value: &str, allowed: &[&str]) -> Result<()> {
     if allowed.contains(&value) {
         return Ok(());
     }
@@ -105,10 +105,10 @@ impl Rift {
     pub async fn create_bridge_connection(&self, owner: UserId, input: BridgeInput) -> Result<BridgeView> {
         let token = input.token.trim();
         if token.is_empty() || token.len() > 512 || token.chars().any(char::is_control) {
-            return Err(Error::invalid("invalid_token", "token must be 1 to 512 characters"));
+            return Err(Error::invalid(ErrorCode::InvalidToken, "token must be 1 to 512 characters"));
         }
-        one_of("token_kind", "invalid_token_kind", &input.token_kind, &["user", "bot"])?;
-        one_of("mode", "invalid_mode", &input.mode, &["relay", "archive"])?;
+        one_of("token_kind", ErrorCode::InvalidTokenKind, &input.token_kind, &["user", "bot"])?;
+        one_of("mode", ErrorCode::InvalidMode, &input.mode, &["relay", "archive"])?;
         let connection =
             BridgeConnection::new(input.source, owner, token, input.token_kind, input.mode, self.now());
         self.inner.store.create_bridge_connection(&connection).await?;

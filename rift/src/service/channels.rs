@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use crate::error::{Error, Resource, Result};
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::event::{Event, Topic};
 use crate::id::{ChannelId, MessageId, RoleId, ServerId, UserId};
 use crate::model::{Channel, ChannelKind, OverwriteKind, PermissionOverwrite};
@@ -88,10 +88,10 @@ impl OverwriteInput {
 fn check_topic(topic: Option<&str>) -> Result<Option<String>> {
     match topic {
         Some(topic) if topic.chars().count() > 1024 => {
-            Err(Error::invalid("invalid_topic", "topic must be at most 1024 characters"))
+            Err(Error::invalid(ErrorCode::InvalidTopic, "topic must be at most 1024 characters"))
         }
         Some(topic) => {
-            super::check_text("topic", "invalid_topic", topic)?;
+            super::check_text("topic", ErrorCode::InvalidTopic, topic)?;
             Ok(Some(topic.to_owned()))
         }
         None => Ok(None),
@@ -103,7 +103,10 @@ impl Rift {
     async fn check_parent(&self, server_id: ServerId, parent: ChannelId) -> Result<()> {
         match self.inner.store.channel(parent).await? {
             Some(p) if p.server_id == Some(server_id) && p.kind == ChannelKind::Category => Ok(()),
-            _ => Err(Error::invalid("invalid_parent", "parent_id must be a category of the same server")),
+            _ => Err(Error::invalid(
+                ErrorCode::InvalidParent,
+                "parent_id must be a category of the same server",
+            )),
         }
     }
 
@@ -119,13 +122,13 @@ impl Rift {
     ) -> Result<Channel> {
         let access = self.server_access(user_id, server_id).await?;
         access.require(Permissions::MANAGE_CHANNELS)?;
-        let name = check_name("channel name", "invalid_name", &input.name, 100)?;
+        let name = check_name("channel name", ErrorCode::InvalidName, &input.name, 100)?;
         if matches!(input.kind, ChannelKind::Dm | ChannelKind::GroupDm) {
-            return Err(Error::invalid("invalid_kind", "kind must be text, voice or category"));
+            return Err(Error::invalid(ErrorCode::InvalidKind, "kind must be text, voice or category"));
         }
         if let Some(parent) = input.parent_id {
             if input.kind == ChannelKind::Category {
-                return Err(Error::invalid("invalid_parent", "a category cannot have a parent"));
+                return Err(Error::invalid(ErrorCode::InvalidParent, "a category cannot have a parent"));
             }
             self.check_parent(server_id, parent).await?;
         }
@@ -168,7 +171,7 @@ impl Rift {
     ) -> Result<(Channel, ServerAccess)> {
         let access = self.channel_access(user_id, channel_id).await?;
         let Some(server) = access.server else {
-            return Err(Error::invalid("wrong_channel_kind", "DM channels cannot be managed"));
+            return Err(Error::invalid(ErrorCode::WrongChannelKind, "DM channels cannot be managed"));
         };
         if !access.permissions.contains(needed) {
             return Err(Error::missing_permissions());
@@ -186,15 +189,18 @@ impl Rift {
         let (channel, server) =
             self.managed_channel(user_id, channel_id, Permissions::MANAGE_CHANNELS).await?;
         let server_id = server.server.id;
-        let name =
-            update.name.as_deref().map(|n| check_name("channel name", "invalid_name", n, 100)).transpose()?;
+        let name = update
+            .name
+            .as_deref()
+            .map(|n| check_name("channel name", ErrorCode::InvalidName, n, 100))
+            .transpose()?;
         let topic = match &update.topic {
             Some(topic) => Some(check_topic(topic.as_deref())?),
             None => None,
         };
         if let Some(Some(parent)) = update.parent_id {
             if channel.kind == ChannelKind::Category || parent == channel_id {
-                return Err(Error::invalid("invalid_parent", "a category cannot have a parent"));
+                return Err(Error::invalid(ErrorCode::InvalidParent, "a category cannot have a parent"));
             }
             self.check_parent(server_id, parent).await?;
         }
@@ -246,7 +252,7 @@ impl Rift {
                 let Some(role) = role else { return Err(Error::NotFound(Resource::Role)) };
                 if !role.is_everyone() && !server.rank().outranks(server.role_rank(role)) {
                     return Err(Error::forbidden(
-                        "role_hierarchy",
+                        ErrorCode::RoleHierarchy,
                         "that role is not below your highest role",
                     ));
                 }

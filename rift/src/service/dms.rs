@@ -1,7 +1,7 @@
 //! Direct-message channels. Their messages go through the same message operations as server
 //! channels; only who may see them differs (the participants).
 
-use crate::error::{Error, Resource, Result};
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::event::{Event, Topic};
 use crate::id::{ChannelId, UserId};
 use crate::model::{ChannelKind, DmChannel};
@@ -16,7 +16,7 @@ impl Rift {
     /// and have no DM yet.
     pub async fn open_dm(&self, user_id: UserId, recipient: UserId) -> Result<Created<DmChannel>> {
         if recipient == user_id {
-            return Err(Error::invalid("cannot_dm_self", "you cannot open a DM with yourself"));
+            return Err(Error::invalid(ErrorCode::CannotDmSelf, "you cannot open a DM with yourself"));
         }
         let store = &self.inner.store;
         if store.user(recipient).await?.is_none() {
@@ -30,7 +30,7 @@ impl Rift {
             return Ok(Created { value: dm, created: false });
         }
         if !store.share_a_server(user_id, recipient).await? {
-            return Err(Error::forbidden("no_mutual_server", "you share no server with that user"));
+            return Err(Error::forbidden(ErrorCode::NoMutualServer, "you share no server with that user"));
         }
         let (channel_id, created) = store.open_dm(user_id, recipient, ChannelId::new(), self.now()).await?;
         let dm = self.dm_channel(user_id, channel_id).await?;

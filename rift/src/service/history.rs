@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::event::{Event, Topic};
 use crate::id::{AuditEntryId, ChannelId, MessageId, ServerId, Timestamp, UploadId, UserId};
 use crate::model::{AuditEntry, Channel, HistorySettings, HistoryVisibility};
@@ -123,7 +123,7 @@ impl Rift {
             && !(1..=MAX_RETENTION_DAYS).contains(&days)
         {
             return Err(Error::invalid(
-                "invalid_retention",
+                ErrorCode::InvalidRetention,
                 format!("retention_days must be between 1 and {MAX_RETENTION_DAYS}, or null"),
             ));
         }

@@ -5,7 +5,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::StoreError;
-use crate::error::{Error, Resource, Result};
+use crate::error::Conflict;
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::id::{ChannelId, ServerId, UserId};
 use crate::model::Invite;
 use crate::permissions::Permissions;
@@ -63,11 +64,14 @@ impl Rift {
         let access = self.server_access(user_id, server_id).await?;
         let max_uses = input.max_uses.unwrap_or(0);
         if !(0..=1_000_000).contains(&max_uses) {
-            return Err(Error::invalid("invalid_max_uses", "max_uses must be between 0 and 1000000"));
+            return Err(Error::invalid(ErrorCode::InvalidMaxUses, "max_uses must be between 0 and 1000000"));
         }
         let max_age = input.max_age_secs.unwrap_or(86_400);
         if !(0..=MAX_AGE_LIMIT).contains(&max_age) {
-            return Err(Error::invalid("invalid_max_age", "max_age_secs must be between 0 and 315360000"));
+            return Err(Error::invalid(
+                ErrorCode::InvalidMaxAge,
+                "max_age_secs must be between 0 and 315360000",
+            ));
         }
         match input.channel_id {
             Some(channel_id) => {
@@ -99,7 +103,7 @@ impl Rift {
                     self.audit(server_id, Some(user_id), "invite_create", None, changes, None).await?;
                     return Ok(invite);
                 }
-                Err(StoreError::Conflict(_)) => continue,
+                Err(StoreError::Conflict(Conflict::InviteCode)) => continue,
                 Err(other) => return Err(other.into()),
             }
         }

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::StoreError;
-use crate::error::{Error, Resource, Result};
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::event::{Event, Topic};
 use crate::id::{AuditEntryId, ChannelId, MessageId, UploadId, UserId};
 use crate::model::{AuditEntry, Message, MessageHistoryEntry};
@@ -92,21 +92,25 @@ fn check_emoji(emoji: &str) -> Result<()> {
     let ok = !emoji.is_empty()
         && emoji.chars().count() <= 64
         && !emoji.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/');
-    if ok { Ok(()) } else { Err(Error::invalid("invalid_emoji", "emoji must be a unicode emoji or name:id")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(ErrorCode::InvalidEmoji, "emoji must be a unicode emoji or name:id"))
+    }
 }
 
 impl Rift {
     fn check_content(&self, content: &str, has_attachments: bool) -> Result<()> {
-        super::check_text("content", "invalid_content", content)?;
+        super::check_text("content", ErrorCode::InvalidContent, content)?;
         let max = self.inner.config.max_message_chars;
         if content.chars().count() > max {
             return Err(Error::too_large(
-                "message_too_long",
+                ErrorCode::MessageTooLong,
                 format!("message is longer than {max} characters"),
             ));
         }
         if content.trim().is_empty() && !has_attachments {
-            return Err(Error::invalid("empty_message", "message is empty"));
+            return Err(Error::invalid(ErrorCode::EmptyMessage, "message is empty"));
         }
         Ok(())
     }
@@ -125,7 +129,7 @@ impl Rift {
     ) -> Result<Sent> {
         let access = self.channel_access(user_id, channel_id).await?;
         if !access.channel.kind.takes_messages() {
-            return Err(Error::invalid("wrong_channel_kind", "this channel takes no messages"));
+            return Err(Error::invalid(ErrorCode::WrongChannelKind, "this channel takes no messages"));
         }
         access.require(Permissions::SEND_MESSAGES)?;
         if !input.attachment_ids.is_empty() {
@@ -133,20 +137,20 @@ impl Rift {
         }
         self.check_content(&input.content, !input.attachment_ids.is_empty())?;
         if input.attachment_ids.len() > 10 {
-            return Err(Error::invalid("too_many_attachments", "at most 10 attachments per message"));
+            return Err(Error::invalid(ErrorCode::TooManyAttachments, "at most 10 attachments per message"));
         }
         if let Some(nonce) = &input.nonce {
             if nonce.chars().count() > 64 {
-                return Err(Error::invalid("invalid_nonce", "nonce must be at most 64 characters"));
+                return Err(Error::invalid(ErrorCode::InvalidNonce, "nonce must be at most 64 characters"));
             }
-            super::check_text("nonce", "invalid_nonce", nonce)?;
+            super::check_text("nonce", ErrorCode::InvalidNonce, nonce)?;
         }
         if let Some(reply_to) = input.reply_to {
             match self.inner.store.message(reply_to, None).await? {
                 Some(target) if target.channel_id == channel_id && target.deleted_at.is_none() => {}
                 _ => {
                     return Err(Error::invalid(
-                        "invalid_reply",
+                        ErrorCode::InvalidReply,
                         "reply_to must be a live message of this channel",
                     ));
                 }
@@ -177,7 +181,7 @@ impl Rift {
             .unwrap_or(chrono::Duration::minutes(5));
         let outcome = self.inner.store.create_message(&new, now - window).await.map_err(|e| match e {
             StoreError::Missing("upload") => Error::invalid(
-                "unknown_attachment",
+                ErrorCode::UnknownAttachment,
                 "an attachment is unknown, not yours, or already attached",
             ),
             other => other.into(),
@@ -257,7 +261,7 @@ impl Rift {
             return Err(Error::NotFound(Resource::Message));
         }
         if message.author.id != user_id {
-            return Err(Error::forbidden("not_author", "only the author can edit a message"));
+            return Err(Error::forbidden(ErrorCode::NotAuthor, "only the author can edit a message"));
         }
         self.check_content(content, !message.attachments.is_empty())?;
         let mention_everyone = notifies_everyone(content, access.permissions);
@@ -331,7 +335,7 @@ impl Rift {
             access.require(Permissions::READ_HISTORY)?;
             if !self.may_see_past(user_id, &access, message.author.id, Past::Edits).await? {
                 return Err(Error::forbidden(
-                    "history_hidden",
+                    ErrorCode::HistoryHidden,
                     "this server hides earlier versions of messages",
                 ));
             }

@@ -7,7 +7,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::StoreError;
-use crate::error::{Error, Resource, Result};
+use crate::error::Conflict;
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::event::{Event, Topic};
 use crate::id::{AuditEntryId, ChannelId, MessageId, RoleId, ServerId, Timestamp, UploadId, UserId};
 use crate::model::{
@@ -225,12 +226,13 @@ impl Rift {
         };
         match store.create_user(&new).await {
             Ok(user) => Ok(user),
-            // Another task mirrored the same user first.
-            Err(StoreError::Conflict(_)) => {
-                let id = self
-                    .find(BridgedKind::User, &remote.bridge)
-                    .await?
-                    .ok_or(Error::NotFound(Resource::User))?;
+            // Another task mirrored the same user first. The puppet's username is made from its
+            // ref, so either rule may be the one a backend reports; a username held by someone
+            // else (no puppet with this ref) stays a username clash.
+            Err(StoreError::Conflict(conflict @ (Conflict::BridgeRef | Conflict::Username))) => {
+                let Some(id) = self.find(BridgedKind::User, &remote.bridge).await? else {
+                    return Err(StoreError::Conflict(conflict).into());
+                };
                 store.user(UserId::from_uuid(id)).await?.ok_or(Error::NotFound(Resource::User))
             }
             Err(other) => Err(other.into()),
@@ -270,7 +272,7 @@ impl Rift {
         };
         let server = match store.create_server(&new).await {
             Ok(server) => server,
-            Err(StoreError::Conflict(_)) => {
+            Err(StoreError::Conflict(Conflict::BridgeRef)) => {
                 let id =
                     self.find(BridgedKind::Server, bridge).await?.ok_or(Error::NotFound(Resource::Server))?;
                 return store.server(ServerId::from_uuid(id)).await?.ok_or(Error::NotFound(Resource::Server));
@@ -367,7 +369,7 @@ impl Rift {
         let name = clean_display_name(&remote.name, "channel");
         let topic = remote.topic.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
         if let Some(topic) = &topic {
-            super::check_text("topic", "invalid_topic", topic)?;
+            super::check_text("topic", ErrorCode::InvalidTopic, topic)?;
         }
         let Some(id) = self.find(BridgedKind::Channel, &remote.bridge).await? else {
             let mut channel = Channel::new(ChannelId::new(), server_id, name, remote.kind);
@@ -378,7 +380,7 @@ impl Rift {
             channel.bridge = Some(remote.bridge.clone());
             let channel = match store.create_channel(&channel).await {
                 Ok(channel) => channel,
-                Err(StoreError::Conflict(_)) => {
+                Err(StoreError::Conflict(Conflict::BridgeRef)) => {
                     return Box::pin(self.mirror_channel(server_id, remote)).await;
                 }
                 Err(other) => return Err(other.into()),
@@ -483,7 +485,7 @@ impl Rift {
         emoji: &str,
         add: bool,
     ) -> Result<bool> {
-        super::check_text("emoji", "invalid_emoji", emoji)?;
+        super::check_text("emoji", ErrorCode::InvalidEmoji, emoji)?;
         let Some(id) = self.find(BridgedKind::Message, message).await? else { return Ok(false) };
         let message_id = MessageId::from_uuid(id);
         let store = &self.inner.store;
@@ -548,7 +550,7 @@ impl Rift {
         match store.create_upload(&upload).await {
             Ok(()) => Ok(upload),
             // Mirrored concurrently: keep the first.
-            Err(StoreError::Conflict(_)) => {
+            Err(StoreError::Conflict(Conflict::BridgeRef)) => {
                 let id =
                     self.find(BridgedKind::Upload, bridge).await?.ok_or(Error::NotFound(Resource::Upload))?;
                 store.upload(UploadId::from_uuid(id)).await?.ok_or(Error::NotFound(Resource::Upload))
@@ -641,7 +643,7 @@ impl Rift {
         remote.content = storable_text(&remote.content);
         if remote.content.chars().count() > max {
             return Err(Error::too_large(
-                "message_too_long",
+                ErrorCode::MessageTooLong,
                 format!("message is longer than {max} characters"),
             ));
         }
@@ -663,7 +665,7 @@ impl Rift {
         let message = match outcome {
             Ok(CreateMessageOutcome::Created(message) | CreateMessageOutcome::Duplicate(message)) => message,
             // Mirrored concurrently by another task: return that one.
-            Err(StoreError::Conflict(_)) => {
+            Err(StoreError::Conflict(Conflict::BridgeRef)) => {
                 let id = self
                     .find(BridgedKind::Message, &remote.bridge)
                     .await?
@@ -787,7 +789,7 @@ impl Rift {
         recipients: &[UserId],
     ) -> Result<crate::model::DmChannel> {
         if !matches!(kind, ChannelKind::Dm | ChannelKind::GroupDm) {
-            return Err(Error::invalid("invalid_kind", "kind must be dm or group_dm"));
+            return Err(Error::invalid(ErrorCode::InvalidKind, "kind must be dm or group_dm"));
         }
         let name = match kind {
             ChannelKind::GroupDm => {
@@ -818,7 +820,9 @@ impl Rift {
             match self.inner.store.mirror_dm(&dm).await {
                 Ok(outcome) => break outcome,
                 // Mirrored concurrently: the next call finds it.
-                Err(StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
+                Err(StoreError::Conflict(Conflict::BridgeRef | Conflict::DmPair)) if attempt < 3 => {
+                    attempt += 1
+                }
                 Err(other) => return Err(other.into()),
             }
         };

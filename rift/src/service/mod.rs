@@ -48,7 +48,8 @@ pub use users::{ProfileUpdate, RegisterInput};
 pub(crate) use access::{ChannelAccess, ServerAccess};
 pub(crate) use bridges::{GUILDS_KEY, PROGRESS_KEY};
 
-use crate::error::{Error, Result};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, ErrorCode, Result};
 use crate::event::{Envelope, Event, Topic};
 use crate::fanout::{FanOut, LocalFanOut};
 use crate::id::{AuditEntryId, ServerId, Timestamp, UserId};
@@ -114,10 +115,65 @@ struct Inner {
     store: Arc<dyn Store>,
     router: Router,
     fanout: Arc<dyn FanOut>,
+    clock: Arc<dyn Clock>,
     config: Config,
     presence: presence::Presence,
     message_limiter: RateLimiter<UserId>,
     files: std::sync::OnceLock<Arc<dyn crate::files::FileStore>>,
+}
+
+/// Builds a [`Rift`]; from [`Rift::builder`]. Anything not given takes its default.
+#[must_use = "a builder does nothing until `build`"]
+pub struct RiftBuilder {
+    store: Arc<dyn Store>,
+    config: Config,
+    router: Option<Router>,
+    fanout: Option<Arc<dyn FanOut>>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl std::fmt::Debug for RiftBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RiftBuilder").field("clock", &self.clock).finish_non_exhaustive()
+    }
+}
+
+impl RiftBuilder {
+    /// Publishes to `router` (default: a new one), for an embedder that subscribes to it too.
+    pub fn router(mut self, router: Router) -> Self {
+        self.router = Some(router);
+        self
+    }
+
+    /// Forwards events to the other nodes sharing the database through `fanout`, which feeds
+    /// theirs into the same router (default: [`LocalFanOut`], a single node).
+    pub fn fanout(mut self, fanout: Arc<dyn FanOut>) -> Self {
+        self.fanout = Some(fanout);
+        self
+    }
+
+    /// Reads domain time from `clock` (default: [`SystemClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The service.
+    pub fn build(self) -> Rift {
+        let config = self.config;
+        Rift {
+            inner: Arc::new(Inner {
+                store: self.store,
+                router: self.router.unwrap_or_default(),
+                fanout: self.fanout.unwrap_or_else(|| Arc::new(LocalFanOut::new())),
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                presence: presence::Presence::new(config.typing_throttle),
+                config,
+                message_limiter: RateLimiter::new(10.0, 20.0),
+                files: std::sync::OnceLock::new(),
+            }),
+        }
+    }
 }
 
 /// The Rift service layer. Cheap to clone (shared).
@@ -144,36 +200,31 @@ impl std::fmt::Debug for Rift {
 }
 
 impl Rift {
-    /// The service over `store`, with a new router.
+    /// The service over `store` with everything else at its default: a new router, a single node
+    /// ([`LocalFanOut`]) and the system clock. The shorthand of [`Rift::builder`]`(..).build()`.
     pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
-        Self::with_router(store, config, Router::new())
+        Self::builder(store, config).build()
     }
 
-    /// The service over `store`, publishing to `router` (a single node).
-    pub fn with_router(store: Arc<dyn Store>, config: Config, router: Router) -> Self {
-        Self::with_fanout(store, config, router, Arc::new(LocalFanOut::new()))
-    }
-
-    /// The service over `store`, publishing to `router` and through `fanout` to the other nodes
-    /// sharing the database. `fanout` feeds their events into the same `router`.
-    pub fn with_fanout(
-        store: Arc<dyn Store>,
-        config: Config,
-        router: Router,
-        fanout: Arc<dyn FanOut>,
-    ) -> Self {
-        let message_limiter = RateLimiter::new(10.0, 20.0);
-        Self {
-            inner: Arc::new(Inner {
-                store,
-                router,
-                fanout,
-                presence: presence::Presence::new(config.typing_throttle),
-                config,
-                message_limiter,
-                files: std::sync::OnceLock::new(),
-            }),
-        }
+    /// A builder for the service over `store`, to give it a router, a fan-out or a clock.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # fn demo(store: std::sync::Arc<dyn rift::Store>) {
+    /// use std::sync::Arc;
+    /// use rift::clock::ManualClock;
+    /// use rift::router::Router;
+    /// use rift::service::{Config, Rift};
+    ///
+    /// let clock = ManualClock::starting_now();
+    /// let rift = Rift::builder(store, Config::new(b"a long random secret".to_vec()))
+    ///     .router(Router::new())
+    ///     .clock(Arc::new(clock.clone()))
+    ///     .build();
+    /// # }
+    /// ```
+    pub fn builder(store: Arc<dyn Store>, config: Config) -> RiftBuilder {
+        RiftBuilder { store, config, router: None, fanout: None, clock: None }
     }
 
     /// Gives the service somewhere to write files it is handed (mirrored attachments); the HTTP
@@ -219,8 +270,9 @@ impl Rift {
         self.inner.store.backend().as_str()
     }
 
+    /// The time now by the service's clock: every domain time reads it.
     fn now(&self) -> Timestamp {
-        chrono::Utc::now()
+        self.inner.clock.now()
     }
 
     /// Delivers to this node's subscribers, then hands the same envelope to the other nodes; neither
@@ -271,12 +323,24 @@ pub fn check_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32> {
     match limit {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(_) => Err(Error::invalid("invalid_limit", format!("limit must be between 1 and {max}"))),
+        Some(_) => Err(Error::invalid(ErrorCode::InvalidLimit, format!("limit must be between 1 and {max}"))),
+    }
+}
+
+/// Username rule: 2 to 32 of `A-Z a-z 0-9 _ . -` (registration checks it; login uses it to
+/// skip a lookup that cannot match).
+fn check_username(username: &str) -> Result<()> {
+    let ok = (2..=32).contains(&username.len())
+        && username.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(ErrorCode::InvalidUsername, "username must be 2 to 32 of A-Z a-z 0-9 _ . -"))
     }
 }
 
 /// Rejects text with NUL characters, which no database text column can hold.
-fn check_text(field: &'static str, code: &'static str, value: &str) -> Result<()> {
+fn check_text(field: &'static str, code: ErrorCode, value: &str) -> Result<()> {
     if value.contains('\0') {
         return Err(Error::invalid(code, format!("{field} must not contain NUL characters")));
     }
@@ -284,7 +348,7 @@ fn check_text(field: &'static str, code: &'static str, value: &str) -> Result<()
 }
 
 /// Checks a display name-like field: trimmed length within `1..=max` chars, no control characters.
-fn check_name(field: &'static str, code: &'static str, value: &str, max: usize) -> Result<String> {
+fn check_name(field: &'static str, code: ErrorCode, value: &str, max: usize) -> Result<String> {
     let trimmed = value.trim();
     let len = trimmed.chars().count();
     if len == 0 || len > max || trimmed.chars().any(char::is_control) {

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::error::{Error, Resource, Result};
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::event::{Event, Topic};
 use crate::id::{AuditEntryId, ChannelId, MessageId, ServerId, UserId};
 use crate::model::{AuditEntry, Message};
@@ -81,7 +81,7 @@ impl Rift {
             }
             PinOutcome::AlreadyPinned(pinned) => Ok(self.public_message(pinned)),
             PinOutcome::LimitReached => Err(Error::invalid(
-                "too_many_pins",
+                ErrorCode::TooManyPins,
                 format!("a channel holds at most {MAX_PINS} pinned messages; unpin one first"),
             )),
             PinOutcome::Missing => Err(Error::NotFound(Resource::Message)),

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use crate::error::Result;
 use crate::event::{Envelope, Event, NodeBeat, Topic};
 use crate::fanout::NodeId;
-use crate::id::{ChannelId, UserId};
+use crate::id::{ChannelId, Timestamp, UserId};
 use crate::model::{Status, User};
 use crate::permissions::Permissions;
 use crate::router::RecvError;
@@ -55,7 +55,7 @@ pub(super) type Transition = (UserId, bool);
 
 pub(super) struct Presence {
     sessions: Mutex<Sessions>,
-    typing: Mutex<HashMap<(UserId, ChannelId), Instant>>,
+    typing: Mutex<HashMap<(UserId, ChannelId), Timestamp>>,
     typing_throttle: Duration,
     /// The cluster presence task, while it runs.
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -196,14 +196,15 @@ impl Presence {
     }
 
     /// Whether a TypingStart may go out now (at most one per throttle period per user and channel).
-    fn typing_allowed(&self, user_id: UserId, channel_id: ChannelId, now: Instant) -> bool {
+    fn typing_allowed(&self, user_id: UserId, channel_id: ChannelId, now: Timestamp) -> bool {
+        // A clock set backwards counts as no time passed.
+        let within = |at: &Timestamp| (now - *at).to_std().unwrap_or(Duration::ZERO) < self.typing_throttle;
         let mut typing = self.typing.lock().unwrap_or_else(|p| p.into_inner());
         if typing.len() > 10_000 {
-            let throttle = self.typing_throttle;
-            typing.retain(|_, at| now.saturating_duration_since(*at) < throttle);
+            typing.retain(|_, at| within(at));
         }
         match typing.get(&(user_id, channel_id)) {
-            Some(at) if now.saturating_duration_since(*at) < self.typing_throttle => false,
+            Some(at) if within(at) => false,
             _ => {
                 typing.insert((user_id, channel_id), now);
                 true
@@ -322,8 +323,9 @@ impl Rift {
     pub async fn start_typing(&self, user_id: UserId, channel_id: ChannelId) -> Result<()> {
         let access = self.channel_access(user_id, channel_id).await?;
         access.require(Permissions::SEND_MESSAGES)?;
-        if self.inner.presence.typing_allowed(user_id, channel_id, Instant::now()) {
-            let event = Event::TypingStart { channel_id, user_id, timestamp: self.now() };
+        let now = self.now();
+        if self.inner.presence.typing_allowed(user_id, channel_id, now) {
+            let event = Event::TypingStart { channel_id, user_id, timestamp: now };
             self.publish(Topic::Channel(channel_id), event);
         }
         Ok(())
@@ -453,7 +455,7 @@ mod tests {
     fn typing_is_throttled_per_user_and_channel() {
         let presence = Presence::new(Duration::from_secs(5));
         let (user, channel) = (UserId::new(), ChannelId::new());
-        let now = Instant::now();
+        let now = chrono::Utc::now();
         assert!(presence.typing_allowed(user, channel, now));
         assert!(!presence.typing_allowed(user, channel, now + Duration::from_secs(4)));
         assert!(presence.typing_allowed(user, ChannelId::new(), now));

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::{Error, Resource, Result};
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::event::{Event, Topic};
 use crate::id::{RoleId, ServerId, UserId};
 use crate::model::Role;
@@ -55,7 +55,7 @@ fn check_color(color: i32) -> Result<i32> {
     if (0..=0xff_ffff).contains(&color) {
         Ok(color)
     } else {
-        Err(Error::invalid("invalid_color", "color must be an RGB value from 0 to 16777215"))
+        Err(Error::invalid(ErrorCode::InvalidColor, "color must be an RGB value from 0 to 16777215"))
     }
 }
 
@@ -69,7 +69,10 @@ impl Rift {
         };
         access.require(Permissions::MANAGE_ROLES)?;
         if !role.is_everyone() && !access.rank().outranks(access.role_rank(&role)) {
-            return Err(Error::forbidden("role_hierarchy", "that role is not below your highest role"));
+            return Err(Error::forbidden(
+                ErrorCode::RoleHierarchy,
+                "that role is not below your highest role",
+            ));
         }
         Ok((role, access))
     }
@@ -79,7 +82,7 @@ impl Rift {
         let access = self.server_access(user_id, server_id).await?;
         access.require(Permissions::MANAGE_ROLES)?;
         access.check_grant(input.permissions, access.base())?;
-        let name = check_name("role name", "invalid_name", &input.name, 100)?;
+        let name = check_name("role name", ErrorCode::InvalidName, &input.name, 100)?;
         let role = Role::new(
             RoleId::new(),
             server_id,
@@ -121,25 +124,28 @@ impl Rift {
             name: update
                 .name
                 .as_deref()
-                .map(|n| check_name("role name", "invalid_name", n, 100))
+                .map(|n| check_name("role name", ErrorCode::InvalidName, n, 100))
                 .transpose()?,
             color: update.color.map(check_color).transpose()?,
             permissions: update.permissions.map(|p| p & Permissions::ALL),
         };
         if let Some(position) = update.position {
             if role.is_everyone() {
-                return Err(Error::invalid("invalid_position", "@everyone always stays at position 0"));
+                return Err(Error::invalid(
+                    ErrorCode::InvalidPosition,
+                    "@everyone always stays at position 0",
+                ));
             }
             let highest = i32::try_from(access.roles.len()).unwrap_or(i32::MAX) - 1;
             if !(1..=highest).contains(&position) {
                 return Err(Error::invalid(
-                    "invalid_position",
+                    ErrorCode::InvalidPosition,
                     format!("position must be between 1 and {highest}"),
                 ));
             }
             if !access.rank().outranks(crate::permissions::Rank::Role(position)) {
                 return Err(Error::forbidden(
-                    "role_hierarchy",
+                    ErrorCode::RoleHierarchy,
                     "you cannot move a role to or above your highest role",
                 ));
             }
@@ -161,7 +167,10 @@ impl Rift {
     pub async fn delete_role(&self, user_id: UserId, role_id: RoleId) -> Result<()> {
         let (role, _) = self.managed_role(user_id, role_id).await?;
         if role.is_everyone() {
-            return Err(Error::invalid("cannot_delete_everyone", "the @everyone role cannot be deleted"));
+            return Err(Error::invalid(
+                ErrorCode::CannotDeleteEveryone,
+                "the @everyone role cannot be deleted",
+            ));
         }
         self.inner.store.delete_role(role_id).await?;
         let changes = json!({ "name": role.name });
@@ -180,7 +189,7 @@ impl Rift {
     ) -> Result<()> {
         let (role, _) = self.managed_role(user_id, role_id).await?;
         if role.is_everyone() {
-            return Err(Error::invalid("invalid_role", "everyone always has the @everyone role"));
+            return Err(Error::invalid(ErrorCode::InvalidRole, "everyone always has the @everyone role"));
         }
         let server_id = role.server_id;
         if self.inner.store.member(server_id, target).await?.is_none() {

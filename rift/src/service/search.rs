@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Resource, Result};
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::id::{ChannelId, ServerId, Timestamp, UserId};
 use crate::model::{Channel, ChannelKind, DmChannel, Message};
 use crate::permissions::Permissions;
@@ -106,9 +106,12 @@ impl Rift {
     /// 404 for a server or channel filter the caller cannot see; 400 `invalid_limit`, `invalid_query`.
     pub async fn search(&self, user_id: UserId, params: SearchParams) -> Result<Vec<SearchHit>> {
         let limit = super::check_limit(params.limit, 25, 100)?;
-        super::check_text("search text", "invalid_query", &params.q)?;
+        super::check_text("search text", ErrorCode::InvalidQuery, &params.q)?;
         if params.q.chars().count() > 1024 {
-            return Err(Error::invalid("invalid_query", "search text must be at most 1024 characters"));
+            return Err(Error::invalid(
+                ErrorCode::InvalidQuery,
+                "search text must be at most 1024 characters",
+            ));
         }
         let parsed = ParsedQuery::parse(&params.q);
         let deleted = parsed.is(Is::Deleted);

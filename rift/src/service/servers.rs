@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::error::{Error, Resource, Result};
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::event::{Event, Topic};
 use crate::id::{ChannelId, MessageId, ServerId, UserId};
 use crate::model::{Ban, Channel, ChannelKind, DmChannel, Member, ReadState, Role, Server};
@@ -75,7 +75,7 @@ impl Rift {
     /// # Errors
     /// 400 `invalid_name`.
     pub async fn create_server(&self, user_id: UserId, name: &str) -> Result<Server> {
-        let name = check_name("server name", "invalid_name", name, 100)?;
+        let name = check_name("server name", ErrorCode::InvalidName, name, 100)?;
         let now = self.now();
         let id = ServerId::new();
         let server = Server { id, name, icon_url: None, owner_id: user_id, bridge: None, created_at: now };
@@ -116,14 +116,17 @@ impl Rift {
     ) -> Result<Server> {
         let access = self.server_access(user_id, server_id).await?;
         access.require(Permissions::MANAGE_SERVER)?;
-        let name =
-            update.name.as_deref().map(|n| check_name("server name", "invalid_name", n, 100)).transpose()?;
+        let name = update
+            .name
+            .as_deref()
+            .map(|n| check_name("server name", ErrorCode::InvalidName, n, 100))
+            .transpose()?;
         if let Some(new_owner) = update.owner_id {
             if !access.is_owner() {
-                return Err(Error::forbidden("not_owner", "only the owner can transfer the server"));
+                return Err(Error::forbidden(ErrorCode::NotOwner, "only the owner can transfer the server"));
             }
             if self.inner.store.member(server_id, new_owner).await?.is_none() {
-                return Err(Error::invalid("invalid_owner", "the new owner must be a member"));
+                return Err(Error::invalid(ErrorCode::InvalidOwner, "the new owner must be a member"));
             }
         }
         let patch = ServerPatch { name, icon_url: update.icon_url.clone(), owner_id: update.owner_id };
@@ -145,7 +148,7 @@ impl Rift {
     pub async fn delete_server(&self, user_id: UserId, server_id: ServerId) -> Result<()> {
         let access = self.server_access(user_id, server_id).await?;
         if !access.is_owner() {
-            return Err(Error::forbidden("not_owner", "only the owner can delete the server"));
+            return Err(Error::forbidden(ErrorCode::NotOwner, "only the owner can delete the server"));
         }
         self.inner.store.delete_server(server_id).await?;
         self.publish(Topic::Server(server_id), Event::ServerDelete { id: server_id });
@@ -182,7 +185,9 @@ impl Rift {
         let outcome = self.inner.store.join_with_invite(code, server_id, user_id, self.now()).await?;
         match outcome {
             JoinOutcome::UnknownInvite => Err(Error::NotFound(Resource::Invite)),
-            JoinOutcome::Banned => Err(Error::forbidden("banned", "you are banned from this server")),
+            JoinOutcome::Banned => {
+                Err(Error::forbidden(ErrorCode::Banned, "you are banned from this server"))
+            }
             JoinOutcome::AlreadyMember(_) => self.server(user_id, server_id).await,
             JoinOutcome::Joined(member) => {
                 let member = self.public_member(member);
@@ -206,17 +211,17 @@ impl Rift {
         let access = self.server_access(user_id, server_id).await?;
         access.require(permission)?;
         if target == user_id {
-            return Err(Error::invalid("cannot_target_self", "you cannot do this to yourself"));
+            return Err(Error::invalid(ErrorCode::CannotTargetSelf, "you cannot do this to yourself"));
         }
         if let Some(member) = self.inner.store.member(server_id, target).await? {
             if !access.rank().outranks(access.member_rank(target, &member.roles)) {
                 return Err(Error::forbidden(
-                    "role_hierarchy",
+                    ErrorCode::RoleHierarchy,
                     "the target's highest role is not below yours",
                 ));
             }
         } else if target == access.server.owner_id {
-            return Err(Error::forbidden("role_hierarchy", "the owner cannot be acted on"));
+            return Err(Error::forbidden(ErrorCode::RoleHierarchy, "the owner cannot be acted on"));
         }
         Ok(access)
     }
@@ -237,7 +242,7 @@ impl Rift {
         let access = self.server_access(user_id, server_id).await?;
         if access.is_owner() {
             return Err(Error::conflict(
-                "owner_cannot_leave",
+                ErrorCode::OwnerCannotLeave,
                 "the owner cannot leave; transfer or delete the server",
             ));
         }

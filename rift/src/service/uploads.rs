@@ -1,6 +1,6 @@
 //! Uploaded files: recording them and finding them by their capability URL.
 
-use crate::error::{Error, Resource, Result};
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::files;
 use crate::id::{UploadId, UserId};
 use crate::model::Upload;
@@ -66,7 +66,7 @@ impl Rift {
             filename,
             content_type,
             size: i64::try_from(new.size)
-                .map_err(|_| Error::too_large("file_too_large", "file is too large"))?,
+                .map_err(|_| Error::too_large(ErrorCode::FileTooLarge, "file is too large"))?,
             width: size.map(|(w, _)| w),
             height: size.map(|(_, h)| h),
             uploader_id: Some(user_id),

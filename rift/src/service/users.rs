@@ -2,14 +2,14 @@
 
 use serde::Deserialize;
 
-use crate::StoreError;
-use crate::error::{Error, Resource, Result};
+use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::event::{Event, Topic};
 use crate::id::{UploadId, UserId};
 use crate::model::{Status, User};
 use crate::store::{NewUser, UserPatch};
 
-use super::auth::{check_password, hash_password};
+use super::check_username;
+use super::hashing::{check_password, hash_password};
 use super::{AuthSession, Rift, check_name};
 
 /// `POST /api/auth/register`.
@@ -50,17 +50,7 @@ pub struct ProfileUpdate {
     pub status: Option<Status>,
 }
 
-/// Username rule: 2–32 of `[A-Za-z0-9_.-]`.
-pub(crate) fn check_username(username: &str) -> Result<()> {
-    let ok = (2..=32).contains(&username.len())
-        && username.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid("invalid_username", "username must be 2 to 32 of A-Z a-z 0-9 _ . -"))
-    }
-}
-
+/// An email address, trimmed: something before `@` and a dot after it, no spaces.
 fn check_email(email: &str) -> Result<String> {
     let email = email.trim();
     let valid = email.len() <= 254
@@ -69,7 +59,7 @@ fn check_email(email: &str) -> Result<String> {
     if valid {
         Ok(email.to_owned())
     } else {
-        Err(Error::invalid("invalid_email", "email address is invalid"))
+        Err(Error::invalid(ErrorCode::InvalidEmail, "email address is invalid"))
     }
 }
 
@@ -84,7 +74,7 @@ impl Rift {
         check_password(&input.password)?;
         let email = input.email.as_deref().map(check_email).transpose()?;
         let display_name = match &input.display_name {
-            Some(name) => check_name("display name", "invalid_display_name", name, 64)?,
+            Some(name) => check_name("display name", ErrorCode::InvalidDisplayName, name, 64)?,
             None => input.username.clone(),
         };
         let password_hash = hash_password(&input.password).await?;
@@ -97,13 +87,8 @@ impl Rift {
             bridge: None,
             created_at: self.now(),
         };
-        let user = self.inner.store.create_user(&new).await.map_err(|e| match e {
-            StoreError::Conflict("email") => {
-                Error::conflict("email_taken", "that email is already registered")
-            }
-            StoreError::Conflict(_) => Error::conflict("username_taken", "that username is taken"),
-            other => other.into(),
-        })?;
+        // A taken username or email becomes its own 409 in `From<StoreError> for Error`.
+        let user = self.inner.store.create_user(&new).await?;
         self.sign_in(user).await
     }
 
@@ -125,13 +110,15 @@ impl Rift {
     /// 400 `invalid_display_name`, `invalid_status` (`offline` is not choosable), `invalid_avatar`
     /// (not the caller's upload, or not an image).
     pub async fn update_profile(&self, user_id: UserId, update: ProfileUpdate) -> Result<User> {
-        let display_name =
-            update.display_name.as_deref().map(|n| check_name("display name", "invalid_display_name", n, 64));
+        let display_name = update
+            .display_name
+            .as_deref()
+            .map(|n| check_name("display name", ErrorCode::InvalidDisplayName, n, 64));
         let mut patch = UserPatch { display_name: display_name.transpose()?, ..UserPatch::default() };
         if let Some(status) = update.status {
             if status == Status::Offline {
                 return Err(Error::invalid(
-                    "invalid_status",
+                    ErrorCode::InvalidStatus,
                     "status must be online, idle, dnd or invisible",
                 ));
             }
@@ -145,7 +132,12 @@ impl Rift {
                 {
                     patch.avatar_url = Some(Some(upload.url));
                 }
-                _ => return Err(Error::invalid("invalid_avatar", "avatar must be an image you uploaded")),
+                _ => {
+                    return Err(Error::invalid(
+                        ErrorCode::InvalidAvatar,
+                        "avatar must be an image you uploaded",
+                    ));
+                }
             }
         }
         let before = self.inner.store.user(user_id).await?.ok_or(Error::NotFound(Resource::User))?;

@@ -34,7 +34,7 @@ impl Importer for Scripted {
         progress(&report);
         let _permit = self.gate.acquire().await.expect("the gate");
         if filename == "bad" {
-            return Err(Error::invalid("invalid_import", "not an export"));
+            return Err(Error::invalid(rift::ErrorCode::InvalidImport, "not an export"));
         }
         report.done = 2;
         Ok(report)
@@ -70,13 +70,13 @@ pub(crate) async fn import_jobs_report_progress_to_their_owner_only(store: Arc<d
     let dir = tempfile::tempdir().expect("temp dir");
 
     let unknown = jobs.start(alice, "other", "x", temp_file(dir.path(), "x"));
-    assert_eq!(unknown.map(|j| j.id).map_err(|e| e.code()), Err("unknown_import_kind"));
+    assert_eq!(unknown.map(|j| j.id).map_err(|e| e.code().as_str()), Err("unknown_import_kind"));
     assert!(!dir.path().join("x").exists(), "a refused file is removed");
 
     let first = jobs.start(alice, "scripted", "good", temp_file(dir.path(), "one")).expect("start");
     let second = jobs.start(alice, "scripted", "bad", temp_file(dir.path(), "two")).expect("start");
     let third = jobs.start(alice, "scripted", "more", temp_file(dir.path(), "three"));
-    assert_eq!(third.map(|j| j.id).map_err(|e| e.code()), Err("too_many_imports"));
+    assert_eq!(third.map(|j| j.id).map_err(|e| e.code().as_str()), Err("too_many_imports"));
     // Someone else's limit is their own.
     let bobs = jobs.start(bob, "scripted", "bob's", temp_file(dir.path(), "four")).expect("bob starts");
 
@@ -90,7 +90,7 @@ pub(crate) async fn import_jobs_report_progress_to_their_owner_only(store: Arc<d
         running = jobs.job(alice, first.id).expect("alice sees her job");
     }
     assert_eq!((running.status, running.report.done, running.report.total), (ImportStatus::Running, 1, 2));
-    assert_eq!(jobs.job(bob, first.id).map(|j| j.id).map_err(|e| e.code()), Err("unknown_import"));
+    assert_eq!(jobs.job(bob, first.id).map(|j| j.id).map_err(|e| e.code().as_str()), Err("unknown_import"));
     assert_eq!(jobs.jobs(bob).iter().map(|j| j.id).collect::<Vec<_>>(), [bobs.id]);
 
     gate.add_permits(3);

@@ -43,7 +43,7 @@ pub(crate) async fn duplicate_bridged_channel_conflicts(store: &dyn Store) {
     let mut b = Channel::new(ChannelId::new(), server.id, "b", ChannelKind::Text);
     b.bridge = bridge("42");
     let clash = store.create_channel(&b).await;
-    assert!(matches!(clash, Err(StoreError::Conflict("bridge_ref"))), "{clash:?}");
+    assert!(matches!(clash, Err(StoreError::Conflict(rift::Conflict::BridgeRef))), "{clash:?}");
     // Native channels (NULL bridge columns) never clash with each other.
     store.create_channel(&Channel::new(ChannelId::new(), server.id, "c", ChannelKind::Text)).await.unwrap();
     store.create_channel(&Channel::new(ChannelId::new(), server.id, "d", ChannelKind::Text)).await.unwrap();

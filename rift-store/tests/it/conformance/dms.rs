@@ -177,6 +177,9 @@ pub(crate) async fn mirror_dm_keeps_one_dm_per_pair(store: &dyn Store) {
         None,
         "DMs have no name"
     );
+    // Another remote DM of a pair that already has its DM clashes on the pair.
+    let second = store.mirror_dm(&mirrored("906", ChannelKind::Dm, None, &[carol.id, owner.id])).await;
+    assert!(matches!(second, Err(rift::StoreError::Conflict(rift::Conflict::DmPair))), "{second:?}");
     // Group DMs of the same people never clash with the pair or each other.
     let g1 =
         store.mirror_dm(&mirrored("903", ChannelKind::GroupDm, None, &[owner.id, bob.id])).await.unwrap();

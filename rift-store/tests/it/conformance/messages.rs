@@ -262,7 +262,7 @@ pub(crate) async fn unknown_channel_or_author_is_missing(store: &dyn Store) {
     let mut again = new_message(general.id, owner.id, "b");
     again.bridge = bridge("dup");
     let result = store.create_message(&again, at(0)).await;
-    assert!(matches!(result, Err(StoreError::Conflict("bridge_ref"))), "{result:?}");
+    assert!(matches!(result, Err(StoreError::Conflict(rift::Conflict::BridgeRef))), "{result:?}");
 }
 
 pub(crate) async fn concurrent_sends_with_one_nonce_store_one_message(store: &dyn Store) {

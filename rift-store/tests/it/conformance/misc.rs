@@ -107,13 +107,19 @@ pub(crate) async fn bridged_objects_are_found_by_remote_id(store: &dyn Store) {
             owner_joined_at: at(1),
         })
         .await;
-    assert!(matches!(clash, Err(StoreError::Conflict("bridge_ref"))), "{clash:?}");
+    assert!(matches!(clash, Err(StoreError::Conflict(rift::Conflict::BridgeRef))), "{clash:?}");
     let mut twin_role = Role::new(RoleId::new(), guild.id, "r2", 0, 1, Permissions::NONE);
     twin_role.bridge = bridge("r1");
-    assert!(matches!(store.create_role(&twin_role).await, Err(StoreError::Conflict("bridge_ref"))));
+    assert!(matches!(
+        store.create_role(&twin_role).await,
+        Err(StoreError::Conflict(rift::Conflict::BridgeRef))
+    ));
     let mut twin_file = upload_value(None, "g.png");
     twin_file.bridge = bridge("a1");
-    assert!(matches!(store.create_upload(&twin_file).await, Err(StoreError::Conflict("bridge_ref"))));
+    assert!(matches!(
+        store.create_upload(&twin_file).await,
+        Err(StoreError::Conflict(rift::Conflict::BridgeRef))
+    ));
     // The message was deleted: still found, so a bridge never re-imports it.
     assert!(store.message(new.id, None).await.unwrap().unwrap().deleted_at.is_some());
     let _: Option<NewUser> = None;

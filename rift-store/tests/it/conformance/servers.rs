@@ -170,7 +170,7 @@ pub(crate) async fn invites_round_trip_and_list_newest_first(store: &dyn Store) 
     assert_eq!((created.uses, created.max_uses, created.expires_at), (0, 0, None));
     assert_eq!(created.creator_id, owner.id);
     let clash = store.create_invite(&first).await;
-    assert!(matches!(clash, Err(StoreError::Conflict("invite_code"))), "{clash:?}");
+    assert!(matches!(clash, Err(StoreError::Conflict(rift::Conflict::InviteCode))), "{clash:?}");
     let mut second = invite("def", server.id, owner.id, 3, Some(100));
     second.created_at = at(2);
     store.create_invite(&second).await.unwrap();

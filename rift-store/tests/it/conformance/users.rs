@@ -34,15 +34,20 @@ pub(crate) async fn username_and_email_conflicts_ignore_case(store: &dyn Store) 
     first.email = Some("grace@example.org".into());
     store.create_user(&first).await.unwrap();
     let clash = store.create_user(&new_user("GRACE")).await;
-    assert!(matches!(clash, Err(StoreError::Conflict("username"))), "{clash:?}");
+    assert!(matches!(clash, Err(StoreError::Conflict(rift::Conflict::Username))), "{clash:?}");
     let mut other = new_user("hopper");
     other.email = Some("GRACE@example.ORG".into());
     let clash = store.create_user(&other).await;
-    assert!(matches!(clash, Err(StoreError::Conflict("email"))), "{clash:?}");
+    assert!(matches!(clash, Err(StoreError::Conflict(rift::Conflict::Email))), "{clash:?}");
     // Users without e-mail never clash on it.
     store.create_user(&new_user("a1")).await.unwrap();
     store.create_user(&new_user("a2")).await.unwrap();
     assert!(store.user_by_username("hopper").await.unwrap().is_none());
+    // A reused id is a key clash, told apart from the username and email rules.
+    let mut same_id = new_user("someone_else");
+    same_id.id = first.id;
+    let clash = store.create_user(&same_id).await;
+    assert!(matches!(clash, Err(StoreError::Conflict(rift::Conflict::Key("users")))), "{clash:?}");
 }
 
 pub(crate) async fn puppets_have_bridge_refs_and_no_password(store: &dyn Store) {
@@ -56,7 +61,7 @@ pub(crate) async fn puppets_have_bridge_refs_and_no_password(store: &dyn Store) 
     let mut again = new_user("discord_123b");
     again.bridge = bridge("123");
     let clash = store.create_user(&again).await;
-    assert!(matches!(clash, Err(StoreError::Conflict("bridge_ref"))), "{clash:?}");
+    assert!(matches!(clash, Err(StoreError::Conflict(rift::Conflict::BridgeRef))), "{clash:?}");
 }
 
 pub(crate) async fn users_batch_leaves_out_unknown_ids(store: &dyn Store) {
