@@ -1,5 +1,6 @@
 //! Gateway sessions saved across a graceful restart.
 
+use rift::Conflict;
 use rift::id::{SessionId, UserId};
 use rift::store::SavedSession;
 use uuid::Uuid;
@@ -24,7 +25,7 @@ impl Database {
                 .bind(Ts::new(session.saved_at))
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| on_insert(e, "gateway_session", "user"))?;
+                .map_err(|e| on_insert(e, Conflict::Key("gateway_sessions"), "user"))?;
             }
             tx.commit().await?;
         });
