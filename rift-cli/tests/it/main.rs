@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
+mod bridge_backfill;
+
 use rift::service::{Config, Rift};
 use rift_testing::sample::{self, Sample};
 
