@@ -31,12 +31,19 @@ object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
+/// A directory's two file services: hashed assets (a miss is a 404) and the app (a miss is
+/// `index.html`, so the client's own routes survive a reload).
+#[derive(Clone)]
+struct DirFiles {
+    assets: ServeDir,
+    app: ServeDir<ServeFile>,
+}
+
 /// Where the client's files come from.
 #[derive(Clone)]
 enum Files {
-    /// A directory's two file services: hashed assets (a miss is a 404) and the app (a miss is
-    /// `index.html`, so the client's own routes survive a reload).
-    Dir { assets: ServeDir, app: ServeDir<ServeFile> },
+    /// A directory's file services.
+    Dir(Box<DirFiles>),
     /// The copy compiled into the binary, with the same rules.
     Embedded(&'static [EmbeddedFile]),
 }
@@ -47,10 +54,10 @@ pub(super) fn routes(
 ) -> Router<AppState> {
     let has_index = |files: &[EmbeddedFile]| files.iter().any(|f| f.path() == "index.html");
     let files = match (client_dir, embedded) {
-        (Some(dir), _) if dir.join("index.html").is_file() => Some(Files::Dir {
+        (Some(dir), _) if dir.join("index.html").is_file() => Some(Files::Dir(Box::new(DirFiles {
             assets: ServeDir::new(dir),
             app: ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))),
-        }),
+        }))),
         (_, Some(files)) if has_index(files) => Some(Files::Embedded(files)),
         _ => None,
     };
@@ -65,8 +72,8 @@ async fn serve(files: Option<Files>, request: Request) -> Response {
     let immutable = path.starts_with("/assets/");
     let mut response = match files {
         None => Html(NOT_BUILT).into_response(),
-        Some(Files::Dir { assets, .. }) if immutable => into_response(assets.oneshot(request).await),
-        Some(Files::Dir { app, .. }) => into_response(app.oneshot(request).await),
+        Some(Files::Dir(dir)) if immutable => into_response(dir.assets.oneshot(request).await),
+        Some(Files::Dir(dir)) => into_response(dir.app.oneshot(request).await),
         Some(Files::Embedded(files)) => {
             serve_embedded(files, request.method(), path, request.headers(), immutable)
         }
