@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rift::files::DirFileStore;
 use rift::id::{BridgeConnectionId, ChannelId, ServerId, UserId};
 use rift::import::ImportReport;
-use rift::model::User;
+use rift::model::{BackfillState, User};
 use rift::service::{BridgeInput, BridgeView, Config, RegisterInput, Rift, SearchParams};
 use rift::store::{ExportRecord, ExportScope};
 use rift::{Store, StoreError};
@@ -481,8 +481,13 @@ async fn backup(inst: &Installation, out: Option<&Path>) -> Result<(), Failure> 
 fn print_bridge(view: &BridgeView) {
     let reason = view.status_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
     let b = &view.backfill;
+    let request = view
+        .backfill_request
+        .as_ref()
+        .map(|r| format!("  last backfill request {} {}", r.id, r.state.as_str()))
+        .unwrap_or_default();
     println!(
-        "{}  owner {}  {} {}  {}{reason}  backfill {}/{} channels, {} messages",
+        "{}  owner {}  {} {}  {}{reason}  backfill {}/{} channels, {} messages{request}",
         view.id,
         view.owner_id,
         view.token_kind,
@@ -492,6 +497,89 @@ fn print_bridge(view: &BridgeView) {
         b.channels_total,
         b.messages
     );
+}
+
+/// How often a waiting `bridge backfill` reads the request and the progress.
+const BACKFILL_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+/// How long a request may stay pending before the command says why it waits.
+const PENDING_HINT_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `bridge backfill`: records the request, then (unless told not to) follows it to its end.
+async fn bridge_backfill(
+    inst: &Installation,
+    id: &str,
+    channels: &[String],
+    wait: Option<Option<std::time::Duration>>,
+    json: bool,
+) -> Result<(), Failure> {
+    let rift = &inst.rift;
+    let (owner, id) = bridge_owner(inst, id).await?;
+    let channels = match channels {
+        [] => None,
+        ids => {
+            Some(ids.iter().map(|c| parse_id::<ChannelId>("a channel", c)).collect::<Result<Vec<_>, _>>()?)
+        }
+    };
+    let mut request = rift.request_bridge_backfill(owner, id, channels).await?;
+    let Some(timeout) = wait else {
+        if json {
+            return print_json(&json!({ "request": request }));
+        }
+        println!("backfill request {} recorded; `rift bridge status {id}` shows its progress", request.id);
+        return Ok(());
+    };
+    let started = std::time::Instant::now();
+    let bar = Progress::bar("backfill (channels)", 0);
+    let mut hinted = false;
+    let view = loop {
+        request = rift.bridge_backfill_request(owner, request.id).await?;
+        let view = rift.bridge_connection(owner, id).await?;
+        bar.set(u64::from(view.backfill.channels_done), u64::from(view.backfill.channels_total));
+        if request.state.is_finished() {
+            break view;
+        }
+        if request.state == BackfillState::Pending && !hinted && started.elapsed() >= PENDING_HINT_AFTER {
+            hinted = true;
+            bar.finish();
+            eprintln!(
+                "waiting for the process running connection {id} (rift-server or rift-bridge on this \
+                 database) to take the request; status {}",
+                view.status.as_str()
+            );
+        }
+        if let Some(timeout) = timeout
+            && started.elapsed() >= timeout
+        {
+            bar.finish();
+            return Err(Failure(format!(
+                "stopped waiting after {} s: backfill request {} is {} and still runs",
+                timeout.as_secs(),
+                request.id,
+                request.state.as_str()
+            )));
+        }
+        tokio::time::sleep(BACKFILL_POLL).await;
+    };
+    bar.finish();
+    if json {
+        print_json(&json!({ "request": request, "connection": view }))?;
+    } else {
+        let b = &view.backfill;
+        println!(
+            "backfill request {} {}: {}/{} channels complete, {} messages stored by backfill",
+            request.id,
+            request.state.as_str(),
+            b.channels_done,
+            b.channels_total,
+            b.messages
+        );
+    }
+    match request.error {
+        Some(error) if request.state == BackfillState::Failed => {
+            Err(Failure(format!("the backfill failed: {error}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The owner of a connection (the service speaks for owners; the administrator acts as one).
@@ -548,6 +636,10 @@ async fn bridge(inst: &Installation, command: BridgeCommand) -> Result<(), Failu
             }
             print_bridge(&view);
             Ok(())
+        }
+        BridgeCommand::Backfill { id, channels, no_wait, timeout, json } => {
+            let wait = (!no_wait).then(|| timeout.map(std::time::Duration::from_secs));
+            bridge_backfill(inst, &id, &channels, wait, json).await
         }
         BridgeCommand::Pause { id } => {
             let (owner, id) = bridge_owner(inst, &id).await?;

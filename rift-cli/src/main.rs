@@ -263,6 +263,26 @@ pub(crate) enum BridgeCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Read a connection's history again, of every channel or of `--channels`. The request is
+    /// recorded in the database and run by the process running the connection (a rift-server or
+    /// rift-bridge on this database), which takes it within seconds; this waits for it with a
+    /// progress bar (`rift bridge status` shows the same progress).
+    Backfill {
+        /// The connection id.
+        id: String,
+        /// Only these mirrored channels (Rift channel ids, comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "IDS")]
+        channels: Vec<String>,
+        /// Return once the request is recorded instead of waiting for it.
+        #[arg(long)]
+        no_wait: bool,
+        /// Stop waiting after this many seconds (the request stays and still runs).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        /// Print the request and the connection as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Pause a connection (its process stops it within seconds).
     Pause {
         /// The connection id.

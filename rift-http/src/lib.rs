@@ -24,6 +24,7 @@
 //! # }
 //! ```
 
+mod embedded;
 pub mod error;
 pub mod extract;
 mod gateway;
@@ -45,6 +46,7 @@ use rift::service::Rift;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
+pub use embedded::{EmbeddedFile, content_type};
 pub use error::{ApiError, ApiResult};
 pub use gateway::{GatewayConfig, RestoredSessions};
 pub use rift::files::DirFileStore;
@@ -61,8 +63,11 @@ pub struct HttpConfig {
     pub max_import_bytes: u64,
     /// Largest JSON body (1 MiB).
     pub max_json_bytes: usize,
-    /// The built web client, served at `/` when present.
+    /// The built web client on disk, served at `/` when it holds an `index.html` (before
+    /// `embedded_client`).
     pub client_dir: Option<PathBuf>,
+    /// A web client compiled into the binary, served at `/` when `client_dir` serves nothing.
+    pub embedded_client: Option<&'static [EmbeddedFile]>,
     /// Origins allowed by CORS (none: same origin only).
     pub cors_allowed_origins: Vec<String>,
     /// Per-address limit on register/login/refresh (10 per minute) and the gateway's per-session
@@ -83,6 +88,7 @@ impl HttpConfig {
             max_import_bytes: 2 * 1024 * 1024 * 1024,
             max_json_bytes: 1024 * 1024,
             client_dir: None,
+            embedded_client: None,
             cors_allowed_origins: Vec::new(),
             rate_limits: true,
             gateway: GatewayConfig::default(),

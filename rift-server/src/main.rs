@@ -3,6 +3,8 @@
 //! cross between them), and every stored Discord bridge connection. A thin binary: configuration in, library crates composed, graceful
 //! shutdown out.
 
+mod embedded;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,9 +52,10 @@ struct Args {
     /// Comma-separated origins allowed by CORS.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
     cors_allowed_origins: Vec<String>,
-    /// The built web client.
-    #[arg(long, env = "CLIENT_DIR", default_value = "./client/dist")]
-    client_dir: PathBuf,
+    /// The built web client on disk; default: the copy built into this binary (release builds),
+    /// else `./client/dist`.
+    #[arg(long, env = "CLIENT_DIR")]
+    client_dir: Option<PathBuf>,
     /// `on` or `off`: rate limits on auth routes and message sends.
     #[arg(long, env = "RATE_LIMITS", default_value = "on", value_parser = ["on", "off"])]
     rate_limits: String,
@@ -230,7 +233,7 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     let mut http = HttpConfig::new(location.upload_dir.clone());
     http.max_upload_bytes = args.max_upload_bytes;
     http.cors_allowed_origins = args.cors_allowed_origins.iter().map(|o| o.trim().to_owned()).collect();
-    http.client_dir = Some(args.client_dir.clone());
+    embedded::choose_client(&mut http, args.client_dir.as_deref());
     http.rate_limits = args.rate_limits == "on";
     http.metrics = args.metrics == "on";
     std::fs::create_dir_all(&http.upload_dir)

@@ -12,13 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::task::JoinHandle;
+use tokio::sync::Notify;
+use tokio::task::{JoinHandle, JoinSet};
 use uuid::Uuid;
 
 use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::event::{Envelope, Topic};
 use crate::id::{BridgeConnectionId, ChannelId, UserId};
-use crate::model::{BridgeConnection, BridgeRef, BridgeStatus};
+use crate::model::{BackfillRequest, BridgeConnection, BridgeRef, BridgeStatus};
 use crate::router::{RecvError, Subscription, Topics};
 use crate::service::{
     BackfillProgress, BridgeInput, BridgeView, BridgedServer, GUILDS_KEY, PROGRESS_KEY, Rift,
@@ -39,8 +40,10 @@ pub trait Bridge: Send + Sync + 'static {
     /// caused itself (mirrored messages carry a [`BridgeRef`]) arrive too: skip them to avoid echoes.
     async fn on_event(&self, ctx: &BridgeContext, event: &Envelope) -> Result<()>;
 
-    /// Reads history again: of `channels` (Rift ids of mirrored channels), or of every channel.
-    /// The default does nothing (a bridge without history).
+    /// Reads history again: of `channels` (Rift ids of mirrored channels), or of every channel,
+    /// and returns once that reading is over (an error when the bridge stops first). The
+    /// [`BridgeManager`] calls it for each recorded backfill request and marks the request `done`
+    /// or `failed` by the answer. The default does nothing (a bridge without history).
     async fn backfill(&self, ctx: &BridgeContext, channels: Option<Vec<ChannelId>>) -> Result<()> {
         let _ = (ctx, channels);
         Ok(())
@@ -273,6 +276,13 @@ impl Default for LeaseTimings {
 /// shutdown. After [`start_all`](Self::start_all) it also tries every
 /// [`LeaseTimings::takeover_every`] to start the runnable connections nobody live holds, so when a
 /// process dies another takes its connections over within about the ttl.
+///
+/// Backfills are asked for through the database ([`Rift::request_bridge_backfill`], from any
+/// process): the lease holder takes the connection's open requests when its host starts, every
+/// [`with_backfill_poll`](Self::with_backfill_poll) interval, and at once when the request was
+/// made through this manager ([`backfill`](Self::backfill)). It runs each with
+/// [`Bridge::backfill`] and records `done` or `failed`; requests it was running when its host
+/// stopped go back to `pending` for the next host, and a dead holder's are taken again.
 #[derive(Clone)]
 pub struct BridgeManager {
     rift: Rift,
@@ -280,15 +290,17 @@ pub struct BridgeManager {
     running: Arc<tokio::sync::Mutex<HashMap<BridgeConnectionId, Running>>>,
     holder: Uuid,
     timings: LeaseTimings,
+    backfill_poll: Duration,
     takeover: Arc<Mutex<Option<JoinHandle<()>>>>,
     closed: Arc<AtomicBool>,
 }
 
 struct Running {
     stop: tokio::sync::oneshot::Sender<()>,
+    /// Tells the supervisor to look for backfill requests now.
+    wake: Arc<Notify>,
     task: JoinHandle<()>,
     host: Arc<Mutex<Option<BridgeContext>>>,
-    bridge: Arc<Mutex<Option<Arc<dyn Bridge>>>>,
 }
 
 impl std::fmt::Debug for BridgeManager {
@@ -308,6 +320,7 @@ impl BridgeManager {
             running: Arc::default(),
             holder: Uuid::from_bytes(rand::random()),
             timings: LeaseTimings::default(),
+            backfill_poll: DEFAULT_BACKFILL_POLL,
             takeover: Arc::default(),
             closed: Arc::default(),
         }
@@ -317,6 +330,14 @@ impl BridgeManager {
     #[must_use]
     pub fn with_lease_timings(mut self, timings: LeaseTimings) -> Self {
         self.timings = timings;
+        self
+    }
+
+    /// Sets how often a running connection looks for backfill requests made by other processes
+    /// (default 2 s; requests made through this manager are taken at once).
+    #[must_use]
+    pub fn with_backfill_poll(mut self, every: Duration) -> Self {
+        self.backfill_poll = every;
         self
     }
 
@@ -436,36 +457,24 @@ impl BridgeManager {
         self.rift.delete_bridge_connection(owner, id).await
     }
 
-    /// Asks one of `owner`'s running connections to read history again.
+    /// Asks one of `owner`'s connections to read history again: records the request
+    /// ([`Rift::request_bridge_backfill`], the same path as from any other process) and, when the
+    /// connection runs here, has it taken at once; otherwise the process holding its lease takes
+    /// it at its next poll.
     ///
     /// # Errors
-    /// 404 for a connection that is not the caller's; 409 `bridge_not_running` when it is not running.
+    /// As [`Rift::request_bridge_backfill`].
     pub async fn backfill(
         &self,
         owner: UserId,
         id: BridgeConnectionId,
         channels: Option<Vec<ChannelId>>,
-    ) -> Result<()> {
-        let view = self.rift.bridge_connection(owner, id).await?;
-        if matches!(view.status, BridgeStatus::Paused | BridgeStatus::Stopped) {
-            return Err(Error::conflict(
-                ErrorCode::BridgeNotRunning,
-                "the connection is not running; resume it first",
-            ));
+    ) -> Result<BackfillRequest> {
+        let request = self.rift.request_bridge_backfill(owner, id, channels).await?;
+        if let Some(entry) = self.running.lock().await.get(&id) {
+            entry.wake.notify_one();
         }
-        let (ctx, bridge) = {
-            let running = self.running.lock().await;
-            let Some(entry) = running.get(&id).filter(|entry| !entry.task.is_finished()) else {
-                return Err(Error::conflict(ErrorCode::BridgeNotRunning, "the connection is not running"));
-            };
-            let ctx = entry.host.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            let bridge = entry.bridge.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            (ctx, bridge)
-        };
-        match (ctx, bridge) {
-            (Some(ctx), Some(bridge)) => bridge.backfill(&ctx, channels).await,
-            _ => Err(Error::conflict(ErrorCode::BridgeNotRunning, "the connection is still starting")),
-        }
+        Ok(request)
     }
 
     /// Stops every running connection without changing its stored status (a shutdown), and
@@ -497,16 +506,15 @@ impl BridgeManager {
             return;
         }
         let (stop, stopped) = tokio::sync::oneshot::channel();
+        let wake = Arc::new(Notify::new());
         let host_ctx = Arc::new(Mutex::new(None));
-        let host_bridge = Arc::new(Mutex::new(None));
         let task = tokio::spawn(supervise(
             Lease { rift: self.rift.clone(), id, holder: self.holder, timings: self.timings },
             factory,
-            stopped,
+            Signals { stop: stopped, wake: Arc::clone(&wake), backfill_poll: self.backfill_poll },
             Arc::clone(&host_ctx),
-            Arc::clone(&host_bridge),
         ));
-        running.insert(id, Running { stop, task, host: host_ctx, bridge: host_bridge });
+        running.insert(id, Running { stop, wake, task, host: host_ctx });
     }
 
     async fn stop(&self, id: BridgeConnectionId) {
@@ -514,6 +522,59 @@ impl BridgeManager {
         if let Some(entry) = entry {
             let _ = entry.stop.send(());
             let _ = entry.task.await;
+        }
+    }
+}
+
+/// How often a running connection looks for backfill requests made elsewhere, by default.
+const DEFAULT_BACKFILL_POLL: Duration = Duration::from_secs(2);
+
+/// What a supervisor is told: stop, or look for backfill requests now / every `backfill_poll`.
+struct Signals {
+    stop: tokio::sync::oneshot::Receiver<()>,
+    wake: Arc<Notify>,
+    backfill_poll: Duration,
+}
+
+/// Backfill requests a host runs, each in its own task.
+struct Backfills {
+    tasks: JoinSet<()>,
+}
+
+impl Backfills {
+    /// Takes the connection's open requests and starts each with [`Bridge::backfill`].
+    async fn take(&mut self, lease: &Lease, ctx: &BridgeContext, bridge: &Arc<dyn Bridge>) {
+        let now = chrono::Utc::now();
+        let requests = match lease.rift.store().take_backfill_requests(lease.id, lease.holder, now).await {
+            Ok(requests) => requests,
+            Err(error) => {
+                tracing::warn!(connection = %lease.id, %error, "cannot read backfill requests; retrying");
+                return;
+            }
+        };
+        for request in requests {
+            let (rift, holder, ctx, bridge) =
+                (lease.rift.clone(), lease.holder, ctx.clone(), Arc::clone(bridge));
+            self.tasks.spawn(async move {
+                tracing::info!(connection = %ctx.connection().id, request = %request.id, "backfill request started");
+                let outcome = bridge.backfill(&ctx, request.channel_ids.clone()).await;
+                let error = outcome.err().map(|e| e.to_string());
+                let now = chrono::Utc::now();
+                match rift.store().finish_backfill_request(request.id, holder, error.as_deref(), now).await {
+                    Ok(_) => tracing::info!(request = %request.id, failed = error.is_some(), "backfill request finished"),
+                    Err(e) => tracing::warn!(request = %request.id, error = %e, "cannot record a backfill's end"),
+                }
+            });
+        }
+    }
+
+    /// Abandons the running requests (their host stops) and puts them back to `pending`, for
+    /// the next host here or elsewhere.
+    async fn abandon(&mut self, lease: &Lease) {
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+        if let Err(error) = lease.rift.store().release_backfill_requests(lease.id, lease.holder).await {
+            tracing::warn!(connection = %lease.id, %error, "cannot hand back backfill requests; they are taken again");
         }
     }
 }
@@ -583,11 +644,11 @@ async fn renew(lease: &Lease, held_until: &mut tokio::time::Instant) -> Renewal 
 async fn supervise(
     lease: Lease,
     factory: BridgeFactory,
-    mut stop: tokio::sync::oneshot::Receiver<()>,
+    signals: Signals,
     ctx_slot: Arc<Mutex<Option<BridgeContext>>>,
-    bridge_slot: Arc<Mutex<Option<Arc<dyn Bridge>>>>,
 ) {
     let (rift, id) = (lease.rift.clone(), lease.id);
+    let Signals { mut stop, wake, backfill_poll } = signals;
     let retry = Duration::from_secs(5).min(lease.timings.renew_every);
     loop {
         // Taken (or renewed, on a restart) before anything runs.
@@ -634,19 +695,27 @@ async fn supervise(
             }
         };
         *ctx_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(host.context().clone());
-        *bridge_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(bridge);
+        let mut backfills = Backfills { tasks: JoinSet::new() };
+        backfills.take(&lease, host.context(), &bridge).await;
+        let mut polls = tokio::time::interval(backfill_poll);
+        polls.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        polls.tick().await;
         let mut renewals = tokio::time::interval(lease.timings.renew_every);
         renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         renewals.tick().await;
         let lost = loop {
             tokio::select! {
                 _ = &mut stop => {
+                    backfills.abandon(&lease).await;
                     if let Err(error) = host.stop().await {
                         tracing::warn!(connection = %id, %error, "bridge did not stop cleanly");
                     }
                     lease.release().await;
                     return;
                 }
+                () = wake.notified() => backfills.take(&lease, host.context(), &bridge).await,
+                _ = polls.tick() => backfills.take(&lease, host.context(), &bridge).await,
+                Some(_) = backfills.tasks.join_next(), if !backfills.tasks.is_empty() => {}
                 _ = renewals.tick() => {
                     if let Renewal::Gone = renew(&lease, &mut held_until).await {
                         break true;
@@ -660,7 +729,7 @@ async fn supervise(
             }
         };
         *ctx_slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        *bridge_slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        backfills.abandon(&lease).await;
         let _ = host.stop().await;
         if lost {
             // Released in case it is still ours (paused): harmless when another holder has it.

@@ -246,6 +246,8 @@ error_codes! {
     HistoryHidden = "history_hidden",
     /// The bridge connection is not running.
     BridgeNotRunning = "bridge_not_running",
+    /// A backfill named channels its bridge connection does not mirror.
+    InvalidChannelIds = "invalid_channel_ids",
     /// Unknown user, or not visible to the caller.
     UnknownUser = "unknown_user",
     /// Unknown server, or not visible to the caller.

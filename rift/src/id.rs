@@ -184,6 +184,10 @@ define_id!(
     BridgeConnectionId
 );
 define_id!(
+    /// Identifies a request to read a bridge connection's history again.
+    BackfillRequestId
+);
+define_id!(
     /// Identifies a gateway session.
     SessionId
 );

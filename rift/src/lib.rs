@@ -60,8 +60,8 @@ pub mod store;
 pub use error::{Conflict, Error, ErrorCode, ErrorKind, Resource, Result, StoreError};
 pub use fanout::{FanOut, NodeId};
 pub use id::{
-    AuditEntryId, BridgeConnectionId, ChannelId, HistoryEntryId, ImportJobId, MessageId, RoleId, ServerId,
-    SessionId, Timestamp, TokenFamilyId, UploadId, UserId,
+    AuditEntryId, BackfillRequestId, BridgeConnectionId, ChannelId, HistoryEntryId, ImportJobId, MessageId,
+    RoleId, ServerId, SessionId, Timestamp, TokenFamilyId, UploadId, UserId,
 };
 pub use permissions::Permissions;
 pub use secret::Secret;

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::id::{
-    AuditEntryId, BridgeConnectionId, ChannelId, HistoryEntryId, MessageId, RoleId, ServerId, Timestamp,
-    UploadId, UserId,
+    AuditEntryId, BackfillRequestId, BridgeConnectionId, ChannelId, HistoryEntryId, MessageId, RoleId,
+    ServerId, Timestamp, UploadId, UserId,
 };
 
 mod permission_bits;
@@ -649,6 +649,91 @@ impl BridgeStatus {
             "stopped" => Self::Stopped,
             _ => return None,
         })
+    }
+}
+
+/// Where a backfill request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackfillState {
+    /// Recorded; no process has taken it yet.
+    Pending,
+    /// Being run by the process holding the connection's lease.
+    Running,
+    /// The history was read.
+    Done,
+    /// The bridge refused it (see `error`).
+    Failed,
+}
+
+impl BackfillState {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses the name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "running" => Self::Running,
+            "done" => Self::Done,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+
+    /// Whether the request is over (`done` or `failed`).
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Done | Self::Failed)
+    }
+}
+
+/// A request to read a bridge connection's history again, recorded so that the process holding
+/// the connection's lease runs it, whichever process asked (the API on any node, the `rift` command).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillRequest {
+    /// The request's id.
+    pub id: BackfillRequestId,
+    /// The connection whose history is read.
+    pub connection_id: BridgeConnectionId,
+    /// The mirrored channels to read (Rift ids); `None`: every channel.
+    pub channel_ids: Option<Vec<ChannelId>>,
+    /// Where it is.
+    pub state: BackfillState,
+    /// Why it failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When it was asked for.
+    pub requested_at: Timestamp,
+    /// When a process took it (the latest one, if it was taken again).
+    pub started_at: Option<Timestamp>,
+    /// When it finished.
+    pub finished_at: Option<Timestamp>,
+}
+
+impl BackfillRequest {
+    /// A pending request for `connection_id`.
+    pub fn new(
+        connection_id: BridgeConnectionId,
+        channel_ids: Option<Vec<ChannelId>>,
+        requested_at: Timestamp,
+    ) -> Self {
+        Self {
+            id: BackfillRequestId::new(),
+            connection_id,
+            channel_ids,
+            state: BackfillState::Pending,
+            error: None,
+            requested_at,
+            started_at: None,
+            finished_at: None,
+        }
     }
 }
 

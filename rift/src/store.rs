@@ -13,12 +13,13 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::id::{
-    AuditEntryId, BridgeConnectionId, ChannelId, MessageId, RoleId, ServerId, SessionId, Timestamp,
-    TokenFamilyId, UploadId, UserId,
+    AuditEntryId, BackfillRequestId, BridgeConnectionId, ChannelId, MessageId, RoleId, ServerId, SessionId,
+    Timestamp, TokenFamilyId, UploadId, UserId,
 };
 use crate::model::{
-    AuditEntry, Ban, BridgeConnection, BridgeRef, BridgeStatus, Channel, DmChannel, HistorySettings, Invite,
-    Member, Message, MessageHistoryEntry, PermissionOverwrite, ReadState, Role, Server, Status, Upload, User,
+    AuditEntry, BackfillRequest, Ban, BridgeConnection, BridgeRef, BridgeStatus, Channel, DmChannel,
+    HistorySettings, Invite, Member, Message, MessageHistoryEntry, PermissionOverwrite, ReadState, Role,
+    Server, Status, Upload, User,
 };
 use crate::permissions::Permissions;
 
@@ -867,6 +868,41 @@ pub trait Store: Send + Sync + 'static {
     /// Gives up `holder`'s lease on a connection (anyone may take it at once); `false` if
     /// `holder` did not hold it.
     async fn release_bridge_lease(&self, id: BridgeConnectionId, holder: Uuid) -> StoreResult<bool>;
+    /// Records a backfill request (as given: normally `pending`).
+    async fn create_backfill_request(&self, request: &BackfillRequest) -> StoreResult<()>;
+    /// A backfill request.
+    async fn backfill_request(&self, id: BackfillRequestId) -> StoreResult<Option<BackfillRequest>>;
+    /// A connection's most recently asked backfill request.
+    async fn latest_backfill_request(
+        &self,
+        connection_id: BridgeConnectionId,
+    ) -> StoreResult<Option<BackfillRequest>>;
+    /// Takes a connection's open requests for `holder` (the lease holder), oldest first: the
+    /// `pending` ones, and the `running` ones taken by another holder (a process that lost the
+    /// lease or died). They become `running`, taken by `holder`, started at `now`. Atomic: a
+    /// request is taken by one caller.
+    async fn take_backfill_requests(
+        &self,
+        connection_id: BridgeConnectionId,
+        holder: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Vec<BackfillRequest>>;
+    /// Finishes a request `holder` runs: `done`, or `failed` with `error`. `false` when `holder`
+    /// does not run it (any more): nothing changes.
+    async fn finish_backfill_request(
+        &self,
+        id: BackfillRequestId,
+        holder: Uuid,
+        error: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Puts the requests `holder` runs for a connection back to `pending` (its bridge stopped
+    /// before they finished); how many.
+    async fn release_backfill_requests(
+        &self,
+        connection_id: BridgeConnectionId,
+        holder: Uuid,
+    ) -> StoreResult<u64>;
 
     // ---- gateway sessions across a restart ----
     /// Saves `sessions` under `owner` (the installation shutting down), replacing any saved

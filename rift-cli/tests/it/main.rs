@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
+mod bridge_backfill;
+
 use rift::service::{Config, Rift};
 use rift_testing::sample::{self, Sample};
 
@@ -300,6 +302,8 @@ fn bad_arguments_give_one_line_and_a_failure() {
     let junk = one_line_failure(&place.rift(&["import", "json", place.path("junk.jsonl").to_str().unwrap()]));
     assert!(junk.contains("not a rift export"), "{junk}");
     assert!(place.ok(&["--help"]).contains("export"));
+    assert_eq!(place.ok(&["--version"]), format!("rift {}\n", env!("CARGO_PKG_VERSION")));
+    assert!(place.ok(&["bridge", "backfill", "--help"]).contains("--channels"));
 }
 
 #[tokio::test]

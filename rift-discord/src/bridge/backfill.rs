@@ -12,7 +12,7 @@ use std::time::Duration;
 use rift::ChannelId;
 use rift::bridge::BridgeContext;
 use rift::service::BackfillProgress;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::mapper::{HistoryTarget, Mirror};
 use crate::Error;
@@ -29,8 +29,34 @@ const DONE: &str = "done";
 pub(crate) enum Command {
     /// The channels the account may read now (after READY, GUILD_CREATE, a channel change).
     Targets(Vec<HistoryTarget>),
-    /// Read these channels' (or every channel's) history again from the newest message.
-    Refetch(Option<Vec<ChannelId>>),
+    /// Read these channels' (or every channel's) history again from the newest message; `done`
+    /// is answered once every channel's reading is over.
+    Refetch(Option<Vec<ChannelId>>, oneshot::Sender<()>),
+}
+
+/// What the runner knows between commands.
+#[derive(Default)]
+struct Plan {
+    targets: Vec<HistoryTarget>,
+    /// Channels read up to date (and back to their first message) during this run.
+    finished: HashSet<Snowflake>,
+    /// Channels whose history is complete (this run or an earlier one), for the progress count.
+    done: HashSet<Snowflake>,
+    /// Whether the channel list has come at least once (READY): until then a refetch cannot know
+    /// its channels, so it waits.
+    planned: bool,
+    /// Refetches asked for in this run: channels that appear later are read again too (a bot's
+    /// guilds arrive after READY).
+    refetch_all: bool,
+    refetch_some: HashSet<ChannelId>,
+    /// Refetches waiting for the reading to be over.
+    waiting: Vec<oneshot::Sender<()>>,
+}
+
+impl Plan {
+    fn idle(&self) -> bool {
+        self.targets.iter().all(|t| self.finished.contains(&t.remote))
+    }
 }
 
 fn history_key(channel: Snowflake) -> String {
@@ -49,27 +75,22 @@ pub(crate) async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
     let ctx = mirror.lock().await.ctx.clone();
-    let mut targets: Vec<HistoryTarget> = Vec::new();
-    // Channels read up to date (and back to their first message) during this run.
-    let mut finished: HashSet<Snowflake> = HashSet::new();
-    // Channels whose history is complete (this run or an earlier one), for the progress count.
-    let mut done: HashSet<Snowflake> = HashSet::new();
+    let mut plan = Plan::default();
     let mut progress = ctx.progress().await.unwrap_or_default();
     loop {
-        let idle = targets.iter().all(|t| finished.contains(&t.remote));
-        if idle {
+        if plan.idle() {
             match commands.recv().await {
-                Some(command) => apply(&ctx, command, &mut targets, &mut finished, &mut done).await,
+                Some(command) => apply(&ctx, command, &mut plan).await,
                 None => return,
             }
         }
         // Take every waiting command before reading, so a burst of GUILD_CREATEs plans once.
         while let Ok(command) = commands.try_recv() {
-            apply(&ctx, command, &mut targets, &mut finished, &mut done).await;
+            apply(&ctx, command, &mut plan).await;
         }
-        progress.channels_total = u32::try_from(targets.len()).unwrap_or(u32::MAX);
-        for target in targets.clone() {
-            if finished.contains(&target.remote) {
+        progress.channels_total = u32::try_from(plan.targets.len()).unwrap_or(u32::MAX);
+        for target in plan.targets.clone() {
+            if plan.finished.contains(&target.remote) {
                 continue;
             }
             // New commands (more channels, a refetch) are planned before the next channel.
@@ -77,12 +98,12 @@ pub(crate) async fn run(
                 break;
             }
             progress.current_channel_id = Some(target.channel_id);
-            progress.channels_done = count_done(&targets, &done);
+            progress.channels_done = count_done(&plan.targets, &plan.done);
             let _ = ctx.set_progress(&progress).await;
             match read_channel(&mirror, &rest, target, &mut progress).await {
                 Ok(()) => {
-                    finished.insert(target.remote);
-                    done.insert(target.remote);
+                    plan.finished.insert(target.remote);
+                    plan.done.insert(target.remote);
                     // Pins change without a message event while the bridge is away: one read per channel.
                     let _mapper = mirror.lock().await;
                     if let Err(error) = super::pins::sync(&ctx, &rest, target.remote).await {
@@ -92,8 +113,8 @@ pub(crate) async fn run(
                 Err(error) if is_permanent(&error) => {
                     tracing::warn!(channel = %target.remote, %error, "cannot read this channel's history; skipping it");
                     let _ = ctx.set_cursor(&history_key(target.remote), DONE).await;
-                    finished.insert(target.remote);
-                    done.insert(target.remote);
+                    plan.finished.insert(target.remote);
+                    plan.done.insert(target.remote);
                 }
                 Err(error) => {
                     tracing::warn!(channel = %target.remote, %error, "reading history failed; retrying shortly");
@@ -102,8 +123,9 @@ pub(crate) async fn run(
                 }
             }
         }
-        progress.channels_done = count_done(&targets, &done);
-        if targets.iter().all(|t| finished.contains(&t.remote)) {
+        progress.channels_done = count_done(&plan.targets, &plan.done);
+        let idle = plan.idle();
+        if idle {
             progress.current_channel_id = None;
             tracing::info!(
                 channels = progress.channels_done,
@@ -112,41 +134,62 @@ pub(crate) async fn run(
             );
         }
         let _ = ctx.set_progress(&progress).await;
+        // Answered after the progress says so, so whoever waits reads the finished figures.
+        if idle && plan.planned && commands.is_empty() {
+            for waiting in plan.waiting.drain(..) {
+                let _ = waiting.send(());
+            }
+        }
     }
 }
 
-async fn apply(
-    ctx: &BridgeContext,
-    command: Command,
-    targets: &mut Vec<HistoryTarget>,
-    finished: &mut HashSet<Snowflake>,
-    done: &mut HashSet<Snowflake>,
-) {
+async fn apply(ctx: &BridgeContext, command: Command, plan: &mut Plan) {
     match command {
         Command::Targets(new) => {
+            plan.planned = true;
             for target in new {
-                if !targets.contains(&target) {
+                if plan.targets.contains(&target) {
+                    continue;
+                }
+                if plan.refetch_all || plan.refetch_some.remove(&target.channel_id) {
+                    reset(ctx, target, plan).await;
+                } else {
                     // A channel completed by an earlier run counts as done from the start.
                     let cursor = ctx.cursor(&history_key(target.remote)).await.ok().flatten();
                     if cursor.as_deref() == Some(DONE) {
-                        done.insert(target.remote);
+                        plan.done.insert(target.remote);
                     }
-                    targets.push(target);
                 }
+                plan.targets.push(target);
             }
         }
-        Command::Refetch(only) => {
-            for target in
-                targets.iter().filter(|t| only.as_ref().is_none_or(|ids| ids.contains(&t.channel_id)))
-            {
-                if let Err(error) = ctx.set_cursor(&history_key(target.remote), "").await {
-                    tracing::warn!(%error, "cannot reset a backfill cursor");
-                }
-                finished.remove(&target.remote);
-                done.remove(&target.remote);
+        Command::Refetch(only, done) => {
+            plan.waiting.push(done);
+            match &only {
+                None => plan.refetch_all = true,
+                Some(ids) => plan.refetch_some.extend(ids.iter().copied()),
+            }
+            let chosen: Vec<HistoryTarget> = plan
+                .targets
+                .iter()
+                .filter(|t| only.as_ref().is_none_or(|ids| ids.contains(&t.channel_id)))
+                .copied()
+                .collect();
+            for target in chosen {
+                plan.refetch_some.remove(&target.channel_id);
+                reset(ctx, target, plan).await;
             }
         }
     }
+}
+
+/// Makes a channel's history read again from its newest message.
+async fn reset(ctx: &BridgeContext, target: HistoryTarget, plan: &mut Plan) {
+    if let Err(error) = ctx.set_cursor(&history_key(target.remote), "").await {
+        tracing::warn!(%error, "cannot reset a backfill cursor");
+    }
+    plan.finished.remove(&target.remote);
+    plan.done.remove(&target.remote);
 }
 
 fn count_done(targets: &[HistoryTarget], done: &HashSet<Snowflake>) -> u32 {

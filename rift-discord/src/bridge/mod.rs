@@ -172,11 +172,21 @@ impl Bridge for DiscordBridge {
     }
 
     async fn backfill(&self, _ctx: &BridgeContext, channels: Option<Vec<ChannelId>>) -> rift::Result<()> {
-        let running = self.running.lock().await;
-        let running = running.as_ref().ok_or_else(|| {
-            RiftError::conflict(rift::ErrorCode::BridgeNotRunning, "the bridge is not running")
-        })?;
-        running.backfill.send(backfill::Command::Refetch(channels)).map_err(internal)
+        let (done, finished) = tokio::sync::oneshot::channel();
+        {
+            let running = self.running.lock().await;
+            let running = running.as_ref().ok_or_else(|| {
+                RiftError::conflict(rift::ErrorCode::BridgeNotRunning, "the bridge is not running")
+            })?;
+            running.backfill.send(backfill::Command::Refetch(channels, done)).map_err(internal)?;
+        }
+        // The runner drops the answer when the bridge stops first.
+        finished.await.map_err(|_| {
+            RiftError::conflict(
+                rift::ErrorCode::BridgeNotRunning,
+                "the bridge stopped before the backfill finished",
+            )
+        })
     }
 
     async fn stop(&self) -> rift::Result<()> {

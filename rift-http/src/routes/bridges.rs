@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use rift::id::{BridgeConnectionId, ChannelId};
+use rift::model::BackfillRequest;
 use rift::service::{BridgeInput, BridgeView};
 use serde::Deserialize;
 
@@ -63,14 +64,16 @@ pub(super) async fn delete(
 }
 
 /// POST /api/bridges/discord/{id}/backfill
+///
+/// Records the request; the process running the connection (this one or another node's) runs it.
 pub(super) async fn backfill(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<BridgeConnectionId>,
     JsonOrEmpty(body): JsonOrEmpty<BackfillBody>,
-) -> ApiResult<StatusCode> {
-    state.bridges.backfill(user, id, body.channel_ids).await?;
-    Ok(StatusCode::ACCEPTED)
+) -> ApiResult<(StatusCode, axum::Json<BackfillRequest>)> {
+    let request = state.bridges.backfill(user, id, body.channel_ids).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(request)))
 }
 
 /// POST /api/bridges/discord/{id}/pause

@@ -94,7 +94,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/files/{upload_id}/{secret}/{filename}", get(uploads::download))
         .route("/ws", get(crate::gateway::upgrade))
         .route("/metrics", get(crate::metrics::serve))
-        .merge(client::routes(state.config.client_dir.as_deref()))
+        .merge(client::routes(state.config.client_dir.as_deref(), state.config.embedded_client))
         .method_not_allowed_fallback(method_not_allowed)
 }
 

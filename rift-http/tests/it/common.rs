@@ -35,6 +35,13 @@ pub(crate) struct TestServer {
     task: tokio::task::JoinHandle<()>,
 }
 
+impl TestServer {
+    /// The kind of database the test runs on, from the test database itself (a file: SQLite).
+    pub(crate) fn backend(&self) -> &'static str {
+        if self._db.path().is_some() { "sqlite" } else { "postgres" }
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();

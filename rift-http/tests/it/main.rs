@@ -60,6 +60,8 @@ common::http_tests! {
     database: [
         client::the_client_is_served_with_strict_headers,
         client::without_a_built_client_api_paths_are_still_json,
+        client::an_embedded_client_is_served_by_the_same_rules,
+        client::a_client_directory_wins_over_the_embedded_copy,
         auth::expired_tokens_are_rejected,
         auth::auth_routes_are_rate_limited_per_address,
         hostile::message_sends_are_rate_limited_per_user,

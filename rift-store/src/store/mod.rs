@@ -2,6 +2,7 @@
 //! and the [`rift::Store`] implementation that delegates to them.
 
 mod audit;
+mod backfill;
 mod bridges;
 pub(crate) mod channels;
 mod dms;
@@ -19,11 +20,13 @@ mod users;
 use async_trait::async_trait;
 use rift::Timestamp;
 use rift::id::{
-    AuditEntryId, BridgeConnectionId, ChannelId, MessageId, RoleId, ServerId, TokenFamilyId, UploadId, UserId,
+    AuditEntryId, BackfillRequestId, BridgeConnectionId, ChannelId, MessageId, RoleId, ServerId,
+    TokenFamilyId, UploadId, UserId,
 };
 use rift::model::{
-    AuditEntry, Ban, BridgeConnection, BridgeRef, BridgeStatus, Channel, DmChannel, HistorySettings, Invite,
-    Member, Message, MessageHistoryEntry, PermissionOverwrite, ReadState, Role, Server, Upload, User,
+    AuditEntry, BackfillRequest, Ban, BridgeConnection, BridgeRef, BridgeStatus, Channel, DmChannel,
+    HistorySettings, Invite, Member, Message, MessageHistoryEntry, PermissionOverwrite, ReadState, Role,
+    Server, Upload, User,
 };
 use rift::store::{
     Backend, BridgedKind, ChannelPatch, CreateMessageOutcome, JoinOutcome, MessagePage, NewInvite,
@@ -488,6 +491,42 @@ impl Store for Database {
     }
     async fn release_bridge_lease(&self, id: BridgeConnectionId, holder: Uuid) -> StoreResult<bool> {
         Ok(self.drop_lease(id, holder).await?)
+    }
+    async fn create_backfill_request(&self, request: &BackfillRequest) -> StoreResult<()> {
+        Ok(self.insert_backfill_request(request).await?)
+    }
+    async fn backfill_request(&self, id: BackfillRequestId) -> StoreResult<Option<BackfillRequest>> {
+        Ok(self.get_backfill_request(id).await?)
+    }
+    async fn latest_backfill_request(
+        &self,
+        connection_id: BridgeConnectionId,
+    ) -> StoreResult<Option<BackfillRequest>> {
+        Ok(self.get_latest_backfill_request(connection_id).await?)
+    }
+    async fn take_backfill_requests(
+        &self,
+        connection_id: BridgeConnectionId,
+        holder: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Vec<BackfillRequest>> {
+        Ok(self.take_open_backfill_requests(connection_id, holder, now).await?)
+    }
+    async fn finish_backfill_request(
+        &self,
+        id: BackfillRequestId,
+        holder: Uuid,
+        error: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        Ok(self.put_backfill_finished(id, holder, error, now).await?)
+    }
+    async fn release_backfill_requests(
+        &self,
+        connection_id: BridgeConnectionId,
+        holder: Uuid,
+    ) -> StoreResult<u64> {
+        Ok(self.put_backfill_requests_pending(connection_id, holder).await?)
     }
 
     async fn save_gateway_sessions(

@@ -93,6 +93,7 @@ conformance! {
     misc::bridged_objects_are_found_by_remote_id,
     misc::bridge_connections_and_cursors,
     misc::bridge_lease_has_one_holder_until_it_expires_or_is_released,
+    misc::backfill_requests_are_taken_once_finished_by_their_taker_and_handed_back,
     misc::concurrent_lease_takers_get_one_lease,
     misc::saved_gateway_sessions_are_taken_once_by_their_owner,
     misc::deleting_a_server_takes_everything_in_it,

@@ -1,11 +1,12 @@
-//! Bridge connections as their owner manages them: create, list, read, pause, resume, delete.
+//! Bridge connections as their owner manages them: create, list, read, pause, resume, delete,
+//! and ask for a backfill (recorded, run by whichever process holds the connection's lease).
 //! Only the owner sees a connection (anyone else: 404); the token is write-only.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorCode, Resource, Result};
-use crate::id::{BridgeConnectionId, ChannelId, ServerId, UserId};
-use crate::model::{BridgeConnection, BridgeStatus};
+use crate::id::{BackfillRequestId, BridgeConnectionId, ChannelId, ServerId, UserId};
+use crate::model::{BackfillRequest, BridgeConnection, BridgeStatus};
 
 use super::Rift;
 
@@ -13,6 +14,9 @@ use super::Rift;
 pub(crate) const PROGRESS_KEY: &str = "progress";
 /// The cursor key under which a bridge keeps the remote servers it mirrors.
 pub(crate) const GUILDS_KEY: &str = "guilds";
+
+/// The most channels one backfill request may name.
+pub const MAX_BACKFILL_CHANNELS: usize = 100;
 
 /// A new connection, as its owner asks for it.
 #[derive(Debug, Clone)]
@@ -87,6 +91,9 @@ pub struct BridgeView {
     pub guilds: Vec<BridgedServer>,
     /// Backfill progress.
     pub backfill: BackfillProgress,
+    /// The most recently asked backfill request, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfill_request: Option<BackfillRequest>,
 }
 
 fn one_of(field: &'static str, code: ErrorCode, value: &str, allowed: &[&str]) -> Result<()> {
@@ -186,6 +193,70 @@ impl Rift {
         Ok(self.create_bridge_connection(owner, input).await?.id)
     }
 
+    /// Asks for one of the caller's connections to read history again: of `channels` (mirrored
+    /// channels of this connection, Rift ids) or of every channel. The request is recorded; the
+    /// process holding the connection's lease (this one or another sharing the database) takes
+    /// it within seconds, runs it and marks it `done` or `failed`.
+    ///
+    /// # Errors
+    /// 404 for a connection that is not the caller's; 409 `bridge_not_running` when it is paused
+    /// or stopped; 400 `invalid_channel_ids` for an empty list, more than
+    /// [`MAX_BACKFILL_CHANNELS`], or a channel this connection does not mirror.
+    pub async fn request_bridge_backfill(
+        &self,
+        owner: UserId,
+        id: BridgeConnectionId,
+        channels: Option<Vec<ChannelId>>,
+    ) -> Result<BackfillRequest> {
+        let connection = self.owned_connection(owner, id).await?;
+        if matches!(connection.status, BridgeStatus::Paused | BridgeStatus::Stopped) {
+            return Err(Error::conflict(
+                ErrorCode::BridgeNotRunning,
+                "the connection is not running; resume it first",
+            ));
+        }
+        let channels = match channels {
+            None => None,
+            Some(mut ids) => {
+                ids.sort();
+                ids.dedup();
+                if ids.is_empty() || ids.len() > MAX_BACKFILL_CHANNELS {
+                    return Err(Error::invalid(
+                        ErrorCode::InvalidChannelIds,
+                        format!("channel_ids must name 1 to {MAX_BACKFILL_CHANNELS} channels"),
+                    ));
+                }
+                for channel_id in &ids {
+                    let mirrored = self.inner.store.channel(*channel_id).await?.is_some_and(|channel| {
+                        channel.bridge.is_some_and(|bridge| bridge.source == connection.source)
+                    });
+                    if !mirrored {
+                        return Err(Error::invalid(
+                            ErrorCode::InvalidChannelIds,
+                            format!("channel {channel_id} is not mirrored by this connection"),
+                        ));
+                    }
+                }
+                Some(ids)
+            }
+        };
+        let request = BackfillRequest::new(id, channels, self.now());
+        self.inner.store.create_backfill_request(&request).await?;
+        Ok(request)
+    }
+
+    /// One of the caller's backfill requests; anyone else's is 404.
+    pub async fn bridge_backfill_request(
+        &self,
+        owner: UserId,
+        id: BackfillRequestId,
+    ) -> Result<BackfillRequest> {
+        let request =
+            self.inner.store.backfill_request(id).await?.ok_or(Error::NotFound(Resource::Bridge))?;
+        self.owned_connection(owner, request.connection_id).await?;
+        Ok(request)
+    }
+
     async fn owned_connection(&self, owner: UserId, id: BridgeConnectionId) -> Result<BridgeConnection> {
         match self.inner.store.bridge_connection(id).await? {
             Some(connection) if connection.owner_id == owner => Ok(connection),
@@ -213,6 +284,7 @@ impl Rift {
             status: connection.status,
             status_reason: connection.status_reason,
             discord_user_id: connection.remote_user_id,
+            backfill_request: store.latest_backfill_request(connection.id).await?,
             guilds,
             backfill,
         })

@@ -31,7 +31,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use auth::{AuthSession, Claims, TokenPair};
-pub use bridges::{BackfillProgress, BridgeInput, BridgeView, BridgedServer};
+pub use bridges::{BackfillProgress, BridgeInput, BridgeView, BridgedServer, MAX_BACKFILL_CHANNELS};
 pub use channels::{ChannelInput, ChannelUpdate, OverwriteInput, mentions, names_everyone};
 pub use hashing::HashingStats;
 pub use history::{HistorySettingsUpdate, MAX_RETENTION_DAYS};

@@ -1,6 +1,7 @@
 //! Bridge leases: two managers over one PostgreSQL database (as two processes would be) never run
 //! the same connection at once, and one takes over when the other shuts down, dies or loses its
-//! lease.
+//! lease. A backfill asked for through any manager runs in the holder's, and one its holder
+//! was running when it shut down runs again on the next.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -8,8 +9,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use rift::bridge::{Bridge, BridgeContext, BridgeFactory, BridgeManager, LeaseTimings};
 use rift::event::Envelope;
-use rift::id::BridgeConnectionId;
-use rift::model::BridgeConnection;
+use rift::id::{BridgeConnectionId, ChannelId};
+use rift::model::{BackfillState, BridgeConnection};
 use rift::service::{Config, RegisterInput, Rift};
 use rift::{Store, UserId};
 
@@ -25,6 +26,8 @@ struct Record {
     log: Vec<(&'static str, &'static str)>,
     running: usize,
     most: usize,
+    /// Backfills never finish while set (one in progress when its host stops).
+    hold_backfills: bool,
 }
 
 type Shared = Arc<Mutex<Record>>;
@@ -48,6 +51,17 @@ impl Bridge for Recorder {
         Ok(())
     }
     async fn on_event(&self, _ctx: &BridgeContext, _event: &Envelope) -> rift::Result<()> {
+        Ok(())
+    }
+    async fn backfill(&self, _ctx: &BridgeContext, _channels: Option<Vec<ChannelId>>) -> rift::Result<()> {
+        let hold = {
+            let mut record = self.record.lock().unwrap();
+            record.log.push((self.node, "backfill"));
+            record.hold_backfills
+        };
+        if hold {
+            std::future::pending::<()>().await;
+        }
         Ok(())
     }
     async fn stop(&self) -> rift::Result<()> {
@@ -186,4 +200,57 @@ fn a_dead_managers_connection_is_taken_over_after_its_lease_expires() {
         assert_eq!(log(&record), [("a", "start"), ("b", "start")]);
         b.shutdown().await;
     });
+}
+
+#[tokio::test]
+async fn a_backfill_asked_anywhere_runs_in_the_lease_holder_and_survives_its_shutdown() {
+    let Some(db) = rift_testing::postgres().await else { return };
+    let id = connection(&db.store).await;
+    let owner = db.store.bridge_connection(id).await.unwrap().unwrap().owner_id;
+    let record = Shared::default();
+    let poll = Duration::from_millis(100);
+    let a = manager(&db.store, "a", &record).with_backfill_poll(poll);
+    let b = manager(&db.store, "b", &record).with_backfill_poll(poll);
+    a.start_all().await.unwrap();
+    eventually("a runs it", Duration::from_secs(5), async || a.is_running(id).await).await;
+    b.start_all().await.unwrap();
+
+    // Asked through b, which does not run the connection: a takes it at its next poll.
+    let state = async |request| b.rift().bridge_backfill_request(owner, request).await.unwrap().state;
+    let first = b.backfill(owner, id, None).await.unwrap();
+    assert_eq!(first.state, BackfillState::Pending);
+    eventually("a runs the backfill", Duration::from_secs(5), async || {
+        state(first.id).await == BackfillState::Done
+    })
+    .await;
+    assert_eq!(log(&record), [("a", "start"), ("a", "backfill")]);
+
+    // One a is still running when it shuts down goes back to pending, and b, taking the
+    // connection over, runs it.
+    record.lock().unwrap().hold_backfills = true;
+    let second = b.backfill(owner, id, None).await.unwrap();
+    eventually("a starts the second", Duration::from_secs(5), async || {
+        state(second.id).await == BackfillState::Running
+    })
+    .await;
+    record.lock().unwrap().hold_backfills = false;
+    a.shutdown().await;
+    eventually("b runs it again", Duration::from_secs(5), async || {
+        state(second.id).await == BackfillState::Done
+    })
+    .await;
+    assert_eq!(
+        log(&record),
+        [
+            ("a", "start"),
+            ("a", "backfill"),
+            ("a", "backfill"),
+            ("a", "stop"),
+            ("b", "start"),
+            ("b", "backfill")
+        ]
+    );
+    let done = b.rift().bridge_backfill_request(owner, second.id).await.unwrap();
+    assert!(done.finished_at.is_some() && done.error.is_none(), "{done:?}");
+    b.shutdown().await;
 }

@@ -378,3 +378,59 @@ pub(crate) async fn saved_gateway_sessions_are_taken_once_by_their_owner(store: 
     assert!(store.save_gateway_sessions("node-a", &[unknown]).await.is_err(), "an unknown user");
     assert!(store.take_gateway_sessions("node-a").await.unwrap().is_empty(), "nothing half-saved");
 }
+
+pub(crate) async fn backfill_requests_are_taken_once_finished_by_their_taker_and_handed_back(
+    store: &dyn Store,
+) {
+    use rift::model::{BackfillRequest, BackfillState};
+    let owner = user(store, "owner").await;
+    let conn = connection(owner.id);
+    store.create_bridge_connection(&conn).await.unwrap();
+    let (one, two) = (Uuid::now_v7(), Uuid::now_v7());
+    assert_eq!(store.latest_backfill_request(conn.id).await.unwrap(), None);
+
+    let every = BackfillRequest::new(conn.id, None, at(0));
+    let some = BackfillRequest::new(conn.id, Some(vec![ChannelId::new(), ChannelId::new()]), at(1));
+    store.create_backfill_request(&every).await.unwrap();
+    store.create_backfill_request(&some).await.unwrap();
+    assert_eq!(store.backfill_request(some.id).await.unwrap().as_ref(), Some(&some), "reads back as written");
+    assert_eq!(store.latest_backfill_request(conn.id).await.unwrap().map(|r| r.id), Some(some.id));
+
+    // Taken once, oldest first, as running with the taker's time.
+    let taken = store.take_backfill_requests(conn.id, one, at(5)).await.unwrap();
+    assert_eq!(taken.iter().map(|r| r.id).collect::<Vec<_>>(), [every.id, some.id]);
+    assert!(taken.iter().all(|r| r.state == BackfillState::Running && r.started_at == Some(at(5))));
+    assert_eq!(taken[1].channel_ids, some.channel_ids);
+    assert!(store.take_backfill_requests(conn.id, one, at(6)).await.unwrap().is_empty());
+
+    // Finished only by its taker.
+    assert!(!store.finish_backfill_request(every.id, two, None, at(7)).await.unwrap());
+    assert!(store.finish_backfill_request(every.id, one, None, at(7)).await.unwrap());
+    assert!(!store.finish_backfill_request(every.id, one, None, at(8)).await.unwrap(), "once");
+    let done = store.backfill_request(every.id).await.unwrap().unwrap();
+    assert_eq!((done.state, done.error, done.finished_at), (BackfillState::Done, None, Some(at(7))));
+
+    // Another holder (the lease moved) takes what the first left running; the first's answer
+    // then counts for nothing.
+    let moved = store.take_backfill_requests(conn.id, two, at(9)).await.unwrap();
+    assert_eq!(moved.iter().map(|r| r.id).collect::<Vec<_>>(), [some.id]);
+    assert!(!store.finish_backfill_request(some.id, one, None, at(10)).await.unwrap());
+    // Handed back (its host stopped): pending again, and taken again.
+    assert_eq!(store.release_backfill_requests(conn.id, one).await.unwrap(), 0);
+    assert_eq!(store.release_backfill_requests(conn.id, two).await.unwrap(), 1);
+    assert_eq!(store.backfill_request(some.id).await.unwrap().unwrap().state, BackfillState::Pending);
+    assert_eq!(store.take_backfill_requests(conn.id, two, at(11)).await.unwrap().len(), 1);
+    assert!(store.finish_backfill_request(some.id, two, Some("the bridge refused"), at(12)).await.unwrap());
+    let failed = store.backfill_request(some.id).await.unwrap().unwrap();
+    assert_eq!((failed.state, failed.error.as_deref()), (BackfillState::Failed, Some("the bridge refused")));
+    assert!(
+        store.take_backfill_requests(conn.id, one, at(13)).await.unwrap().is_empty(),
+        "finished stay finished"
+    );
+
+    // Requests belong to a connection: none for an unknown one, and they go with it.
+    let orphan = BackfillRequest::new(BridgeConnectionId::new(), None, at(14));
+    assert!(matches!(store.create_backfill_request(&orphan).await, Err(StoreError::Missing(_))));
+    assert!(store.delete_bridge_connection(conn.id).await.unwrap());
+    assert_eq!(store.backfill_request(every.id).await.unwrap(), None);
+}
