@@ -1,7 +1,7 @@
 //! Backfill requests: asked for by any process, run by the holder of the connection's lease.
 
 use chrono::{DateTime, Utc};
-use rift::StoreError;
+use rift::{Conflict, StoreError};
 use rift::id::{BackfillRequestId, BridgeConnectionId, ChannelId};
 use rift::model::{BackfillRequest, BackfillState};
 use uuid::Uuid;
@@ -74,7 +74,7 @@ impl Database {
             .bind(r.finished_at.map(Ts::new))
             .execute(pool)
             .await
-            .map_err(|e| on_insert(e, "backfill_request", "bridge_connection"))?
+            .map_err(|e| on_insert(e, Conflict::Key("backfill_requests"), "bridge_connection"))?
             .rows_affected()
         });
         Ok(())
