@@ -6,6 +6,7 @@
 //! returns a typed [`Error`]. Events are published only after the store has committed the change.
 
 mod access;
+mod access_cache;
 mod auth;
 mod bridges;
 mod channels;
@@ -30,6 +31,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+pub use access_cache::AccessCacheStats;
 pub use auth::{AuthSession, Claims, TokenPair};
 pub use bridges::{BackfillProgress, BridgeInput, BridgeView, BridgedServer};
 pub use channels::{ChannelInput, ChannelUpdate, OverwriteInput, mentions, names_everyone};
@@ -111,6 +113,8 @@ struct Inner {
     presence: presence::Presence,
     message_limiter: RateLimiter<UserId>,
     files: std::sync::OnceLock<Arc<dyn crate::files::FileStore>>,
+    /// The permission view; told of every envelope through the router.
+    access_cache: Arc<access_cache::AccessCache>,
 }
 
 /// The Rift service layer. Cheap to clone (shared).
@@ -156,6 +160,9 @@ impl Rift {
         fanout: Arc<dyn FanOut>,
     ) -> Self {
         let message_limiter = RateLimiter::new(10.0, 20.0);
+        let access_cache = Arc::new(access_cache::AccessCache::default());
+        let observer: std::sync::Weak<dyn crate::router::Observer> = Arc::downgrade(&access_cache) as _;
+        router.observe(observer);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -165,6 +172,7 @@ impl Rift {
                 config,
                 message_limiter,
                 files: std::sync::OnceLock::new(),
+                access_cache,
             }),
         }
     }
