@@ -571,6 +571,13 @@ pub(crate) async fn metrics_count_sends_and_deliveries_when_on(db: rift_testing:
     assert_eq!(after["rift_router_dropped_total"], 0.0);
     assert!(after["rift_password_hashes_total"] >= before["rift_password_hashes_total"] + 2.0);
     assert_eq!(after["rift_fanout_dropped_total"], 0.0);
+    // The sends' permission checks went through the permission view, which now holds the server.
+    assert_eq!(after["rift_permission_view_servers"], 1.0);
+    assert!(after["rift_permission_view_members"] >= 1.0, "{after:?}");
+    assert!(after["rift_permission_view_bytes"] > 0.0);
+    assert!(after["rift_permission_view_hits_total"] >= 1.0, "{after:?}");
+    assert!(after["rift_permission_view_misses_total"] >= 1.0);
+    assert!(after["rift_permission_view_invalidations_total"] >= 1.0, "joining forgets the view");
 }
 
 pub(crate) async fn pins_and_deletes_reach_sessions_as_settings_allow(s: TestServer) {
