@@ -448,3 +448,59 @@ mod tests {
         assert!(cache.stats().members <= MAX_MEMBERS);
     }
 }
+
+#[cfg(test)]
+mod size {
+    use super::*;
+    use crate::model::ChannelKind;
+    use crate::permissions::Permissions;
+
+    /// The estimate for a small community: 4 roles, 10 channels with 2 overwrites each, 100 members
+    /// with one role each (`cargo test -p rift --lib size -- --nocapture` prints it).
+    #[test]
+    fn a_small_community_costs_a_few_tens_of_kib() {
+        let server_id = ServerId::new();
+        let server = Server {
+            id: server_id,
+            name: "A small community".into(),
+            icon_url: None,
+            owner_id: UserId::new(),
+            bridge: None,
+            created_at: chrono::Utc::now(),
+        };
+        let mut roles =
+            vec![Role::new(RoleId::everyone(server_id), server_id, "@everyone", 0, 0, Permissions::NONE)];
+        for i in 1..4 {
+            roles.push(Role::new(RoleId::new(), server_id, format!("role {i}"), 0, i, Permissions::NONE));
+        }
+        let channels = (0..10)
+            .map(|i| {
+                let mut channel =
+                    Channel::new(ChannelId::new(), server_id, format!("channel-{i}"), ChannelKind::Text);
+                channel.topic = Some("what this channel is about".into());
+                channel.permission_overwrites = roles[..2]
+                    .iter()
+                    .map(|role| crate::model::PermissionOverwrite {
+                        id: role.id.uuid(),
+                        kind: crate::model::OverwriteKind::Role,
+                        allow: Permissions::NONE,
+                        deny: Permissions::SEND_MESSAGES,
+                    })
+                    .collect();
+                channel
+            })
+            .collect();
+        let cache = AccessCache::default();
+        let view = cache.keep_server(cache.ticket(), ServerView::new(server, roles.clone(), channels));
+        let empty = cache.stats().estimated_bytes;
+        for _ in 0..100 {
+            cache.keep_member(cache.ticket(), &view, UserId::new(), Some(Arc::from(vec![roles[1].id])));
+        }
+        let full = cache.stats().estimated_bytes;
+        println!(
+            "permission view: {empty} bytes without members, {full} with 100, {} per member",
+            (full - empty) / 100
+        );
+        assert!(empty > 1024 && full < 64 * 1024, "{empty} / {full}");
+    }
+}
