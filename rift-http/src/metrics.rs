@@ -1,6 +1,7 @@
 //! `GET /metrics`: Prometheus text exposition (format 0.0.4), written by hand. Off unless
 //! [`HttpConfig::metrics`](crate::HttpConfig) is set; then it answers gateway sessions, messages
-//! sent, gateway delivery latency, router drops, password-hashing queue and fan-out counters.
+//! sent, gateway delivery latency, router drops, password-hashing queue, fan-out counters and the
+//! permission view's size, hits, misses and invalidations.
 //! Off, it is the API's JSON 404.
 
 use std::fmt::Write;
@@ -172,6 +173,30 @@ fn render(state: &AppState) -> String {
     ];
     for (what, help, value) in counters {
         metric(&mut out, &format!("rift_fanout_{what}_total"), "counter", help, &[("", value as f64)]);
+    }
+
+    let view = state.rift.access_cache_stats();
+    let gauges = [
+        ("servers", "Servers held in the permission view.", view.servers),
+        ("members", "Member entries held in the permission view.", view.members),
+        ("bytes", "Estimated bytes held by the permission view.", view.estimated_bytes),
+    ];
+    for (what, help, value) in gauges {
+        metric(&mut out, &format!("rift_permission_view_{what}"), "gauge", help, &[("", value as f64)]);
+    }
+    let counters = [
+        ("hits", "Permission checks answered from the view.", view.hits),
+        ("misses", "Permission checks that read the database.", view.misses),
+        ("invalidations", "Servers (or, after lost events, all) forgotten by the view.", view.invalidations),
+    ];
+    for (what, help, value) in counters {
+        metric(
+            &mut out,
+            &format!("rift_permission_view_{what}_total"),
+            "counter",
+            help,
+            &[("", value as f64)],
+        );
     }
     out
 }

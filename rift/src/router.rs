@@ -58,6 +58,21 @@ impl Subscriber {
     }
 }
 
+/// Hears of every envelope a [`Router`] delivers, before any subscriber does, and of events lost
+/// before they reached it: how state derived from events (the service's permission view) stays
+/// current with changes made on this node and on others.
+///
+/// Called synchronously on the publisher's path, so an implementation must be quick and must
+/// never wait.
+pub trait Observer: Send + Sync {
+    /// An envelope is about to be delivered (published here, or arriving from another node).
+    fn before_delivery(&self, envelope: &Envelope);
+
+    /// Events were lost before they reached this router ([`Router::lag_all`],
+    /// [`Router::report_lost_event`]): whatever was derived from them may be out of date.
+    fn events_lost(&self);
+}
+
 /// Counters of a [`Router`] since it was made (for metrics).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -75,6 +90,8 @@ struct Inner {
     topics: RwLock<HashMap<Topic, Vec<Arc<Subscriber>>>>,
     /// Every live subscriber, subscribed to anything or not (for [`Router::lag_all`]).
     all: Mutex<Vec<std::sync::Weak<Subscriber>>>,
+    /// Told of every envelope before its subscribers ([`Router::observe`]).
+    observers: RwLock<Vec<std::sync::Weak<dyn Observer>>>,
     next_id: AtomicU64,
     queued: AtomicU64,
     dropped: AtomicU64,
@@ -121,6 +138,7 @@ impl Router {
 
     /// Delivers an already shared envelope (from another node, say) to its topic's subscribers.
     pub fn publish_envelope(&self, delivery: Delivery) -> usize {
+        self.each_observer(|observer| observer.before_delivery(&delivery));
         let topics = self.inner.topics.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         let Some(subscribers) = topics.get(&delivery.topic) else {
             return 0;
@@ -157,6 +175,7 @@ impl Router {
     /// this router (another node's fan-out dropped some), and nobody can tell whose, so every
     /// subscriber resyncs or closes as if its own queue had overflowed. Returns how many.
     pub fn lag_all(&self) -> usize {
+        self.each_observer(|observer| observer.events_lost());
         let all = self.inner.all.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let live: Vec<Arc<Subscriber>> = all.iter().filter_map(std::sync::Weak::upgrade).collect();
         drop(all);
@@ -164,6 +183,26 @@ impl Router {
             subscriber.mark_lagged();
         }
         live.len()
+    }
+
+    /// Tells the observers that an event was lost without marking subscribers lagged (another
+    /// node's envelope that could not be read, say).
+    pub fn report_lost_event(&self) {
+        self.each_observer(|observer| observer.events_lost());
+    }
+
+    /// Adds an observer, told of every envelope from now on until it is dropped.
+    pub fn observe(&self, observer: std::sync::Weak<dyn Observer>) {
+        let mut observers = self.inner.observers.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        observers.retain(|observer| observer.strong_count() > 0);
+        observers.push(observer);
+    }
+
+    fn each_observer(&self, mut tell: impl FnMut(&dyn Observer)) {
+        let observers = self.inner.observers.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for observer in observers.iter().filter_map(std::sync::Weak::upgrade) {
+            tell(&*observer);
+        }
     }
 
     /// How many subscribers a topic has.

@@ -9,6 +9,7 @@
 mod frames;
 mod session;
 
+use futures_util::SinkExt;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -297,6 +298,38 @@ impl Connection {
         matches!(tokio::time::timeout(timeout, self.socket.send(Message::text(text))).await, Ok(Ok(())))
     }
 
+    /// Writes `first` and every frame already queued for this connection, flushing once;
+    /// `false` when the socket failed or did not take them within the write timeout.
+    async fn write_outbound(&mut self, first: Option<Outbound>) -> bool {
+        let Some(rx) = self.outbound.as_mut() else { return true };
+        let mut batch = Vec::new();
+        batch.extend(first);
+        // At most one queue's worth, so a busy channel cannot keep this loop from reading.
+        while batch.len() < self.state.gateway.config.outbound_capacity
+            && let Ok(next) = rx.try_recv()
+        {
+            batch.push(next);
+        }
+        if batch.is_empty() {
+            return true;
+        }
+        let socket = &mut self.socket;
+        let write = async {
+            for (frame, _) in &batch {
+                socket.feed(Message::text(&**frame)).await?;
+            }
+            socket.flush().await
+        };
+        let timeout = self.state.gateway.config.write_timeout;
+        if !matches!(tokio::time::timeout(timeout, write).await, Ok(Ok(()))) {
+            return false;
+        }
+        for (_, queued) in &batch {
+            self.state.metrics.delivered(queued.elapsed());
+        }
+        true
+    }
+
     async fn run(mut self) {
         let ending = self.serve().await;
         let code = match ending {
@@ -339,6 +372,12 @@ impl Connection {
                     Some(Err(error)) => return if is_too_big(error) { Ending::Close(close::TOO_BIG) } else { Ending::Gone },
                     Some(Ok(Message::Text(text))) => {
                         self.deadline = Instant::now() + self.config().heartbeat_interval * 2;
+                        // Events queued for this connection go out before the next client frame
+                        // is handled: a client sending as fast as it can (its own echoes queue up
+                        // with every send) must not fill its queue and be closed for it.
+                        if !self.write_outbound(None).await {
+                            return Ending::Gone;
+                        }
                         if self.config().rate_limits && self.limiter.check(&()).is_err() {
                             return Ending::Close(close::RATE_LIMITED);
                         }
@@ -355,11 +394,10 @@ impl Connection {
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 },
-                Some((frame, queued)) = recv_outbound(&mut self.outbound) => {
-                    if !self.send(&frame).await {
+                Some(first) = recv_outbound(&mut self.outbound) => {
+                    if !self.write_outbound(Some(first)).await {
                         return Ending::Gone;
                     }
-                    self.state.metrics.delivered(queued.elapsed());
                 }
                 code = self.close.wait() => return Ending::Close(code),
                 () = tokio::time::sleep_until(deadline) => return Ending::Close(close::SESSION_TIMED_OUT),

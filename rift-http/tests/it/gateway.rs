@@ -466,6 +466,26 @@ pub(crate) async fn a_reader_that_never_reads_is_dropped_without_slowing_others(
     assert!(elapsed < Duration::from_secs(120), "the fast reader was held up: {elapsed:?}");
 }
 
+/// A client that sends as fast as it can over the gateway, reading nothing meanwhile, gets every
+/// echo and is not closed: its queued echoes are written before its next frame is handled, so
+/// they never fill its (here small) outbound queue.
+pub(crate) async fn a_sender_that_sends_flat_out_is_not_closed(db: rift_testing::TestDb) {
+    let s = TestServer::start_with(db, |_, http| http.gateway.outbound_capacity = 16).await;
+    let (_, member, _, general) = pair(&s).await;
+    let (mut sender, _) = Client::identify(&s, &member).await;
+    let total = 400;
+    for i in 0..total {
+        let nonce = format!("n-{i}");
+        sender
+            .send(json!({ "type": "SendMessage", "channel_id": general, "content": "go", "nonce": nonce }))
+            .await;
+    }
+    for i in 0..total {
+        let echo = sender.expect("MessageCreate").await;
+        assert_eq!(echo["nonce"], format!("n-{i}"), "every echo, in order");
+    }
+}
+
 pub(crate) async fn typing_and_presence_reach_only_those_who_share(s: TestServer) {
     let (owner, member, _, general) = pair(&s).await;
     let outsider = s.register("outsider").await;
@@ -600,6 +620,13 @@ pub(crate) async fn metrics_count_sends_and_deliveries_when_on(db: rift_testing:
     assert_eq!(after["rift_router_dropped_total"], 0.0);
     assert!(after["rift_password_hashes_total"] >= before["rift_password_hashes_total"] + 2.0);
     assert_eq!(after["rift_fanout_dropped_total"], 0.0);
+    // The sends' permission checks went through the permission view, which now holds the server.
+    assert_eq!(after["rift_permission_view_servers"], 1.0);
+    assert!(after["rift_permission_view_members"] >= 1.0, "{after:?}");
+    assert!(after["rift_permission_view_bytes"] > 0.0);
+    assert!(after["rift_permission_view_hits_total"] >= 1.0, "{after:?}");
+    assert!(after["rift_permission_view_misses_total"] >= 1.0);
+    assert!(after["rift_permission_view_invalidations_total"] >= 1.0, "joining forgets the view");
 }
 
 pub(crate) async fn pins_and_deletes_reach_sessions_as_settings_allow(s: TestServer) {

@@ -69,6 +69,7 @@ common::http_tests! {
         gateway::frame_floods_close_4008,
         gateway::silent_sessions_time_out,
         gateway::a_reader_that_never_reads_is_dropped_without_slowing_others,
+        gateway::a_sender_that_sends_flat_out_is_not_closed,
         gateway::resuming_after_the_window_is_refused,
         gateway::a_failed_visibility_check_ends_the_session,
         gateway::metrics_count_sends_and_deliveries_when_on,

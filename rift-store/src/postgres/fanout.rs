@@ -532,7 +532,9 @@ impl Reader {
                         self.counters.add_received(1);
                     }
                     Err(e) => {
-                        // A newer node's event type, say: skip it, keep the rest flowing.
+                        // A newer node's event type, say: skip it, keep the rest flowing, but
+                        // let what was derived from events (the permission view) start afresh.
+                        self.router.report_lost_event();
                         self.counters.add_failed(1);
                         tracing::warn!(id, error = %e, "fan-out skipped an event it cannot read");
                     }

@@ -1,9 +1,9 @@
 //! Backfill requests: asked for by any process, run by the holder of the connection's lease.
 
 use chrono::{DateTime, Utc};
-use rift::{Conflict, StoreError};
 use rift::id::{BackfillRequestId, BridgeConnectionId, ChannelId};
 use rift::model::{BackfillRequest, BackfillState};
+use rift::{Conflict, StoreError};
 use uuid::Uuid;
 
 use crate::db::{Database, Res, Ts, on_db, on_insert};

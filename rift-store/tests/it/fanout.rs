@@ -5,11 +5,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rift::Permissions;
 use rift::event::{Envelope, Event, Topic};
 use rift::fanout::{FanOut, FanOutStats, NodeId};
 use rift::id::{ChannelId, MessageId, UserId};
+use rift::model::OverwriteKind;
 use rift::router::{Router, Subscription};
-use rift::service::{Config, RegisterInput, Rift, SendMessage};
+use rift::service::{Config, InviteInput, OverwriteInput, RegisterInput, Rift, RoleInput, SendMessage};
 use rift_store::{Database, PgFanOut, PgFanOutOptions};
 use sqlx::{Connection, PgConnection};
 
@@ -457,5 +459,62 @@ async fn a_restarted_node_replays_what_it_missed_or_says_it_cannot() {
     assert!(!replayed, "the rows it missed are gone");
     late.shutdown().await;
     a.database.close().await;
+}
+
+/// The permission view on one node follows changes made on another: a role taken away on A is
+/// enforced on B once A's event has reached B (and not before it could have).
+#[tokio::test]
+async fn a_role_revoked_on_one_node_is_enforced_on_the_other_once_its_event_arrives() {
+    let Some((url, _)) = rift_testing::postgres_url().await else { return };
+    let a = Node::start(&url, PgFanOutOptions::default()).await;
+    let b = Node::start(&url, PgFanOutOptions::default()).await;
+    let (ada, channel) = world(&a).await;
+    let server = a.rift.visible_channel(ada, channel).await.unwrap().unwrap().server_id.unwrap();
+    let bob = a.rift.register(RegisterInput::new("bob", "correct horse battery")).await.unwrap().user.id;
+    let invite = a.rift.create_invite(ada, server, InviteInput::default()).await.unwrap();
+    a.rift.join_server(bob, server, &invite.code).await.unwrap();
+    // Only speakers may send in the channel; bob is one.
+    let speakers =
+        a.rift.create_role(ada, server, RoleInput::new("speakers", Permissions::NONE)).await.unwrap();
+    let deny = OverwriteInput::new(OverwriteKind::Role, Permissions::NONE, Permissions::SEND_MESSAGES);
+    a.rift.put_overwrite(ada, channel, server.uuid(), deny).await.unwrap();
+    let allow = OverwriteInput::new(OverwriteKind::Role, Permissions::SEND_MESSAGES, Permissions::NONE);
+    a.rift.put_overwrite(ada, channel, speakers.id.uuid(), allow).await.unwrap();
+    a.rift.set_member_role(ada, speakers.id, bob, true).await.unwrap();
+
+    // B learns bob's standing and then answers from its view.
+    b.send(bob, channel, "from B").await;
+    let before = b.rift.access_cache_stats();
+    b.send(bob, channel, "from B again").await;
+    assert!(b.rift.access_cache_stats().hits > before.hits, "B answered from its view");
+
+    let mut on_b = b.rift.router().subscribe(1024);
+    on_b.add(Topic::Server(server));
+    a.rift.set_member_role(ada, speakers.id, bob, false).await.unwrap();
+    // Refused on A at once.
+    let refused = a.rift.send_message(bob, channel, SendMessage::text("from A")).await;
+    assert_eq!(refused.map(|_| ()).unwrap_err().code(), "missing_permissions");
+    // On B, once A's MemberUpdate has arrived.
+    loop {
+        if let Event::MemberUpdate(member) = &next(&mut on_b).await.event
+            && member.user.id == bob
+        {
+            break;
+        }
+    }
+    let refused = b.rift.send_message(bob, channel, SendMessage::text("from B, revoked")).await;
+    assert_eq!(refused.map(|_| ()).unwrap_err().code(), "missing_permissions");
+
+    // And given back on A: allowed on B once that event has arrived.
+    a.rift.set_member_role(ada, speakers.id, bob, true).await.unwrap();
+    loop {
+        if let Event::MemberUpdate(member) = &next(&mut on_b).await.event
+            && member.user.id == bob
+        {
+            break;
+        }
+    }
+    b.send(bob, channel, "from B, restored").await;
+    a.stop().await;
     b.stop().await;
 }

@@ -139,6 +139,7 @@ impl Rift {
             Some(position) => position,
             None => i32::try_from(self.inner.store.channels(server_id).await?.len()).unwrap_or(i32::MAX),
         };
+        let _forget = self.forget_on_drop(server_id);
         let channel = self.inner.store.create_channel(&channel).await?;
         let changes = json!({ "name": channel.name, "kind": channel.kind });
         self.audit(server_id, Some(user_id), "channel_create", Some(channel.id.uuid()), changes, None)
@@ -150,10 +151,11 @@ impl Rift {
     /// The channels of a server the caller can view.
     pub async fn channels(&self, user_id: UserId, server_id: ServerId) -> Result<Vec<Channel>> {
         let access = self.server_access(user_id, server_id).await?;
-        let channels = self.inner.store.channels(server_id).await?;
-        Ok(channels
-            .into_iter()
+        Ok(access
+            .channels()
+            .iter()
             .filter(|channel| access.in_channel(channel).contains(Permissions::VIEW_CHANNELS))
+            .cloned()
             .collect())
     }
 
@@ -188,7 +190,7 @@ impl Rift {
     ) -> Result<Channel> {
         let (channel, server) =
             self.managed_channel(user_id, channel_id, Permissions::MANAGE_CHANNELS).await?;
-        let server_id = server.server.id;
+        let server_id = server.server().id;
         let name = update
             .name
             .as_deref()
@@ -205,6 +207,7 @@ impl Rift {
             self.check_parent(server_id, parent).await?;
         }
         let patch = ChannelPatch { name, topic, position: update.position, parent_id: update.parent_id };
+        let _forget = self.forget_on_drop(server_id);
         let updated = self
             .inner
             .store
@@ -224,7 +227,8 @@ impl Rift {
     pub async fn delete_channel(&self, user_id: UserId, channel_id: ChannelId) -> Result<()> {
         let (channel, server) =
             self.managed_channel(user_id, channel_id, Permissions::MANAGE_CHANNELS).await?;
-        let server_id = server.server.id;
+        let server_id = server.server().id;
+        let _forget = self.forget_on_drop(server_id);
         self.inner.store.delete_channel(channel_id).await?;
         let changes = json!({ "name": channel.name });
         self.audit(server_id, Some(user_id), "channel_delete", Some(channel_id.uuid()), changes, None)
@@ -245,10 +249,10 @@ impl Rift {
         input: OverwriteInput,
     ) -> Result<Channel> {
         let (_, server) = self.managed_channel(user_id, channel_id, Permissions::MANAGE_ROLES).await?;
-        let server_id = server.server.id;
+        let server_id = server.server().id;
         match input.kind {
             OverwriteKind::Role => {
-                let role = server.roles.iter().find(|r| r.id == RoleId::from_uuid(target_id));
+                let role = server.roles().iter().find(|r| r.id == RoleId::from_uuid(target_id));
                 let Some(role) = role else { return Err(Error::NotFound(Resource::Role)) };
                 if !role.is_everyone() && !server.rank().outranks(server.role_rank(role)) {
                     return Err(Error::forbidden(
@@ -272,6 +276,7 @@ impl Rift {
             allow: input.allow & Permissions::ALL,
             deny: input.deny & Permissions::ALL,
         };
+        let _forget = self.forget_on_drop(server_id);
         self.inner.store.put_overwrite(channel_id, &overwrite).await?;
         self.overwrite_changed(user_id, server_id, channel_id, json!({ "target_id": target_id, "kind": input.kind, "allow": overwrite.allow, "deny": overwrite.deny })).await
     }
@@ -284,7 +289,8 @@ impl Rift {
         target_id: Uuid,
     ) -> Result<Channel> {
         let (_, server) = self.managed_channel(user_id, channel_id, Permissions::MANAGE_ROLES).await?;
-        let server_id = server.server.id;
+        let server_id = server.server().id;
+        let _forget = self.forget_on_drop(server_id);
         if !self.inner.store.delete_overwrite(channel_id, target_id).await? {
             return Err(Error::NotFound(Resource::Overwrite));
         }

@@ -251,6 +251,7 @@ impl Rift {
                 return Ok(server);
             }
             let patch = ServerPatch { name: Some(name), ..ServerPatch::default() };
+            let _forget = self.forget_on_drop(id);
             let server = store.update_server(id, &patch).await?.ok_or(Error::NotFound(Resource::Server))?;
             self.publish(Topic::Server(id), Event::ServerUpdate(server.clone()));
             return Ok(server);
@@ -295,6 +296,7 @@ impl Rift {
         roles: &[RemoteRole],
     ) -> Result<Vec<Role>> {
         let store = &self.inner.store;
+        let _forget = self.forget_on_drop(server_id);
         let mut changed = false;
         let current = store.roles(server_id).await?;
         if current.is_empty() {
@@ -371,6 +373,7 @@ impl Rift {
         if let Some(topic) = &topic {
             super::check_text("topic", ErrorCode::InvalidTopic, topic)?;
         }
+        let _forget = self.forget_on_drop(server_id);
         let Some(id) = self.find(BridgedKind::Channel, &remote.bridge).await? else {
             let mut channel = Channel::new(ChannelId::new(), server_id, name, remote.kind);
             channel.topic = topic;
@@ -437,6 +440,7 @@ impl Rift {
     pub async fn mirror_member(&self, server_id: ServerId, remote: &RemoteMember) -> Result<()> {
         let store = &self.inner.store;
         let user_id = remote.user_id;
+        let _forget = self.forget_on_drop(server_id);
         if store.add_member(server_id, user_id, remote.joined_at).await?
             && let Some(member) = store.member(server_id, user_id).await?
         {
@@ -469,6 +473,7 @@ impl Rift {
     pub async fn mirror_member_remove(&self, server_id: ServerId, user_id: UserId) -> Result<bool> {
         let store = &self.inner.store;
         let owner = store.server(server_id).await?.map(|s| s.owner_id);
+        let _forget = self.forget_on_drop(server_id);
         if owner == Some(user_id) || !store.remove_member(server_id, user_id).await? {
             return Ok(false);
         }
@@ -581,6 +586,7 @@ impl Rift {
             return Ok(server);
         }
         let patch = ServerPatch { icon_url: Some(url), ..ServerPatch::default() };
+        let _forget = self.forget_on_drop(server_id);
         let server =
             store.update_server(server_id, &patch).await?.ok_or(Error::NotFound(Resource::Server))?;
         self.publish(Topic::Server(server_id), Event::ServerUpdate(server.clone()));

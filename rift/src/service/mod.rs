@@ -6,6 +6,7 @@
 //! returns a typed [`Error`]. Events are published only after the store has committed the change.
 
 mod access;
+mod access_cache;
 mod auth;
 mod bridges;
 mod channels;
@@ -30,6 +31,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+pub use access_cache::AccessCacheStats;
 pub use auth::{AuthSession, Claims, TokenPair};
 pub use bridges::{BackfillProgress, BridgeInput, BridgeView, BridgedServer, MAX_BACKFILL_CHANNELS};
 pub use channels::{ChannelInput, ChannelUpdate, OverwriteInput, mentions, names_everyone};
@@ -120,6 +122,8 @@ struct Inner {
     presence: presence::Presence,
     message_limiter: RateLimiter<UserId>,
     files: std::sync::OnceLock<Arc<dyn crate::files::FileStore>>,
+    /// The permission view; told of every envelope through the router.
+    access_cache: Arc<access_cache::AccessCache>,
 }
 
 /// Builds a [`Rift`]; from [`Rift::builder`]. Anything not given takes its default.
@@ -161,16 +165,22 @@ impl RiftBuilder {
     /// The service.
     pub fn build(self) -> Rift {
         let config = self.config;
+        let router = self.router.unwrap_or_default();
+        // The permission view sees every envelope (local or from another node) before any subscriber.
+        let access_cache = Arc::new(access_cache::AccessCache::default());
+        let observer: std::sync::Weak<dyn crate::router::Observer> = Arc::downgrade(&access_cache) as _;
+        router.observe(observer);
         Rift {
             inner: Arc::new(Inner {
                 store: self.store,
-                router: self.router.unwrap_or_default(),
+                router,
                 fanout: self.fanout.unwrap_or_else(|| Arc::new(LocalFanOut::new())),
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 presence: presence::Presence::new(config.typing_throttle),
                 config,
                 message_limiter: RateLimiter::new(10.0, 20.0),
                 files: std::sync::OnceLock::new(),
+                access_cache,
             }),
         }
     }

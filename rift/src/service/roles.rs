@@ -91,6 +91,7 @@ impl Rift {
             1,
             input.permissions & Permissions::ALL,
         );
+        let _forget = self.forget_on_drop(server_id);
         let role = self.inner.store.create_role(&role).await?;
         let changes = json!({ "name": role.name, "permissions": role.permissions });
         self.audit(server_id, Some(user_id), "role_create", Some(role.id.uuid()), changes, None).await?;
@@ -100,7 +101,7 @@ impl Rift {
 
     /// A server's roles by position (members only).
     pub async fn roles(&self, user_id: UserId, server_id: ServerId) -> Result<Vec<Role>> {
-        Ok(self.server_access(user_id, server_id).await?.roles)
+        Ok(self.server_access(user_id, server_id).await?.roles().to_vec())
     }
 
     /// Publishes every role of a server (positions shift together, so all may have changed).
@@ -136,7 +137,7 @@ impl Rift {
                     "@everyone always stays at position 0",
                 ));
             }
-            let highest = i32::try_from(access.roles.len()).unwrap_or(i32::MAX) - 1;
+            let highest = i32::try_from(access.roles().len()).unwrap_or(i32::MAX) - 1;
             if !(1..=highest).contains(&position) {
                 return Err(Error::invalid(
                     ErrorCode::InvalidPosition,
@@ -150,6 +151,7 @@ impl Rift {
                 ));
             }
         }
+        let _forget = self.forget_on_drop(server_id);
         self.inner.store.update_role(role_id, &patch).await?.ok_or(Error::NotFound(Resource::Role))?;
         if let Some(position) = update.position {
             self.inner.store.move_role(role_id, position).await?.ok_or(Error::NotFound(Resource::Role))?;
@@ -172,6 +174,7 @@ impl Rift {
                 "the @everyone role cannot be deleted",
             ));
         }
+        let _forget = self.forget_on_drop(role.server_id);
         self.inner.store.delete_role(role_id).await?;
         let changes = json!({ "name": role.name });
         self.audit(role.server_id, Some(user_id), "role_delete", Some(role_id.uuid()), changes, None).await?;
@@ -195,6 +198,7 @@ impl Rift {
         if self.inner.store.member(server_id, target).await?.is_none() {
             return Err(Error::NotFound(Resource::Member));
         }
+        let _forget = self.forget_on_drop(server_id);
         let changed = if assign {
             self.inner.store.add_member_role(server_id, target, role_id).await?
         } else {

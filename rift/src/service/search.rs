@@ -132,7 +132,7 @@ impl Rift {
             }
         } else {
             let servers = match params.server_id {
-                Some(server_id) => vec![self.server_access(user_id, server_id).await?.server],
+                Some(server_id) => vec![self.server_access(user_id, server_id).await?.server().clone()],
                 None => self.inner.store.servers_of_user(user_id).await?,
             };
             for server in servers {

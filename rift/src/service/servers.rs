@@ -101,7 +101,7 @@ impl Rift {
 
     /// A server the caller is a member of; 404 otherwise.
     pub async fn server(&self, user_id: UserId, server_id: ServerId) -> Result<Server> {
-        Ok(self.server_access(user_id, server_id).await?.server)
+        Ok(self.server_access(user_id, server_id).await?.server().clone())
     }
 
     /// Renames, re-icons or transfers a server.
@@ -130,6 +130,7 @@ impl Rift {
             }
         }
         let patch = ServerPatch { name, icon_url: update.icon_url.clone(), owner_id: update.owner_id };
+        let _forget = self.forget_on_drop(server_id);
         let server = self
             .inner
             .store
@@ -150,6 +151,7 @@ impl Rift {
         if !access.is_owner() {
             return Err(Error::forbidden(ErrorCode::NotOwner, "only the owner can delete the server"));
         }
+        let _forget = self.forget_on_drop(server_id);
         self.inner.store.delete_server(server_id).await?;
         self.publish(Topic::Server(server_id), Event::ServerDelete { id: server_id });
         Ok(())
@@ -182,6 +184,7 @@ impl Rift {
         if !super::invites::plausible_code(code) {
             return Err(Error::NotFound(Resource::Invite));
         }
+        let _forget = self.forget_on_drop(server_id);
         let outcome = self.inner.store.join_with_invite(code, server_id, user_id, self.now()).await?;
         match outcome {
             JoinOutcome::UnknownInvite => Err(Error::NotFound(Resource::Invite)),
@@ -220,7 +223,7 @@ impl Rift {
                     "the target's highest role is not below yours",
                 ));
             }
-        } else if target == access.server.owner_id {
+        } else if target == access.server().owner_id {
             return Err(Error::forbidden(ErrorCode::RoleHierarchy, "the owner cannot be acted on"));
         }
         Ok(access)
@@ -229,6 +232,7 @@ impl Rift {
     /// Removes a member (KICK_MEMBERS, target strictly below the caller).
     pub async fn kick(&self, user_id: UserId, server_id: ServerId, target: UserId) -> Result<()> {
         self.check_moderation(user_id, server_id, target, Permissions::KICK_MEMBERS).await?;
+        let _forget = self.forget_on_drop(server_id);
         if !self.inner.store.remove_member(server_id, target).await? {
             return Err(Error::NotFound(Resource::Member));
         }
@@ -246,6 +250,7 @@ impl Rift {
                 "the owner cannot leave; transfer or delete the server",
             ));
         }
+        let _forget = self.forget_on_drop(server_id);
         self.inner.store.remove_member(server_id, user_id).await?;
         self.publish(Topic::Server(server_id), Event::MemberRemove { server_id, user_id });
         Ok(())
@@ -265,6 +270,7 @@ impl Rift {
         }
         let reason = reason.map(|r| r.chars().filter(|c| *c != '\0').take(512).collect::<String>());
         let was_member = self.inner.store.member(server_id, target).await?.is_some();
+        let _forget = self.forget_on_drop(server_id);
         self.inner.store.ban(server_id, target, reason.as_deref(), self.now()).await?;
         self.audit(server_id, Some(user_id), "member_ban", Some(target.uuid()), json!({}), reason).await?;
         if was_member {

@@ -78,6 +78,8 @@ service_tests! {
     typing_is_throttled_and_scoped,
     search_treats_operators_as_text,
     mirrored_dms_and_group_dms_follow_the_remote,
+    every_permission_change_is_enforced_on_the_next_call,
+    lost_events_drop_the_whole_permission_view,
     retention_purges_old_versions_and_deleted_content,
     pins_are_limited_permissioned_and_evented,
     mirrored_pins_follow_the_remote_list,

@@ -696,7 +696,9 @@ pub(crate) async fn visibility_tells_hidden_from_failed(db: rift_testing::TestDb
     assert!(f.rift.visible_channels(outsider, f.server).await.unwrap().is_none());
     assert!(f.rift.visible_channels(f.member, ServerId::new()).await.unwrap().is_none());
 
-    // The database goes away: "could not tell", not "not visible".
+    // The database goes away: "could not tell", not "not visible". (A change first, so the
+    // answers cannot come from the permission view.)
+    f.rift.create_role(f.owner, f.server, RoleInput::new("any change", Permissions::NONE)).await.unwrap();
     db.database.close().await;
     let failed = f.rift.visible_channel(f.member, f.general).await;
     assert_kind(failed.map(|_| ()), ErrorKind::Internal);
@@ -1064,4 +1066,131 @@ pub(crate) async fn mirrored_pins_follow_the_remote_list(store: Arc<dyn Store>) 
     let pins: Vec<_> = log.iter().filter(|e| e.action == "message_pin").collect();
     assert_eq!(pins.len(), 3);
     assert!(pins.iter().all(|e| e.actor_id.is_none() && e.reason.as_deref() == Some("loopback")));
+}
+
+// ---- the permission view: every change is enforced on the very next call ----
+
+/// Each permission-changing operation, each followed at once by a call that must now be refused
+/// or allowed. Before each change the same call is made once, so the answer before it comes from
+/// the permission view (the counters show it), which the change must not leave stale.
+pub(crate) async fn every_permission_change_is_enforced_on_the_next_call(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let (rift, owner, member, server, general) = (&f.rift, f.owner, f.member, f.server, f.general);
+    let send = |who: UserId| {
+        let rift = rift.clone();
+        async move { rift.send_message(who, general, SendMessage::text("hi")).await.map(|_| ()) }
+    };
+    send(member).await.unwrap();
+    let before = rift.access_cache_stats();
+    send(member).await.unwrap();
+    let after = rift.access_cache_stats();
+    assert!(after.hits > before.hits, "a repeated check is answered from the view: {after:?}");
+    assert_eq!(after.servers, 1);
+
+    // Channel overwrites: @everyone, then the member's own.
+    let deny_send = OverwriteInput::new(OverwriteKind::Role, Permissions::NONE, Permissions::SEND_MESSAGES);
+    rift.put_overwrite(owner, general, server.uuid(), deny_send).await.unwrap();
+    assert_code(send(member).await, "missing_permissions");
+    rift.delete_overwrite(owner, general, server.uuid()).await.unwrap();
+    send(member).await.unwrap();
+    let hide = OverwriteInput::new(OverwriteKind::Member, Permissions::NONE, Permissions::VIEW_CHANNELS);
+    rift.put_overwrite(owner, general, member.uuid(), hide).await.unwrap();
+    assert_kind(rift.messages(member, general, MessageQuery::default()).await, ErrorKind::NotFound);
+    rift.delete_overwrite(owner, general, member.uuid()).await.unwrap();
+    rift.messages(member, general, MessageQuery::default()).await.unwrap();
+
+    // A role's permissions (@everyone's here).
+    let mut no_send = RoleUpdate::default();
+    no_send.permissions = Some(Permissions::EVERYONE_DEFAULT.difference(Permissions::SEND_MESSAGES));
+    rift.update_role(owner, rift::RoleId::everyone(server), no_send).await.unwrap();
+    assert_code(send(member).await, "missing_permissions");
+    let mut default = RoleUpdate::default();
+    default.permissions = Some(Permissions::EVERYONE_DEFAULT);
+    rift.update_role(owner, rift::RoleId::everyone(server), default).await.unwrap();
+    send(member).await.unwrap();
+
+    // A new role, given, taken, given again, deleted; its overwrite mutes.
+    let muted = rift.create_role(owner, server, RoleInput::new("muted", Permissions::NONE)).await.unwrap();
+    let mute = OverwriteInput::new(OverwriteKind::Role, Permissions::NONE, Permissions::SEND_MESSAGES);
+    rift.put_overwrite(owner, general, muted.id.uuid(), mute).await.unwrap();
+    send(member).await.unwrap();
+    rift.set_member_role(owner, muted.id, member, true).await.unwrap();
+    assert_code(send(member).await, "missing_permissions");
+    rift.set_member_role(owner, muted.id, member, false).await.unwrap();
+    send(member).await.unwrap();
+    rift.set_member_role(owner, muted.id, member, true).await.unwrap();
+    assert_code(send(member).await, "missing_permissions");
+    rift.delete_role(owner, muted.id).await.unwrap();
+    send(member).await.unwrap();
+
+    // A role that grants a server permission, then loses it.
+    let mods =
+        rift.create_role(owner, server, RoleInput::new("mods", Permissions::MANAGE_CHANNELS)).await.unwrap();
+    rift.set_member_role(owner, mods.id, member, true).await.unwrap();
+    let made = rift.create_channel(member, server, ChannelInput::text("made-by-a-mod")).await.unwrap();
+    let mut powerless = RoleUpdate::default();
+    powerless.permissions = Some(Permissions::NONE);
+    rift.update_role(owner, mods.id, powerless).await.unwrap();
+    assert_code(
+        rift.create_channel(member, server, ChannelInput::text("again")).await,
+        "missing_permissions",
+    );
+
+    // Channels: a new one is visible at once, a renamed one shows its name, a deleted one is gone.
+    let seen = rift.visible_channels(member, server).await.unwrap().unwrap();
+    assert!(seen.iter().any(|c| c.id == made.id), "the new channel is listed at once");
+    let mut rename = rift::service::ChannelUpdate::default();
+    rename.name = Some("renamed".into());
+    rift.update_channel(owner, made.id, rename).await.unwrap();
+    assert_eq!(rift.channel(member, made.id).await.unwrap().name, "renamed");
+    rift.delete_channel(owner, made.id).await.unwrap();
+    assert_kind(
+        rift.send_message(member, made.id, SendMessage::text("hi")).await.map(|_| ()),
+        ErrorKind::NotFound,
+    );
+
+    // Membership: kicked, rejoined, banned, unbanned and rejoined, left.
+    let invite = rift.create_invite(owner, server, InviteInput::default()).await.unwrap();
+    send(member).await.unwrap();
+    rift.kick(owner, server, member).await.unwrap();
+    assert_kind(send(member).await, ErrorKind::NotFound);
+    rift.join_server(member, server, &invite.code).await.unwrap();
+    send(member).await.unwrap();
+    rift.ban(owner, server, member, None).await.unwrap();
+    assert_kind(send(member).await, ErrorKind::NotFound);
+    rift.unban(owner, server, member).await.unwrap();
+    assert_kind(send(member).await, ErrorKind::NotFound);
+    rift.join_server(member, server, &invite.code).await.unwrap();
+    send(member).await.unwrap();
+
+    // Ownership: transferred, the former owner keeps only what @everyone has.
+    let mut rename_server = ServerUpdate::default();
+    rename_server.name = Some("Lab 2".into());
+    rift.update_server(owner, server, rename_server.clone()).await.unwrap();
+    let mut transfer = ServerUpdate::default();
+    transfer.owner_id = Some(member);
+    rift.update_server(owner, server, transfer).await.unwrap();
+    assert_code(rift.update_server(owner, server, rename_server.clone()).await, "missing_permissions");
+    rift.update_server(member, server, rename_server).await.unwrap();
+    rift.leave(owner, server).await.unwrap();
+    assert_kind(send(owner).await, ErrorKind::NotFound);
+
+    // The server deleted: nothing in it answers.
+    send(member).await.unwrap();
+    rift.delete_server(member, server).await.unwrap();
+    assert_kind(send(member).await, ErrorKind::NotFound);
+    assert!(rift.visible_channels(member, server).await.unwrap().is_none());
+}
+
+/// Events lost on the way to this node (another node's fan-out dropped some) drop every view.
+pub(crate) async fn lost_events_drop_the_whole_permission_view(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    f.rift.send_message(f.member, f.general, SendMessage::text("hi")).await.unwrap();
+    assert_eq!(f.rift.access_cache_stats().servers, 1);
+    f.rift.router().lag_all();
+    assert_eq!(f.rift.access_cache_stats().servers, 0);
+    f.rift.send_message(f.member, f.general, SendMessage::text("hi")).await.unwrap();
+    assert_eq!(f.rift.access_cache_stats().servers, 1);
+    f.rift.router().report_lost_event();
+    assert_eq!(f.rift.access_cache_stats().servers, 0);
 }
