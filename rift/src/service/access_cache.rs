@@ -328,7 +328,8 @@ fn changed_server(event: &Event) -> Option<ServerId> {
         | Event::PresenceUpdate { .. }
         | Event::UserUpdate(_)
         | Event::DmChannelCreate(_)
-        | Event::ReadStateUpdate { .. } => None,
+        | Event::ReadStateUpdate { .. }
+        | Event::NodePresence { .. } => None,
     }
 }
 
