@@ -175,6 +175,39 @@ fn render(state: &AppState) -> String {
         metric(&mut out, &format!("rift_fanout_{what}_total"), "counter", help, &[("", value as f64)]);
     }
 
+    let usage = state.rift.store().usage();
+    let per_pool = |value: fn(&rift::store::PoolUsage) -> u32| {
+        usage
+            .pools
+            .iter()
+            .map(|p| (format!("{{pool=\"{}\"}}", p.name), f64::from(value(p))))
+            .collect::<Vec<_>>()
+    };
+    let pools = [
+        ("open", "Database connections open, per pool.", per_pool(|p| p.open)),
+        ("idle", "Open database connections waiting to be lent, per pool.", per_pool(|p| p.idle)),
+        ("max", "The most database connections each pool opens.", per_pool(|p| p.max)),
+    ];
+    for (what, help, samples) in pools {
+        let samples: Vec<(&str, f64)> = samples.iter().map(|(l, v)| (l.as_str(), *v)).collect();
+        metric(&mut out, &format!("rift_db_pool_connections_{what}"), "gauge", help, &samples);
+    }
+    if let Some((transactions, messages)) = usage.group_commit {
+        let batches = [
+            ("transactions", "SQLite group-commit transactions that stored messages.", transactions),
+            ("messages", "Messages stored by SQLite group-commit transactions.", messages),
+        ];
+        for (what, help, value) in batches {
+            metric(
+                &mut out,
+                &format!("rift_db_group_commit_{what}_total"),
+                "counter",
+                help,
+                &[("", value as f64)],
+            );
+        }
+    }
+
     let view = state.rift.access_cache_stats();
     let gauges = [
         ("servers", "Servers held in the permission view.", view.servers),

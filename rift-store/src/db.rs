@@ -63,6 +63,21 @@ impl Database {
         }
     }
 
+    /// How the connection pools are used now, and SQLite's group commit so far.
+    pub fn usage(&self) -> rift::store::StoreUsage {
+        fn pool<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> rift::store::PoolUsage {
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+            rift::store::PoolUsage::new(name, pool.size(), idle, pool.options().get_max_connections())
+        }
+        let mut usage = rift::store::StoreUsage::default();
+        match &self.pools {
+            Pools::Sqlite { write, read, .. } => usage.pools = vec![pool("write", write), pool("read", read)],
+            Pools::Postgres(main) => usage.pools = vec![pool("main", main)],
+        }
+        usage.group_commit = self.group_commit_stats();
+        usage
+    }
+
     /// Closes every connection. Later calls fail.
     pub async fn close(&self) {
         match &self.pools {

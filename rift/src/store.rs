@@ -241,6 +241,38 @@ pub struct MentionCandidate {
     pub mention_everyone: bool,
 }
 
+/// How a backend's connections are used, for operators ([`Store::usage`]; `/metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreUsage {
+    /// Each connection pool, by name (`write` and `read` on SQLite, `main` on PostgreSQL).
+    pub pools: Vec<PoolUsage>,
+    /// SQLite's group commit so far: transactions, and the messages they stored (their ratio is
+    /// the mean batch size). `None` where each message has its own transaction.
+    pub group_commit: Option<(u64, u64)>,
+}
+
+/// One connection pool's use at this moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolUsage {
+    /// The pool's name.
+    pub name: &'static str,
+    /// Connections open (idle or lent out).
+    pub open: u32,
+    /// Open connections waiting to be lent.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
+}
+
+impl PoolUsage {
+    /// One pool's figures.
+    pub fn new(name: &'static str, open: u32, idle: u32, max: u32) -> Self {
+        Self { name, open, idle, max }
+    }
+}
+
 /// A gateway session saved by a graceful shutdown ([`Store::save_gateway_sessions`]), so its
 /// client can resume it after the restart.
 #[derive(Debug, Clone, PartialEq)]
@@ -487,6 +519,10 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// How the backend's connections are used now; nothing by default (a store without pools).
+    fn usage(&self) -> StoreUsage {
+        StoreUsage::default()
+    }
 
     // ---- users ----
     /// Creates a user. `Conflict::Username` / `Conflict::Email` / `Conflict::BridgeRef`.

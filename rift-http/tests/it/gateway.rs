@@ -627,6 +627,22 @@ pub(crate) async fn metrics_count_sends_and_deliveries_when_on(db: rift_testing:
     assert!(after["rift_permission_view_hits_total"] >= 1.0, "{after:?}");
     assert!(after["rift_permission_view_misses_total"] >= 1.0);
     assert!(after["rift_permission_view_invalidations_total"] >= 1.0, "joining forgets the view");
+    // Pool use per backend, and SQLite's group commit counting what it stored.
+    let pools: &[&str] = if s.backend() == "sqlite" { &["write", "read"] } else { &["main"] };
+    for pool in pools {
+        let (open, idle, max) = (
+            after[&format!("rift_db_pool_connections_open{{pool=\"{pool}\"}}")],
+            after[&format!("rift_db_pool_connections_idle{{pool=\"{pool}\"}}")],
+            after[&format!("rift_db_pool_connections_max{{pool=\"{pool}\"}}")],
+        );
+        assert!(open >= 1.0 && idle <= open && open <= max, "{pool}: {open} {idle} {max}");
+    }
+    if s.backend() == "sqlite" {
+        assert!(after["rift_db_group_commit_messages_total"] >= 2.0, "{after:?}");
+        assert!(after["rift_db_group_commit_transactions_total"] >= 1.0);
+    } else {
+        assert!(!after.contains_key("rift_db_group_commit_messages_total"));
+    }
 }
 
 pub(crate) async fn pins_and_deletes_reach_sessions_as_settings_allow(s: TestServer) {

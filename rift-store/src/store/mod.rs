@@ -43,6 +43,10 @@ impl Store for Database {
         self.backend_kind()
     }
 
+    fn usage(&self) -> rift::store::StoreUsage {
+        Database::usage(self)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         let ping: Result<i32, sqlx::Error> =
             on_db!(self, read, |pool| sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await);
