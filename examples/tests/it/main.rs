@@ -16,42 +16,26 @@ use tokio::process::{Child, ChildStdout};
 /// How long an example may stay silent before the test gives up on it (a hang, not a slow run).
 const HANG: Duration = Duration::from_secs(60);
 
-/// The binary of example `name`, as `cargo test` builds it beside this test (it builds every
-/// example unless told which targets to build). Not built from here: a nested `cargo build`
-/// inherits this test's environment and would fight the outer build over fingerprints. `cargo
-/// build --examples` leaves `examples/<name>`; `cargo test` leaves only `examples/<name>-<hash>`
-/// (and older builds may leave other hashes), so the newest of these is the one. A binary missing
-/// or older than its own source or the examples' library fails the test with the command that
-/// builds it (changes in other crates are not seen here; `cargo test` rebuilds for those).
+/// The binary of example `name`, as `cargo build --examples` leaves it beside this test (the test
+/// command builds them first: `cargo test --all-targets` compiles examples as test harnesses,
+/// which are no use here, and plain `cargo test` leaves them under hashed names). Not built here: a nested `cargo build`
+/// inherits this test's environment and would fight the outer build over fingerprints. A binary
+/// missing or older than its own source or the examples' library fails the test with the command
+/// that builds it (changes in other crates are not seen here; `cargo test` rebuilds for those).
 fn example_binary(name: &str) -> PathBuf {
     // This test runs as <target>/<profile>/deps/it-<hash>; examples live in <profile>/examples.
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target profile dir");
-    let examples = profile_dir.join("examples");
-    let is_build_of = |file: &str| {
-        let file = file.strip_suffix(std::env::consts::EXE_SUFFIX).unwrap_or(file);
-        file == name
-            || file
-                .strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix('-'))
-                .is_some_and(|hash| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
-    };
-    let newest = std::fs::read_dir(&examples)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|entry| entry.file_name().to_str().is_some_and(is_build_of))
-        .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
-        .max();
+    let binary = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let sources = newest_source(&dir.join("src")).max(modified(&dir.join(format!("{name}.rs"))));
-    match newest {
-        Some((built, binary)) if built >= sources => binary,
-        _ => panic!(
-            "example {name} is not built or older than its sources: run `cargo test -p rift-examples` \
-             (or `cargo build -p rift-examples --examples` before `--test it`)"
-        ),
-    }
+    assert!(
+        built.is_some_and(|built| built >= sources),
+        "example {name} is not built or older than its sources: run \
+         `cargo build -p rift-examples --examples` first"
+    );
+    binary
 }
 
 /// The newest modification time of the Rust files below `dir` (the examples' library).
