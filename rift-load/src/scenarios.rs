@@ -1057,8 +1057,8 @@ pub async fn search(target: &Target, options: &SearchOptions) -> Result<SearchRe
     Ok(SearchReport { messages: options.messages, seed: options.seed, seeded_s, queries: reports, errors })
 }
 
-/// Writes the corpus through `rift-store` into the server's database: one writer on SQLite,
-/// eight on PostgreSQL.
+/// Writes the corpus through `rift-store` into the server's database, 64 messages at a time (on
+/// SQLite the store's group commit writes them in shared transactions).
 async fn seed_store(target: &Target, channel: &str, authors: &[Account; 2], n: usize) -> Result<()> {
     use rift::store::{CreateMessageOutcome, NewMessage};
     let url = target.database_url.as_deref().ok_or_else(|| {
@@ -1071,7 +1071,7 @@ async fn seed_store(target: &Target, channel: &str, authors: &[Account; 2], n: u
         .iter()
         .map(|a| a.id.parse().map_err(|_| LoadError::Io("bad user id".into())))
         .collect::<Result<_>>()?;
-    let writers = if url.starts_with("postgres") { 8 } else { 1 };
+    const WRITERS: usize = 64;
     let outcomes: Vec<Result<()>> = futures_util::stream::iter(corpus(n).enumerate())
         .map(|(i, content)| {
             let message = NewMessage::new(
@@ -1089,7 +1089,7 @@ async fn seed_store(target: &Target, channel: &str, authors: &[Account; 2], n: u
                 }
             }
         })
-        .buffer_unordered(writers)
+        .buffer_unordered(WRITERS)
         .collect()
         .await;
     database.close().await;

@@ -3,7 +3,7 @@
 
 use sqlx::{QueryBuilder, Sqlite};
 
-use crate::store::search::{SearchDialect, Terms};
+use crate::store::search::{RecentWindow, SearchDialect, Terms};
 
 /// `text` as an FTS5 string: a phrase of its tokens.
 pub(crate) fn fts5_string(text: &str) -> String {
@@ -28,16 +28,30 @@ pub(crate) fn match_expression(terms: &Terms) -> String {
 /// `ORDER BY m.id DESC LIMIT`, the planner prefers walking the channel index newest-first and
 /// testing MATCH row by row, which reads every message of the channel for a rare word.
 impl SearchDialect for Sqlite {
-    fn push_indexed_from<'a>(qb: &mut QueryBuilder<'a, Self>, terms: &'a Terms) {
+    ///
+    /// A window bounds the index's walk by rowid (FTS5 seeks to it): only matches at or above the
+    /// window's lowest `seq` are read, and of those only the window's ids are kept.
+    fn push_indexed_from<'a>(
+        qb: &mut QueryBuilder<'a, Self>,
+        terms: &'a Terms,
+        window: Option<RecentWindow>,
+    ) {
         qb.push("messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid WHERE messages_fts MATCH ")
             .push_bind(match_expression(terms));
+        if let Some(window) = window {
+            qb.push(" AND messages_fts.rowid >= ").push_bind(window.lowest_seq);
+            qb.push(" AND m.id >= ").push_bind(window.oldest_id);
+        }
     }
 
     /// The excluded text's matches come from the index too (one lookup, not a scan).
-    fn push_excluded<'a>(qb: &mut QueryBuilder<'a, Self>, text: &'a str) {
+    fn push_excluded<'a>(qb: &mut QueryBuilder<'a, Self>, text: &'a str, window: Option<RecentWindow>) {
         qb.push(" AND m.seq NOT IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ")
-            .push_bind(fts5_string(text))
-            .push(")");
+            .push_bind(fts5_string(text));
+        if let Some(window) = window {
+            qb.push(" AND rowid >= ").push_bind(window.lowest_seq);
+        }
+        qb.push(")");
     }
 }
 

@@ -81,6 +81,7 @@ conformance! {
     search::unicode_is_searchable,
     search::search_prefixes_exclusions_and_flags,
     search::search_operator_text_is_never_syntax,
+    search::search_finds_the_newest_matches_whatever_the_storage_order,
     dms::open_dm_twice_gives_one_channel,
     dms::concurrent_open_dm_makes_one_channel,
     dms::dm_channels_show_the_other_side_newest_activity_first,

@@ -355,3 +355,85 @@ pub(crate) async fn search_operator_text_is_never_syntax(store: &dyn Store) {
         assert!(found(store, &q).await.len() <= all, "{text:?}");
     }
 }
+
+/// Searches read the newest messages first and fall back to the whole index: whichever answers,
+/// the results are the newest matches by id, also when the storage order is not the time order
+/// (history backfilled newest first, then older), with deleted messages, other channels,
+/// exclusions and `before:` in the way.
+pub(crate) async fn search_finds_the_newest_matches_whatever_the_storage_order(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let (_, general) = server(store, &owner).await;
+    let (_, elsewhere) = crate::fixtures::server(store, &owner).await;
+    const N: u64 = 2_400;
+    let text = |i: u64| {
+        let mut words = vec![format!("n{i}")];
+        if i % 3 == 0 {
+            words.push("common".into());
+        }
+        if i % 2 == 0 {
+            words.push("even".into());
+        }
+        if i % 100 == 0 {
+            words.push("hundred".into());
+        }
+        if i == 7 {
+            words.push("once".into());
+        }
+        words.join(" ")
+    };
+    // Message i is created i seconds after the start; the newest tenth goes to another channel.
+    let channel_of = |i: u64| if i >= N - N / 10 { elsewhere.id } else { general.id };
+    let new = |i: u64| {
+        let created = at(i as i64);
+        let id = rift::id::MessageId::at(created);
+        rift::store::NewMessage::new(id, channel_of(i), owner.id, text(i), created)
+    };
+    // The newer half is stored first, the older half after it.
+    for half in [N / 2..N, 0..N / 2] {
+        let news: Vec<_> = half.map(new).collect();
+        for chunk in news.chunks(200) {
+            for outcome in
+                futures_util::future::join_all(chunk.iter().map(|m| store.create_message(m, at(0)))).await
+            {
+                assert!(matches!(outcome, Ok(CreateMessageOutcome::Created(_))), "{outcome:?}");
+            }
+        }
+    }
+    // The newest common message of the channel is deleted.
+    let newest_common = (0..N - N / 10).rev().find(|i| i % 3 == 0).unwrap();
+    let gone = store.search(&query(&[&format!("n{newest_common}")], &[], &[general.id])).await.unwrap();
+    store.delete_message(gone[0].id, Some(owner.id), at(N as i64), None).await.unwrap().unwrap();
+
+    let expect = |keep: &dyn Fn(u64) -> bool, limit: usize| -> Vec<String> {
+        (0..N - N / 10).rev().filter(|&i| i != newest_common && keep(i)).take(limit).map(text).collect()
+    };
+    let mut common = query(&["common"], &[], &[general.id]);
+    common.limit = 25;
+    assert_eq!(found(store, &common).await, expect(&|i| i % 3 == 0, 25));
+    common.limit = 100;
+    assert_eq!(found(store, &common).await, expect(&|i| i % 3 == 0, 100));
+    // Both channels: the other channel's newer messages come first.
+    let mut both = query(&["common"], &[], &[general.id, elsewhere.id]);
+    both.limit = 30;
+    let both_expected: Vec<String> =
+        (0..N).rev().filter(|&i| i != newest_common && i % 3 == 0).take(30).map(text).collect();
+    assert_eq!(found(store, &both).await, both_expected);
+    // Too few in any window: the whole index answers.
+    let mut hundred = query(&["hundred"], &[], &[general.id]);
+    hundred.limit = 25;
+    assert_eq!(found(store, &hundred).await, expect(&|i| i % 100 == 0, 25));
+    assert_eq!(found(store, &query(&["once"], &[], &[general.id])).await, [text(7)]);
+    // Exclusions and phrases within a window.
+    let mut odd_common = query(&["common"], &[], &[general.id]);
+    odd_common.excluded = vec!["even".into()];
+    odd_common.limit = 25;
+    assert_eq!(found(store, &odd_common).await, expect(&|i| i % 6 == 3, 25));
+    let mut phrase = query(&[], &["common even"], &[general.id]);
+    phrase.limit = 25;
+    assert_eq!(found(store, &phrase).await, expect(&|i| i % 6 == 0, 25));
+    // `before:` starts in the past.
+    let mut before = query(&["common"], &[], &[general.id]);
+    before.before = Some(at(1_000));
+    before.limit = 25;
+    assert_eq!(found(store, &before).await, expect(&|i| i % 3 == 0 && i < 1_000, 25));
+}
