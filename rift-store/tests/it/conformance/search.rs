@@ -367,13 +367,13 @@ pub(crate) async fn search_finds_the_newest_matches_whatever_the_storage_order(s
     const N: u64 = 2_400;
     let text = |i: u64| {
         let mut words = vec![format!("n{i}")];
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             words.push("common".into());
         }
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             words.push("even".into());
         }
-        if i % 100 == 0 {
+        if i.is_multiple_of(100) {
             words.push("hundred".into());
         }
         if i == 7 {
