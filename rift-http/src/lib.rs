@@ -30,7 +30,6 @@ pub mod extract;
 mod gateway;
 mod metrics;
 mod routes;
-mod uploads;
 
 use std::net::IpAddr;
 use std::path::PathBuf;

@@ -22,7 +22,7 @@ pub struct Database {
 
 impl fmt::Debug for Database {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Database").field("backend", &self.backend_kind()).finish_non_exhaustive()
+        f.debug_struct("Database").field("backend", &self.backend()).finish_non_exhaustive()
     }
 }
 
@@ -47,7 +47,7 @@ pub(crate) enum Dialect {
 }
 
 impl Database {
-    pub(crate) fn backend_kind(&self) -> Backend {
+    pub(crate) fn backend(&self) -> Backend {
         match self.pools {
             Pools::Sqlite { .. } => Backend::Sqlite,
             Pools::Postgres(_) => Backend::Postgres,

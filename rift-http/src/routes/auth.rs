@@ -1,9 +1,9 @@
-//! `/api/auth/*`: register, login, refresh, logout.
+//! `/api/auth/*` and `PUT /api/users/me/password`: sign-in, token refresh, sign-out and password
+//! changes (`rift::service` `auth.rs`). Registering creates a user, so it is in `users.rs`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use rift::service::{AuthSession, RegisterInput, TokenPair};
+use rift::service::{AuthSession, TokenPair};
 use serde::Deserialize;
 
 use crate::extract::{AuthUser, ClientIp, Json};
@@ -20,15 +20,10 @@ pub(super) struct RefreshBody {
     refresh_token: String,
 }
 
-/// POST /api/auth/register
-pub(super) async fn register(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    Json(body): Json<RegisterInput>,
-) -> ApiResult<impl IntoResponse> {
-    state.check_auth_rate(ip)?;
-    let session: AuthSession = state.rift.register(body).await?;
-    Ok((StatusCode::CREATED, axum::Json(session)))
+#[derive(Deserialize)]
+pub(super) struct PasswordBody {
+    current_password: String,
+    new_password: String,
 }
 
 /// POST /api/auth/login
@@ -68,4 +63,13 @@ pub(super) async fn logout_all(
 ) -> ApiResult<StatusCode> {
     state.rift.logout_all(user).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// PUT /api/users/me/password
+pub(super) async fn change_password(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Json(body): Json<PasswordBody>,
+) -> ApiResult<axum::Json<TokenPair>> {
+    Ok(axum::Json(state.rift.change_password(user, &body.current_password, &body.new_password).await?))
 }

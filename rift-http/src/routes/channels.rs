@@ -1,12 +1,12 @@
-//! `/api/servers/{id}/channels`, `/api/channels/*`, `/api/dm/channels`: channels, overwrites, read
-//! state, typing, DMs.
+//! `/api/servers/{id}/channels` and `/api/channels/*`: channels, permission overwrites and read
+//! state (`rift::service` `channels.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use rift::model::{Channel, DmChannel};
+use rift::model::Channel;
 use rift::service::{ChannelInput, ChannelUpdate, OverwriteInput};
-use rift::{ChannelId, MessageId, ServerId, UserId};
+use rift::{ChannelId, MessageId, ServerId};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -16,11 +16,6 @@ use crate::{ApiResult, AppState};
 #[derive(Deserialize)]
 pub(super) struct AckBody {
     message_id: MessageId,
-}
-
-#[derive(Deserialize)]
-pub(super) struct OpenDm {
-    recipient_id: UserId,
 }
 
 /// POST /api/servers/{server_id}/channels
@@ -101,33 +96,4 @@ pub(super) async fn ack(
 ) -> ApiResult<StatusCode> {
     state.rift.ack(user, channel_id, body.message_id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// POST /api/channels/{channel_id}/typing
-pub(super) async fn typing(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path(channel_id): Path<ChannelId>,
-) -> ApiResult<StatusCode> {
-    state.rift.start_typing(user, channel_id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// POST /api/dm/channels
-pub(super) async fn open_dm(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Json(body): Json<OpenDm>,
-) -> ApiResult<impl IntoResponse> {
-    let dm = state.rift.open_dm(user, body.recipient_id).await?;
-    let status = if dm.created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, axum::Json(dm.value)))
-}
-
-/// GET /api/dm/channels
-pub(super) async fn dm_channels(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-) -> ApiResult<axum::Json<Vec<DmChannel>>> {
-    Ok(axum::Json(state.rift.dm_channels(user).await?))
 }

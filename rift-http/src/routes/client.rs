@@ -5,6 +5,8 @@
 //! cached for a year; everything else (`index.html`, the client's own routes) is `no-cache`. Paths
 //! under `/api` never reach the client: an unknown one is the API's JSON 404. An embedded file
 //! with a gzip copy is sent compressed to clients that accept gzip.
+//!
+//! No `rift::service` counterpart: static files, no domain rule.
 
 use std::convert::Infallible;
 use std::path::Path;

@@ -1,6 +1,9 @@
 //! `/api/imports/*`: history imports from files, run as jobs that only their owner sees. The
 //! upload is streamed to a temporary file; the import itself runs in the service's
 //! `ImportJobs` (for Discord files, `rift_discord::import`).
+//!
+//! No `rift::service` file of its own: the jobs are `rift::import::ImportJobs`, and what they
+//! write goes through `service/mirror.rs`.
 
 use axum::extract::State;
 use axum::extract::multipart::{Multipart, MultipartRejection};
@@ -8,8 +11,8 @@ use axum::http::StatusCode;
 use rift::id::ImportJobId;
 use rift::import::ImportJob;
 
+use super::uploads::{bad_upload, multipart_error, write_field};
 use crate::extract::{AuthUser, Path};
-use crate::uploads::{bad_upload, multipart_error, write_field};
 use crate::{ApiResult, AppState};
 
 /// POST /api/imports/discord — a multipart `file` (a data package ZIP, a DiscordChatExporter

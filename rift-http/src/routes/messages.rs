@@ -1,39 +1,20 @@
-//! Messages, their history, reactions, and search.
+//! `/api/channels/{id}/messages`, `/api/dm/channels/{id}/messages` and `/api/messages/*`:
+//! messages, their edit history and reactions (`rift::service` `messages.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use rift::model::{Message, MessageHistoryEntry};
-use rift::service::{MessageQuery, SearchHit, SearchParams, SendMessage};
-use rift::{ChannelId, MessageId, ServerId, Timestamp, UserId};
+use rift::service::{MessageQuery, SendMessage};
+use rift::{ChannelId, MessageId, UserId};
 use serde::Deserialize;
 
 use crate::extract::{AuthUser, Json, Path, Query};
-use crate::{ApiError, ApiResult, AppState};
+use crate::{ApiResult, AppState};
 
 #[derive(Deserialize)]
 pub(super) struct EditBody {
     content: String,
-}
-
-#[derive(Deserialize)]
-pub(super) struct SearchQueryParams {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    server_id: Option<ServerId>,
-    #[serde(default)]
-    channel_id: Option<ChannelId>,
-    #[serde(default)]
-    author_id: Option<UserId>,
-    #[serde(default)]
-    before: Option<Timestamp>,
-    #[serde(default)]
-    after: Option<Timestamp>,
-    #[serde(default)]
-    has: Option<String>,
-    #[serde(default)]
-    limit: Option<u32>,
 }
 
 /// POST /api/channels/{channel_id}/messages (and /api/dm/channels/{channel_id}/messages)
@@ -126,62 +107,5 @@ pub(super) async fn unreact_user(
     Path((message_id, emoji, target)): Path<(MessageId, String, UserId)>,
 ) -> ApiResult<StatusCode> {
     state.rift.remove_reaction(user, message_id, &emoji, Some(target)).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// GET /api/search
-pub(super) async fn search(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Query(query): Query<SearchQueryParams>,
-) -> ApiResult<axum::Json<Vec<SearchHit>>> {
-    let has_attachment = match query.has.as_deref() {
-        None => false,
-        Some("attachment") => true,
-        Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                rift::ErrorCode::InvalidQuery,
-                "has must be `attachment`",
-            ));
-        }
-    };
-    let mut params = SearchParams::text(query.q);
-    params.server_id = query.server_id;
-    params.channel_id = query.channel_id;
-    params.author_id = query.author_id;
-    params.before = query.before;
-    params.after = query.after;
-    params.has_attachment = has_attachment;
-    params.limit = query.limit;
-    Ok(axum::Json(state.rift.search(user, params).await?))
-}
-
-/// GET /api/channels/{channel_id}/pins
-pub(super) async fn pins(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path(channel_id): Path<ChannelId>,
-) -> ApiResult<axum::Json<Vec<Message>>> {
-    Ok(axum::Json(state.rift.pinned_messages(user, channel_id).await?))
-}
-
-/// PUT /api/channels/{channel_id}/pins/{message_id}
-pub(super) async fn pin(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path((channel_id, message_id)): Path<(ChannelId, MessageId)>,
-) -> ApiResult<StatusCode> {
-    state.rift.pin_message(user, channel_id, message_id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// DELETE /api/channels/{channel_id}/pins/{message_id}
-pub(super) async fn unpin(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path((channel_id, message_id)): Path<(ChannelId, MessageId)>,
-) -> ApiResult<StatusCode> {
-    state.rift.unpin_message(user, channel_id, message_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

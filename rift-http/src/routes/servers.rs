@@ -1,11 +1,12 @@
-//! `/api/servers/*`, `/api/roles/*`, `/api/invites/*`: servers, members, bans, roles, invites.
+//! `/api/servers/*` and leaving one: servers, members, joining, bans and the audit log
+//! (`rift::service` `servers.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use rift::model::{AuditEntry, Ban, HistorySettings, Invite, Member, Role, Server};
-use rift::service::{HistorySettingsUpdate, InviteInput, RoleInput, RoleUpdate, ServerUpdate};
-use rift::{AuditEntryId, RoleId, ServerId, UserId};
+use rift::model::{AuditEntry, Ban, Member, Server};
+use rift::service::ServerUpdate;
+use rift::{AuditEntryId, ServerId, UserId};
 use serde::Deserialize;
 
 use crate::extract::{AuthUser, Json, JsonOrEmpty, Path, Query};
@@ -169,119 +170,4 @@ pub(super) async fn audit_log(
     Query(page): Query<AuditPage>,
 ) -> ApiResult<axum::Json<Vec<AuditEntry>>> {
     Ok(axum::Json(state.rift.audit_log(user, server_id, page.before, page.limit).await?))
-}
-
-/// GET /api/servers/{server_id}/history-settings
-pub(super) async fn history_settings(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path(server_id): Path<ServerId>,
-) -> ApiResult<axum::Json<HistorySettings>> {
-    Ok(axum::Json(state.rift.history_settings(user, server_id).await?))
-}
-
-/// PATCH /api/servers/{server_id}/history-settings
-pub(super) async fn update_history_settings(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path(server_id): Path<ServerId>,
-    Json(body): Json<HistorySettingsUpdate>,
-) -> ApiResult<axum::Json<HistorySettings>> {
-    Ok(axum::Json(state.rift.update_history_settings(user, server_id, body).await?))
-}
-
-/// POST /api/servers/{server_id}/roles
-pub(super) async fn create_role(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path(server_id): Path<ServerId>,
-    Json(body): Json<RoleInput>,
-) -> ApiResult<impl IntoResponse> {
-    Ok((StatusCode::CREATED, axum::Json(state.rift.create_role(user, server_id, body).await?)))
-}
-
-/// GET /api/servers/{server_id}/roles
-pub(super) async fn roles(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path(server_id): Path<ServerId>,
-) -> ApiResult<axum::Json<Vec<Role>>> {
-    Ok(axum::Json(state.rift.roles(user, server_id).await?))
-}
-
-/// PATCH /api/roles/{role_id}
-pub(super) async fn update_role(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path(role_id): Path<RoleId>,
-    Json(body): Json<RoleUpdate>,
-) -> ApiResult<axum::Json<Role>> {
-    Ok(axum::Json(state.rift.update_role(user, role_id, body).await?))
-}
-
-/// DELETE /api/roles/{role_id}
-pub(super) async fn delete_role(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path(role_id): Path<RoleId>,
-) -> ApiResult<StatusCode> {
-    state.rift.delete_role(user, role_id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// POST /api/roles/{role_id}/members/{user_id}
-pub(super) async fn assign_role(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path((role_id, target)): Path<(RoleId, UserId)>,
-) -> ApiResult<StatusCode> {
-    state.rift.set_member_role(user, role_id, target, true).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// DELETE /api/roles/{role_id}/members/{user_id}
-pub(super) async fn unassign_role(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path((role_id, target)): Path<(RoleId, UserId)>,
-) -> ApiResult<StatusCode> {
-    state.rift.set_member_role(user, role_id, target, false).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// POST /api/servers/{server_id}/invites
-pub(super) async fn create_invite(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path(server_id): Path<ServerId>,
-    JsonOrEmpty(input): JsonOrEmpty<InviteInput>,
-) -> ApiResult<impl IntoResponse> {
-    Ok((StatusCode::CREATED, axum::Json(state.rift.create_invite(user, server_id, input).await?)))
-}
-
-/// GET /api/servers/{server_id}/invites
-pub(super) async fn invites(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path(server_id): Path<ServerId>,
-) -> ApiResult<axum::Json<Vec<Invite>>> {
-    Ok(axum::Json(state.rift.invites(user, server_id).await?))
-}
-
-/// GET /api/invites/{code} (no sign-in needed)
-pub(super) async fn invite(
-    State(state): State<AppState>,
-    Path(code): Path<String>,
-) -> ApiResult<axum::Json<Invite>> {
-    Ok(axum::Json(state.rift.invite(&code).await?))
-}
-
-/// DELETE /api/invites/{code}
-pub(super) async fn revoke_invite(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path(code): Path<String>,
-) -> ApiResult<StatusCode> {
-    state.rift.revoke_invite(user, &code).await?;
-    Ok(StatusCode::NO_CONTENT)
 }

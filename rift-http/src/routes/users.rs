@@ -1,18 +1,24 @@
-//! `/api/users/*`: profiles and passwords.
+//! `POST /api/auth/register` and `/api/users/*`: accounts and profiles (`rift::service` `users.rs`).
 
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use rift::UserId;
 use rift::model::User;
-use rift::service::{ProfileUpdate, TokenPair};
-use serde::Deserialize;
+use rift::service::{AuthSession, ProfileUpdate, RegisterInput};
 
-use crate::extract::{AuthUser, Json, Path};
+use crate::extract::{AuthUser, ClientIp, Json, Path};
 use crate::{ApiResult, AppState};
 
-#[derive(Deserialize)]
-pub(super) struct PasswordBody {
-    current_password: String,
-    new_password: String,
+/// POST /api/auth/register
+pub(super) async fn register(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<RegisterInput>,
+) -> ApiResult<impl IntoResponse> {
+    state.check_auth_rate(ip)?;
+    let session: AuthSession = state.rift.register(body).await?;
+    Ok((StatusCode::CREATED, axum::Json(session)))
 }
 
 /// GET /api/users/me
@@ -30,15 +36,6 @@ pub(super) async fn update_me(
     Json(body): Json<ProfileUpdate>,
 ) -> ApiResult<axum::Json<User>> {
     Ok(axum::Json(state.rift.update_profile(user, body).await?))
-}
-
-/// PUT /api/users/me/password
-pub(super) async fn change_password(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Json(body): Json<PasswordBody>,
-) -> ApiResult<axum::Json<TokenPair>> {
-    Ok(axum::Json(state.rift.change_password(user, &body.current_password, &body.new_password).await?))
 }
 
 /// GET /api/users/{user_id}

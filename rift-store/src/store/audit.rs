@@ -33,7 +33,7 @@ macro_rules! insert_audit {
 pub(crate) use insert_audit;
 
 impl Database {
-    pub(crate) async fn append_audit(&self, entry: &AuditEntry) -> Res<()> {
+    pub(crate) async fn add_audit_entry(&self, entry: &AuditEntry) -> Res<()> {
         on_db!(self, write, |pool| {
             let mut tx = pool.begin().await?;
             insert_audit!(tx, entry);
@@ -42,7 +42,7 @@ impl Database {
         Ok(())
     }
 
-    pub(crate) async fn audit_page(
+    pub(crate) async fn audit_log(
         &self,
         server_id: ServerId,
         before: Option<AuditEntryId>,
@@ -64,7 +64,7 @@ impl Database {
 
     // ---- read states ----
 
-    pub(crate) async fn ack_read(&self, user: UserId, channel: ChannelId, message: MessageId) -> Res<()> {
+    pub(crate) async fn ack(&self, user: UserId, channel: ChannelId, message: MessageId) -> Res<()> {
         on_db!(self, write, |pool| {
             // Only forward: an older ack (a slow client) leaves the newer position alone.
             sqlx::query(
@@ -82,7 +82,7 @@ impl Database {
         Ok(())
     }
 
-    pub(crate) async fn read_positions(&self, user: UserId) -> Res<Vec<ReadState>> {
+    pub(crate) async fn read_states(&self, user: UserId) -> Res<Vec<ReadState>> {
         let rows = on_db!(self, read, |pool| {
             sqlx::query_as::<_, (Uuid, Uuid)>(
                 "SELECT channel_id, last_read_message_id FROM read_states WHERE user_id = $1 ORDER BY channel_id",
@@ -100,7 +100,7 @@ impl Database {
             .collect())
     }
 
-    pub(crate) async fn newest_message_ids(
+    pub(crate) async fn last_message_ids(
         &self,
         channels: &[ChannelId],
     ) -> Res<HashMap<ChannelId, MessageId>> {
@@ -128,7 +128,7 @@ impl Database {
 }
 
 impl Database {
-    pub(crate) async fn unread_candidates(
+    pub(crate) async fn unread_mention_candidates(
         &self,
         user: UserId,
         channels: &[ChannelId],

@@ -54,7 +54,7 @@ fn into_requests(rows: Vec<RequestRow>) -> Result<Vec<BackfillRequest>, StoreErr
 }
 
 impl Database {
-    pub(crate) async fn insert_backfill_request(&self, r: &BackfillRequest) -> Res<()> {
+    pub(crate) async fn create_backfill_request(&self, r: &BackfillRequest) -> Res<()> {
         let channel_ids = match &r.channel_ids {
             Some(ids) => Some(serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?),
             None => None,
@@ -80,7 +80,7 @@ impl Database {
         Ok(())
     }
 
-    pub(crate) async fn get_backfill_request(&self, id: BackfillRequestId) -> Res<Option<BackfillRequest>> {
+    pub(crate) async fn backfill_request(&self, id: BackfillRequestId) -> Res<Option<BackfillRequest>> {
         let sql = format!("SELECT {REQUEST_COLS} FROM bridge_backfill_requests WHERE id = $1");
         let row = on_db!(self, read, |pool| {
             sqlx::query_as::<_, RequestRow>(&sql).bind(id.uuid()).fetch_optional(pool).await?
@@ -88,7 +88,7 @@ impl Database {
         Ok(row.map(RequestRow::into_request).transpose()?)
     }
 
-    pub(crate) async fn get_latest_backfill_request(
+    pub(crate) async fn latest_backfill_request(
         &self,
         connection_id: BridgeConnectionId,
     ) -> Res<Option<BackfillRequest>> {
@@ -102,7 +102,7 @@ impl Database {
         Ok(row.map(RequestRow::into_request).transpose()?)
     }
 
-    pub(crate) async fn take_open_backfill_requests(
+    pub(crate) async fn take_backfill_requests(
         &self,
         connection_id: BridgeConnectionId,
         holder: Uuid,
@@ -125,7 +125,7 @@ impl Database {
         Ok(into_requests(rows)?)
     }
 
-    pub(crate) async fn put_backfill_finished(
+    pub(crate) async fn finish_backfill_request(
         &self,
         id: BackfillRequestId,
         holder: Uuid,
@@ -150,7 +150,7 @@ impl Database {
         Ok(done > 0)
     }
 
-    pub(crate) async fn put_backfill_requests_pending(
+    pub(crate) async fn release_backfill_requests(
         &self,
         connection_id: BridgeConnectionId,
         holder: Uuid,

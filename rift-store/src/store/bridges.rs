@@ -28,7 +28,7 @@ fn find_sql(kind: BridgedKind) -> &'static str {
 }
 
 impl Database {
-    pub(crate) async fn bridged_id(&self, kind: BridgedKind, bridge: &BridgeRef) -> Res<Option<Uuid>> {
+    pub(crate) async fn find_bridged(&self, kind: BridgedKind, bridge: &BridgeRef) -> Res<Option<Uuid>> {
         Ok(on_db!(self, read, |pool| {
             sqlx::query_scalar::<_, Uuid>(find_sql(kind))
                 .bind(&bridge.source)
@@ -38,7 +38,7 @@ impl Database {
         }))
     }
 
-    pub(crate) async fn insert_connection(&self, c: &BridgeConnection) -> Res<()> {
+    pub(crate) async fn create_bridge_connection(&self, c: &BridgeConnection) -> Res<()> {
         on_db!(self, write, |pool| {
             sqlx::query(
                 "INSERT INTO bridge_connections (id, source, owner_id, token, token_kind, mode, status, status_reason, \
@@ -61,7 +61,7 @@ impl Database {
         Ok(())
     }
 
-    pub(crate) async fn get_connection(&self, id: BridgeConnectionId) -> Res<Option<BridgeConnection>> {
+    pub(crate) async fn bridge_connection(&self, id: BridgeConnectionId) -> Res<Option<BridgeConnection>> {
         let sql = format!("SELECT {CONNECTION_COLS} FROM bridge_connections WHERE id = $1");
         let row = on_db!(self, read, |pool| {
             sqlx::query_as::<_, BridgeConnectionRow>(&sql).bind(id.uuid()).fetch_optional(pool).await?
@@ -69,7 +69,7 @@ impl Database {
         Ok(row.map(BridgeConnectionRow::into_connection).transpose()?)
     }
 
-    pub(crate) async fn list_connections(&self, owner: Option<UserId>) -> Res<Vec<BridgeConnection>> {
+    pub(crate) async fn bridge_connections(&self, owner: Option<UserId>) -> Res<Vec<BridgeConnection>> {
         let sql = format!(
             "SELECT {CONNECTION_COLS} FROM bridge_connections WHERE ($1 IS NULL OR owner_id = $1) ORDER BY created_at, id"
         );
@@ -82,7 +82,7 @@ impl Database {
         Ok(rows.into_iter().map(BridgeConnectionRow::into_connection).collect::<Result<_, _>>()?)
     }
 
-    pub(crate) async fn put_status(
+    pub(crate) async fn set_bridge_status(
         &self,
         id: BridgeConnectionId,
         status: BridgeStatus,
@@ -105,7 +105,7 @@ impl Database {
         Ok(done > 0)
     }
 
-    pub(crate) async fn drop_connection(&self, id: BridgeConnectionId) -> Res<bool> {
+    pub(crate) async fn delete_bridge_connection(&self, id: BridgeConnectionId) -> Res<bool> {
         // Cursors go by ON DELETE CASCADE; mirrored users, servers and messages stay.
         let done = on_db!(self, write, |pool| {
             sqlx::query("DELETE FROM bridge_connections WHERE id = $1")
@@ -117,7 +117,7 @@ impl Database {
         Ok(done > 0)
     }
 
-    pub(crate) async fn put_cursor(&self, id: BridgeConnectionId, key: &str, value: &str) -> Res<()> {
+    pub(crate) async fn set_bridge_cursor(&self, id: BridgeConnectionId, key: &str, value: &str) -> Res<()> {
         on_db!(self, write, |pool| {
             sqlx::query(
                 "INSERT INTO bridge_cursors (connection_id, key, value) VALUES ($1, $2, $3) \
@@ -134,7 +134,7 @@ impl Database {
         Ok(())
     }
 
-    pub(crate) async fn get_cursor(&self, id: BridgeConnectionId, key: &str) -> Res<Option<String>> {
+    pub(crate) async fn bridge_cursor(&self, id: BridgeConnectionId, key: &str) -> Res<Option<String>> {
         Ok(on_db!(self, read, |pool| {
             sqlx::query_scalar::<_, String>(
                 "SELECT value FROM bridge_cursors WHERE connection_id = $1 AND key = $2",
@@ -146,7 +146,7 @@ impl Database {
         }))
     }
 
-    pub(crate) async fn take_lease(
+    pub(crate) async fn acquire_bridge_lease(
         &self,
         id: BridgeConnectionId,
         holder: Uuid,
@@ -177,7 +177,7 @@ impl Database {
         Ok(done > 0)
     }
 
-    pub(crate) async fn drop_lease(&self, id: BridgeConnectionId, holder: Uuid) -> Res<bool> {
+    pub(crate) async fn release_bridge_lease(&self, id: BridgeConnectionId, holder: Uuid) -> Res<bool> {
         let done = on_db!(self, write, |pool| {
             sqlx::query("DELETE FROM bridge_leases WHERE connection_id = $1 AND holder = $2")
                 .bind(id.uuid())

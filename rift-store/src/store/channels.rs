@@ -54,16 +54,16 @@ macro_rules! insert_channel {
 pub(crate) use insert_channel;
 
 impl Database {
-    pub(crate) async fn insert_server_channel(&self, channel: &Channel) -> Res<Channel> {
+    pub(crate) async fn create_channel(&self, channel: &Channel) -> Res<Channel> {
         on_db!(self, write, |pool| {
             let mut tx = pool.begin().await?;
             insert_channel!(tx, channel);
             tx.commit().await?;
         });
-        self.get_channel(channel.id).await?.ok_or_else(|| rift::StoreError::Missing("channel").into())
+        self.channel(channel.id).await?.ok_or_else(|| rift::StoreError::Missing("channel").into())
     }
 
-    pub(crate) async fn get_channel(&self, id: ChannelId) -> Res<Option<Channel>> {
+    pub(crate) async fn channel(&self, id: ChannelId) -> Res<Option<Channel>> {
         let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = $1");
         let (row, overwrites) = on_db!(self, read, |pool| {
             let row = sqlx::query_as::<_, ChannelRow>(&sql).bind(id.uuid()).fetch_optional(pool).await?;
@@ -82,7 +82,7 @@ impl Database {
         Ok(Some(row.into_channel(overwrites)?))
     }
 
-    pub(crate) async fn server_channels(&self, server_id: ServerId) -> Res<Vec<Channel>> {
+    pub(crate) async fn channels(&self, server_id: ServerId) -> Res<Vec<Channel>> {
         let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE server_id = $1 ORDER BY position, id");
         let overwrites_sql = format!(
             "SELECT {} FROM channel_permissions p JOIN channels c ON c.id = p.channel_id \
@@ -110,7 +110,7 @@ impl Database {
             .collect()
     }
 
-    pub(crate) async fn patch_channel(&self, id: ChannelId, patch: &ChannelPatch) -> Res<Option<Channel>> {
+    pub(crate) async fn update_channel(&self, id: ChannelId, patch: &ChannelPatch) -> Res<Option<Channel>> {
         if patch.name.is_some()
             || patch.topic.is_some()
             || patch.position.is_some()
@@ -142,10 +142,10 @@ impl Database {
                 return Ok(None);
             }
         }
-        self.get_channel(id).await
+        self.channel(id).await
     }
 
-    pub(crate) async fn drop_channel(&self, id: ChannelId) -> Res<bool> {
+    pub(crate) async fn delete_channel(&self, id: ChannelId) -> Res<bool> {
         let done = on_db!(self, write, |pool| {
             sqlx::query("DELETE FROM channels WHERE id = $1")
                 .bind(id.uuid())
@@ -156,7 +156,7 @@ impl Database {
         Ok(done > 0)
     }
 
-    pub(crate) async fn upsert_overwrite(&self, channel_id: ChannelId, o: &PermissionOverwrite) -> Res<()> {
+    pub(crate) async fn put_overwrite(&self, channel_id: ChannelId, o: &PermissionOverwrite) -> Res<()> {
         on_db!(self, write, |pool| {
             sqlx::query(
                 "INSERT INTO channel_permissions (channel_id, target_id, kind, allow, deny) VALUES ($1, $2, $3, $4, $5) \
@@ -175,7 +175,7 @@ impl Database {
         Ok(())
     }
 
-    pub(crate) async fn drop_overwrite(&self, channel_id: ChannelId, target_id: Uuid) -> Res<bool> {
+    pub(crate) async fn delete_overwrite(&self, channel_id: ChannelId, target_id: Uuid) -> Res<bool> {
         let done = on_db!(self, write, |pool| {
             sqlx::query("DELETE FROM channel_permissions WHERE channel_id = $1 AND target_id = $2")
                 .bind(channel_id.uuid())

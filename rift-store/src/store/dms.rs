@@ -27,7 +27,7 @@ impl Database {
         }))
     }
 
-    pub(crate) async fn open_dm_channel(
+    pub(crate) async fn open_dm(
         &self,
         a: UserId,
         b: UserId,
@@ -117,7 +117,7 @@ impl Database {
         user_ids.sort_unstable();
         user_ids.dedup();
         let users: HashMap<Uuid, User> =
-            self.get_users(&user_ids).await?.into_iter().map(|u| (u.id.uuid(), u)).collect();
+            self.users(&user_ids).await?.into_iter().map(|u| (u.id.uuid(), u)).collect();
         let mut recipients: HashMap<Uuid, Vec<User>> = HashMap::new();
         for (channel, user) in participants {
             if let Some(user) = users.get(&user) {
@@ -143,17 +143,17 @@ impl Database {
         Ok(dms)
     }
 
-    pub(crate) async fn dms_of(&self, user_id: UserId) -> Res<Vec<DmChannel>> {
+    pub(crate) async fn dm_channels(&self, user_id: UserId) -> Res<Vec<DmChannel>> {
         self.load_dms(user_id, None).await
     }
 
-    pub(crate) async fn dm_of(&self, id: ChannelId, viewer: UserId) -> Res<Option<DmChannel>> {
+    pub(crate) async fn dm_channel(&self, id: ChannelId, viewer: UserId) -> Res<Option<DmChannel>> {
         Ok(self.load_dms(viewer, Some(id)).await?.pop())
     }
 
     // ---- mirrored DMs and group DMs (rift::store::Store::mirror_dm) ----
 
-    pub(crate) async fn mirror_dm_channel(&self, dm: &MirroredDm) -> Res<MirroredDmOutcome> {
+    pub(crate) async fn mirror_dm(&self, dm: &MirroredDm) -> Res<MirroredDmOutcome> {
         let mut wanted: Vec<Uuid> = dm.participants.iter().map(|u| u.uuid()).collect();
         wanted.sort_unstable();
         wanted.dedup();
@@ -285,7 +285,7 @@ impl Database {
         Ok(outcome)
     }
 
-    pub(crate) async fn participants(&self, id: ChannelId) -> Res<Vec<UserId>> {
+    pub(crate) async fn dm_participants(&self, id: ChannelId) -> Res<Vec<UserId>> {
         let ids = on_db!(self, read, |pool| {
             sqlx::query_scalar::<_, Uuid>(
                 "SELECT user_id FROM dm_participants WHERE channel_id = $1 ORDER BY user_id",

@@ -446,7 +446,7 @@ fn bound(kind: &str, name: &str, form: Form, value: Option<&Value>) -> Res<Bound
 }
 
 impl Database {
-    pub(crate) async fn list_all_users(&self, after: Option<UserId>, count: u32) -> Res<Vec<User>> {
+    pub(crate) async fn all_users(&self, after: Option<UserId>, count: u32) -> Res<Vec<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2");
         let rows = on_db!(self, read, |pool| {
             sqlx::query_as::<_, UserRow>(&sql)
@@ -458,7 +458,7 @@ impl Database {
         Ok(rows.into_iter().map(UserRow::into_user).collect::<Result<_, _>>()?)
     }
 
-    pub(crate) async fn list_all_servers(&self, after: Option<ServerId>, count: u32) -> Res<Vec<Server>> {
+    pub(crate) async fn all_servers(&self, after: Option<ServerId>, count: u32) -> Res<Vec<Server>> {
         let sql =
             format!("SELECT {SERVER_COLS} FROM servers WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2");
         let rows = on_db!(self, read, |pool| {
@@ -471,7 +471,7 @@ impl Database {
         Ok(rows.into_iter().map(ServerRow::into_server).collect())
     }
 
-    pub(crate) async fn put_user_disabled(&self, id: UserId, at: Option<DateTime<Utc>>) -> Res<bool> {
+    pub(crate) async fn set_user_disabled(&self, id: UserId, at: Option<DateTime<Utc>>) -> Res<bool> {
         let changed = on_db!(self, write, |pool| {
             sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1")
                 .bind(id.uuid())
@@ -483,7 +483,7 @@ impl Database {
         Ok(changed > 0)
     }
 
-    pub(crate) async fn get_user_disabled(&self, id: UserId) -> Res<Option<DateTime<Utc>>> {
+    pub(crate) async fn user_disabled_at(&self, id: UserId) -> Res<Option<DateTime<Utc>>> {
         let at = on_db!(self, read, |pool| {
             sqlx::query_scalar::<_, Option<Ts>>("SELECT disabled_at FROM users WHERE id = $1")
                 .bind(id.uuid())
@@ -493,7 +493,7 @@ impl Database {
         Ok(at.flatten().map(|ts| ts.0))
     }
 
-    pub(crate) async fn export_records(
+    pub(crate) async fn export(
         &self,
         scope: ExportScope,
         password_hashes: bool,
@@ -545,7 +545,7 @@ impl Database {
         Ok(count)
     }
 
-    pub(crate) async fn import_records(&self, records: ImportSource<'_>) -> Res<u64> {
+    pub(crate) async fn import(&self, records: ImportSource<'_>) -> Res<u64> {
         let statements: Vec<(String, Vec<(&'static str, Form)>)> = TABLES
             .iter()
             .map(|table| {

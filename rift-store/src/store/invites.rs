@@ -46,7 +46,7 @@ const INVITE_SELECT: &str = "SELECT i.code, i.server_id, s.name AS server_name, 
      FROM invites i JOIN servers s ON s.id = i.server_id";
 
 impl Database {
-    pub(crate) async fn insert_invite(&self, invite: &NewInvite) -> Res<Invite> {
+    pub(crate) async fn create_invite(&self, invite: &NewInvite) -> Res<Invite> {
         on_db!(self, write, |pool| {
             sqlx::query(
                 "INSERT INTO invites (code, server_id, channel_id, max_uses, expires_at, creator_id, created_at) \
@@ -63,10 +63,10 @@ impl Database {
             .await
             .map_err(|e| on_insert(e, Conflict::InviteCode, "server"))?.rows_affected()
         });
-        self.get_invite(&invite.code).await?.ok_or_else(|| rift::StoreError::Missing("invite").into())
+        self.invite(&invite.code).await?.ok_or_else(|| rift::StoreError::Missing("invite").into())
     }
 
-    pub(crate) async fn get_invite(&self, code: &str) -> Res<Option<Invite>> {
+    pub(crate) async fn invite(&self, code: &str) -> Res<Option<Invite>> {
         let sql = format!("{INVITE_SELECT} WHERE i.code = $1");
         let row = on_db!(self, read, |pool| {
             sqlx::query_as::<_, InviteRow>(&sql).bind(code).fetch_optional(pool).await?
@@ -74,7 +74,7 @@ impl Database {
         Ok(row.map(InviteRow::into_invite))
     }
 
-    pub(crate) async fn server_invites(&self, server_id: ServerId) -> Res<Vec<Invite>> {
+    pub(crate) async fn invites(&self, server_id: ServerId) -> Res<Vec<Invite>> {
         let sql = format!("{INVITE_SELECT} WHERE i.server_id = $1 ORDER BY i.created_at DESC, i.code");
         let rows = on_db!(self, read, |pool| {
             sqlx::query_as::<_, InviteRow>(&sql).bind(server_id.uuid()).fetch_all(pool).await?
@@ -82,7 +82,7 @@ impl Database {
         Ok(rows.into_iter().map(InviteRow::into_invite).collect())
     }
 
-    pub(crate) async fn drop_invite(&self, code: &str) -> Res<bool> {
+    pub(crate) async fn delete_invite(&self, code: &str) -> Res<bool> {
         let done = on_db!(self, write, |pool| {
             sqlx::query("DELETE FROM invites WHERE code = $1").bind(code).execute(pool).await?.rows_affected()
         });

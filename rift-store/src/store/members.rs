@@ -72,7 +72,7 @@ impl Database {
             .collect()
     }
 
-    pub(crate) async fn get_member(&self, server_id: ServerId, user_id: UserId) -> Res<Option<Member>> {
+    pub(crate) async fn member(&self, server_id: ServerId, user_id: UserId) -> Res<Option<Member>> {
         let sql = format!("{} WHERE m.server_id = $1 AND m.user_id = $2", member_select());
         let row = on_db!(self, read, |pool| {
             sqlx::query_as::<_, MemberRow>(&sql)
@@ -84,7 +84,7 @@ impl Database {
         Ok(self.load_members(server_id, row.into_iter().collect()).await?.pop())
     }
 
-    pub(crate) async fn list_members(
+    pub(crate) async fn members(
         &self,
         server_id: ServerId,
         after: Option<UserId>,
@@ -105,7 +105,7 @@ impl Database {
         self.load_members(server_id, rows).await
     }
 
-    pub(crate) async fn list_member_ids(&self, server_id: ServerId) -> Res<Vec<UserId>> {
+    pub(crate) async fn member_ids(&self, server_id: ServerId) -> Res<Vec<UserId>> {
         let ids = on_db!(self, read, |pool| {
             sqlx::query_scalar::<_, Uuid>("SELECT user_id FROM members WHERE server_id = $1 ORDER BY user_id")
                 .bind(server_id.uuid())
@@ -115,12 +115,7 @@ impl Database {
         Ok(ids.into_iter().map(UserId::from_uuid).collect())
     }
 
-    pub(crate) async fn insert_member(
-        &self,
-        server_id: ServerId,
-        user_id: UserId,
-        at: Timestamp,
-    ) -> Res<bool> {
+    pub(crate) async fn add_member(&self, server_id: ServerId, user_id: UserId, at: Timestamp) -> Res<bool> {
         let done = on_db!(self, write, |pool| {
             sqlx::query(
                 "INSERT INTO members (server_id, user_id, joined_at) VALUES ($1, $2, $3) \
@@ -137,7 +132,7 @@ impl Database {
         Ok(done > 0)
     }
 
-    pub(crate) async fn update_nickname(
+    pub(crate) async fn set_member_nickname(
         &self,
         server_id: ServerId,
         user_id: UserId,
@@ -155,7 +150,7 @@ impl Database {
         Ok(done > 0)
     }
 
-    pub(crate) async fn drop_member(&self, server_id: ServerId, user_id: UserId) -> Res<bool> {
+    pub(crate) async fn remove_member(&self, server_id: ServerId, user_id: UserId) -> Res<bool> {
         // member_roles rows go with the membership (ON DELETE CASCADE).
         let done = on_db!(self, write, |pool| {
             sqlx::query("DELETE FROM members WHERE server_id = $1 AND user_id = $2")
@@ -168,7 +163,7 @@ impl Database {
         Ok(done > 0)
     }
 
-    pub(crate) async fn join_invite(
+    pub(crate) async fn join_with_invite(
         &self,
         code: &str,
         server_id: ServerId,
@@ -246,7 +241,7 @@ impl Database {
             Step::Unknown => Ok(JoinOutcome::UnknownInvite),
             Step::Banned => Ok(JoinOutcome::Banned),
             Step::Joined | Step::Already => {
-                let member = self.get_member(server_id, user_id).await?;
+                let member = self.member(server_id, user_id).await?;
                 // Removed between the commit and this read: report what the join saw.
                 let member = member.ok_or(rift::StoreError::Missing("member"))?;
                 Ok(match step {
@@ -257,7 +252,7 @@ impl Database {
         }
     }
 
-    pub(crate) async fn users_share_server(&self, a: UserId, b: UserId) -> Res<bool> {
+    pub(crate) async fn share_a_server(&self, a: UserId, b: UserId) -> Res<bool> {
         Ok(on_db!(self, read, |pool| {
             sqlx::query_scalar::<_, bool>(
                 "SELECT EXISTS (SELECT 1 FROM members x JOIN members y ON x.server_id = y.server_id \
@@ -270,7 +265,7 @@ impl Database {
         }))
     }
 
-    pub(crate) async fn put_ban(
+    pub(crate) async fn ban(
         &self,
         server_id: ServerId,
         user_id: UserId,
@@ -300,7 +295,7 @@ impl Database {
         Ok(())
     }
 
-    pub(crate) async fn drop_ban(&self, server_id: ServerId, user_id: UserId) -> Res<bool> {
+    pub(crate) async fn unban(&self, server_id: ServerId, user_id: UserId) -> Res<bool> {
         let done = on_db!(self, write, |pool| {
             sqlx::query("DELETE FROM bans WHERE server_id = $1 AND user_id = $2")
                 .bind(server_id.uuid())
@@ -312,7 +307,9 @@ impl Database {
         Ok(done > 0)
     }
 
-    pub(crate) async fn list_bans(
+    /// A server's bans in user-id order, after `after`, at most `count`; `user` narrows them to
+    /// that one user's. Serves both `Store::bans` (a page) and `Store::ban_entry` (one user).
+    pub(crate) async fn find_bans(
         &self,
         server_id: ServerId,
         user: Option<UserId>,

@@ -135,7 +135,7 @@ impl Database {
         author_ids.sort_unstable();
         author_ids.dedup();
         let authors: HashMap<Uuid, User> =
-            self.get_users(&author_ids).await?.into_iter().map(|u| (u.id.uuid(), u)).collect();
+            self.users(&author_ids).await?.into_iter().map(|u| (u.id.uuid(), u)).collect();
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let live: Vec<Uuid> = rows.iter().filter(|r| r.deleted_at.is_none()).map(|r| r.id).collect();
         let viewer = viewer.map_or(Uuid::nil(), UserId::uuid);
@@ -206,7 +206,7 @@ impl Database {
         Ok(self.load_messages(row.into_iter().collect(), viewer, keep_nonce).await?.pop())
     }
 
-    pub(crate) async fn insert_message(
+    pub(crate) async fn create_message(
         &self,
         new: &NewMessage,
         nonce_since: Timestamp,
@@ -227,7 +227,7 @@ impl Database {
         };
         let message = if !duplicate && new.attachment_ids.is_empty() {
             // The row is what was just written: only the author is read (one query, not four).
-            let author = self.get_users(&[new.author_id.uuid()]).await?.pop();
+            let author = self.users(&[new.author_id.uuid()]).await?.pop();
             let author = author.ok_or_else(|| StoreError::Corrupt(format!("message {id} has no author")))?;
             created_message(new, author)
         } else {
@@ -241,11 +241,11 @@ impl Database {
         })
     }
 
-    pub(crate) async fn get_message(&self, id: MessageId, viewer: Option<UserId>) -> Res<Option<Message>> {
+    pub(crate) async fn message(&self, id: MessageId, viewer: Option<UserId>) -> Res<Option<Message>> {
         self.load_one(id.uuid(), viewer, false).await
     }
 
-    pub(crate) async fn page(
+    pub(crate) async fn messages(
         &self,
         channel_id: rift::id::ChannelId,
         page: MessagePage,
@@ -274,7 +274,7 @@ impl Database {
         self.load_messages(rows, viewer, false).await
     }
 
-    pub(crate) async fn edit(
+    pub(crate) async fn edit_message(
         &self,
         id: MessageId,
         content: &str,
@@ -329,7 +329,7 @@ impl Database {
         self.load_one(id.uuid(), actor_id, false).await
     }
 
-    pub(crate) async fn soft_delete(
+    pub(crate) async fn delete_message(
         &self,
         id: MessageId,
         actor_id: Option<UserId>,
@@ -379,7 +379,7 @@ impl Database {
         Ok(Some(before))
     }
 
-    pub(crate) async fn history(&self, id: MessageId) -> Res<Vec<MessageHistoryEntry>> {
+    pub(crate) async fn message_history(&self, id: MessageId) -> Res<Vec<MessageHistoryEntry>> {
         let rows = on_db!(self, read, |pool| {
             sqlx::query_as::<_, HistoryRow>(
                 "SELECT id, message_id, action, old_content, new_content, actor_id, created_at \
@@ -394,7 +394,7 @@ impl Database {
 
     // ---- uploads ----
 
-    pub(crate) async fn insert_upload(&self, upload: &Upload) -> Res<()> {
+    pub(crate) async fn create_upload(&self, upload: &Upload) -> Res<()> {
         let (source, remote) = bridge_cols(upload.bridge.as_ref());
         let created_at =
             upload.created_at.or_else(|| upload.id.created_at()).unwrap_or_else(chrono::Utc::now);
@@ -425,7 +425,7 @@ impl Database {
         Ok(())
     }
 
-    pub(crate) async fn get_upload(&self, id: UploadId) -> Res<Option<Upload>> {
+    pub(crate) async fn upload(&self, id: UploadId) -> Res<Option<Upload>> {
         let sql = format!("SELECT {UPLOAD_COLS} FROM attachments WHERE id = $1");
         let row = on_db!(self, read, |pool| {
             sqlx::query_as::<_, UploadRow>(&sql).bind(id.uuid()).fetch_optional(pool).await?
@@ -433,7 +433,11 @@ impl Database {
         Ok(row.map(UploadRow::into_upload).transpose()?)
     }
 
-    pub(crate) async fn update_extras(&self, id: MessageId, extras: Option<&serde_json::Value>) -> Res<bool> {
+    pub(crate) async fn set_message_extras(
+        &self,
+        id: MessageId,
+        extras: Option<&serde_json::Value>,
+    ) -> Res<bool> {
         let extras = extras.map(serde_json::Value::to_string);
         let done = on_db!(self, write, |pool| {
             sqlx::query("UPDATE messages SET extras = $2 WHERE id = $1")
@@ -446,7 +450,7 @@ impl Database {
         Ok(done > 0)
     }
 
-    pub(crate) async fn get_upload_by_hash(&self, hash: &str) -> Res<Option<Upload>> {
+    pub(crate) async fn upload_by_hash(&self, hash: &str) -> Res<Option<Upload>> {
         let sql =
             format!("SELECT {UPLOAD_COLS} FROM attachments WHERE content_hash = $1 ORDER BY id LIMIT 1");
         let row = on_db!(self, read, |pool| {
@@ -457,7 +461,7 @@ impl Database {
 
     // ---- reactions ----
 
-    pub(crate) async fn react(
+    pub(crate) async fn add_reaction(
         &self,
         message: MessageId,
         user: UserId,
@@ -481,7 +485,7 @@ impl Database {
         Ok(done > 0)
     }
 
-    pub(crate) async fn unreact(&self, message: MessageId, user: UserId, emoji: &str) -> Res<bool> {
+    pub(crate) async fn remove_reaction(&self, message: MessageId, user: UserId, emoji: &str) -> Res<bool> {
         let done = on_db!(self, write, |pool| {
             sqlx::query("DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3")
                 .bind(message.uuid())

@@ -29,7 +29,7 @@ fn visibility(value: &str) -> Res<HistoryVisibility> {
 }
 
 impl Database {
-    pub(crate) async fn pin(
+    pub(crate) async fn pin_message(
         &self,
         id: MessageId,
         by: Option<UserId>,
@@ -84,7 +84,7 @@ impl Database {
             }
         });
         let load = || async {
-            self.get_message(id, by).await?.ok_or(crate::db::Fail::Store(StoreError::Missing("message")))
+            self.message(id, by).await?.ok_or(crate::db::Fail::Store(StoreError::Missing("message")))
         };
         Ok(match decided {
             Pinning::Pinned => PinOutcome::Pinned(load().await?),
@@ -94,7 +94,7 @@ impl Database {
         })
     }
 
-    pub(crate) async fn unpin(&self, id: MessageId, audit: Option<&AuditEntry>) -> Res<bool> {
+    pub(crate) async fn unpin_message(&self, id: MessageId, audit: Option<&AuditEntry>) -> Res<bool> {
         let done = on_db!(self, write, |pool| {
             let mut tx = pool.begin().await?;
             let changed = sqlx::query(
@@ -115,7 +115,11 @@ impl Database {
         Ok(done)
     }
 
-    pub(crate) async fn pinned(&self, channel_id: ChannelId, viewer: Option<UserId>) -> Res<Vec<Message>> {
+    pub(crate) async fn pinned_messages(
+        &self,
+        channel_id: ChannelId,
+        viewer: Option<UserId>,
+    ) -> Res<Vec<Message>> {
         let sql = format!(
             "SELECT {MESSAGE_COLS} FROM messages WHERE channel_id = $1 AND pinned_at IS NOT NULL \
              AND deleted_at IS NULL ORDER BY pinned_at DESC, id DESC"
@@ -126,7 +130,7 @@ impl Database {
         self.load_messages(rows, viewer, false).await
     }
 
-    pub(crate) async fn get_history_settings(&self, server_id: ServerId) -> Res<HistorySettings> {
+    pub(crate) async fn history_settings(&self, server_id: ServerId) -> Res<HistorySettings> {
         let row: Option<(String, String, Option<i32>)> = on_db!(self, read, |pool| {
             sqlx::query_as(
                 "SELECT edits, deletes, retention_days FROM server_history_settings WHERE server_id = $1",
@@ -140,7 +144,7 @@ impl Database {
         Ok(HistorySettings::new(visibility(&edits)?, visibility(&deletes)?, days.transpose()?))
     }
 
-    pub(crate) async fn put_history_settings(
+    pub(crate) async fn set_history_settings(
         &self,
         server_id: ServerId,
         settings: &HistorySettings,
@@ -172,7 +176,7 @@ impl Database {
         Ok(())
     }
 
-    pub(crate) async fn retention_servers(&self) -> Res<Vec<(ServerId, u32)>> {
+    pub(crate) async fn servers_with_retention(&self) -> Res<Vec<(ServerId, u32)>> {
         let rows: Vec<(Uuid, i32)> = on_db!(self, read, |pool| {
             sqlx::query_as(
                 "SELECT server_id, retention_days FROM server_history_settings \
@@ -187,7 +191,7 @@ impl Database {
             .collect())
     }
 
-    pub(crate) async fn purge_candidates(
+    pub(crate) async fn purgeable_attachments(
         &self,
         server_id: ServerId,
         older_than: Timestamp,
@@ -206,7 +210,7 @@ impl Database {
         Ok(ids.into_iter().map(UploadId::from_uuid).collect())
     }
 
-    pub(crate) async fn purge(
+    pub(crate) async fn purge_history(
         &self,
         server_id: ServerId,
         older_than: Timestamp,

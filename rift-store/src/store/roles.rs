@@ -38,7 +38,7 @@ macro_rules! settle_positions {
 }
 
 impl Database {
-    pub(crate) async fn insert_role(&self, role: &Role) -> Res<Role> {
+    pub(crate) async fn create_role(&self, role: &Role) -> Res<Role> {
         let (source, remote) = bridge_cols(role.bridge.as_ref());
         let server = role.server_id.uuid();
         let sql = format!(
@@ -81,7 +81,7 @@ impl Database {
         Ok(row.into_role())
     }
 
-    pub(crate) async fn get_role(&self, id: RoleId) -> Res<Option<Role>> {
+    pub(crate) async fn role(&self, id: RoleId) -> Res<Option<Role>> {
         let sql = format!("SELECT {ROLE_COLS} FROM roles WHERE id = $1");
         let row = on_db!(self, read, |pool| {
             sqlx::query_as::<_, RoleRow>(&sql).bind(id.uuid()).fetch_optional(pool).await?
@@ -89,7 +89,7 @@ impl Database {
         Ok(row.map(RoleRow::into_role))
     }
 
-    pub(crate) async fn server_roles(&self, server_id: ServerId) -> Res<Vec<Role>> {
+    pub(crate) async fn roles(&self, server_id: ServerId) -> Res<Vec<Role>> {
         let sql = format!("SELECT {ROLE_COLS} FROM roles WHERE server_id = $1 ORDER BY position");
         let rows = on_db!(self, read, |pool| {
             sqlx::query_as::<_, RoleRow>(&sql).bind(server_id.uuid()).fetch_all(pool).await?
@@ -97,9 +97,9 @@ impl Database {
         Ok(rows.into_iter().map(RoleRow::into_role).collect())
     }
 
-    pub(crate) async fn patch_role(&self, id: RoleId, patch: &RolePatch) -> Res<Option<Role>> {
+    pub(crate) async fn update_role(&self, id: RoleId, patch: &RolePatch) -> Res<Option<Role>> {
         if patch.name.is_none() && patch.color.is_none() && patch.permissions.is_none() {
-            return self.get_role(id).await;
+            return self.role(id).await;
         }
         let row: Option<RoleRow> = on_db!(self, write, |pool| {
             let mut qb = QueryBuilder::new("UPDATE roles SET ");
@@ -120,8 +120,8 @@ impl Database {
         Ok(row.map(RoleRow::into_role))
     }
 
-    pub(crate) async fn reposition_role(&self, id: RoleId, position: i32) -> Res<Option<Vec<Role>>> {
-        let Some(role) = self.get_role(id).await? else { return Ok(None) };
+    pub(crate) async fn move_role(&self, id: RoleId, position: i32) -> Res<Option<Vec<Role>>> {
+        let Some(role) = self.role(id).await? else { return Ok(None) };
         let server = role.server_id.uuid();
         let moved = on_db!(self, write, |pool| {
             let mut tx = pool.begin().await?;
@@ -163,11 +163,11 @@ impl Database {
         if !moved {
             return Ok(None);
         }
-        Ok(Some(self.server_roles(role.server_id).await?))
+        Ok(Some(self.roles(role.server_id).await?))
     }
 
-    pub(crate) async fn drop_role(&self, id: RoleId) -> Res<bool> {
-        let Some(role) = self.get_role(id).await? else { return Ok(false) };
+    pub(crate) async fn delete_role(&self, id: RoleId) -> Res<bool> {
+        let Some(role) = self.role(id).await? else { return Ok(false) };
         if role.is_everyone() {
             // `@everyone` lives as long as its server.
             return Ok(false);
@@ -202,7 +202,7 @@ impl Database {
         })
     }
 
-    pub(crate) async fn grant_role(
+    pub(crate) async fn add_member_role(
         &self,
         server_id: ServerId,
         user_id: UserId,
@@ -225,7 +225,7 @@ impl Database {
         Ok(done > 0)
     }
 
-    pub(crate) async fn revoke_role(
+    pub(crate) async fn remove_member_role(
         &self,
         server_id: ServerId,
         user_id: UserId,

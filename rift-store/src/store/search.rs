@@ -245,7 +245,7 @@ impl Database {
         Ok(terms)
     }
 
-    pub(crate) async fn search_messages(&self, query: &SearchQuery) -> Res<Vec<Message>> {
+    pub(crate) async fn search(&self, query: &SearchQuery) -> Res<Vec<Message>> {
         if query.channel_ids.is_empty() || query.limit == 0 {
             return Ok(Vec::new());
         }

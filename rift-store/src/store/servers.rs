@@ -15,7 +15,7 @@ use rift::Conflict;
 const EVERYONE: &str = "@everyone";
 
 impl Database {
-    pub(crate) async fn create_server_bundle(&self, new: &NewServer) -> Res<Server> {
+    pub(crate) async fn create_server(&self, new: &NewServer) -> Res<Server> {
         let server = &new.server;
         let (source, remote) = bridge_cols(server.bridge.as_ref());
         let sql = format!(
@@ -62,7 +62,7 @@ impl Database {
         Ok(row.into_server())
     }
 
-    pub(crate) async fn get_server(&self, id: ServerId) -> Res<Option<Server>> {
+    pub(crate) async fn server(&self, id: ServerId) -> Res<Option<Server>> {
         let sql = format!("SELECT {SERVER_COLS} FROM servers WHERE id = $1");
         let row = on_db!(self, read, |pool| {
             sqlx::query_as::<_, ServerRow>(&sql).bind(id.uuid()).fetch_optional(pool).await?
@@ -70,7 +70,7 @@ impl Database {
         Ok(row.map(ServerRow::into_server))
     }
 
-    pub(crate) async fn servers_of(&self, user_id: UserId) -> Res<Vec<Server>> {
+    pub(crate) async fn servers_of_user(&self, user_id: UserId) -> Res<Vec<Server>> {
         let sql = format!(
             "SELECT {} FROM servers s JOIN members m ON m.server_id = s.id WHERE m.user_id = $1 \
              ORDER BY s.created_at, s.id",
@@ -82,9 +82,9 @@ impl Database {
         Ok(rows.into_iter().map(ServerRow::into_server).collect())
     }
 
-    pub(crate) async fn patch_server(&self, id: ServerId, patch: &ServerPatch) -> Res<Option<Server>> {
+    pub(crate) async fn update_server(&self, id: ServerId, patch: &ServerPatch) -> Res<Option<Server>> {
         if patch.name.is_none() && patch.icon_url.is_none() && patch.owner_id.is_none() {
-            return self.get_server(id).await;
+            return self.server(id).await;
         }
         let row: Option<ServerRow> = on_db!(self, write, |pool| {
             let mut qb = QueryBuilder::new("UPDATE servers SET ");
@@ -108,7 +108,7 @@ impl Database {
         Ok(row.map(ServerRow::into_server))
     }
 
-    pub(crate) async fn drop_server(&self, id: ServerId) -> Res<bool> {
+    pub(crate) async fn delete_server(&self, id: ServerId) -> Res<bool> {
         // Channels, messages (and their uploads, reactions, history), roles, members, invites,
         // bans and audit entries go with it through ON DELETE CASCADE.
         let done = on_db!(self, write, |pool| {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::db::{Database, Res, Ts, on_db, on_insert};
 
 impl Database {
-    pub(crate) async fn put_gateway_sessions(&self, owner: &str, sessions: &[SavedSession]) -> Res<()> {
+    pub(crate) async fn save_gateway_sessions(&self, owner: &str, sessions: &[SavedSession]) -> Res<()> {
         on_db!(self, write, |pool| {
             let mut tx = pool.begin().await?;
             for session in sessions {
@@ -32,7 +32,7 @@ impl Database {
         Ok(())
     }
 
-    pub(crate) async fn pop_gateway_sessions(&self, owner: &str) -> Res<Vec<SavedSession>> {
+    pub(crate) async fn take_gateway_sessions(&self, owner: &str) -> Res<Vec<SavedSession>> {
         let rows: Vec<(Uuid, Uuid, String, Ts)> = on_db!(self, write, |pool| {
             sqlx::query_as(
                 "DELETE FROM gateway_sessions WHERE owner = $1 RETURNING id, user_id, state, saved_at",

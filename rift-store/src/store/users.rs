@@ -46,7 +46,7 @@ impl Database {
             Some("users_bridge_key") => Conflict::BridgeRef,
             Some("users_pkey") => Conflict::Key("users"),
             _ => {
-                if self.user_by_name(&user.username).await.ok().flatten().is_some() {
+                if self.user_by_username(&user.username).await.ok().flatten().is_some() {
                     Conflict::Username
                 } else if user.email.is_some()
                     && self.email_taken(user.email.as_deref()).await.unwrap_or(false)
@@ -73,7 +73,7 @@ impl Database {
         }))
     }
 
-    pub(crate) async fn get_user(&self, id: UserId) -> Res<Option<User>> {
+    pub(crate) async fn user(&self, id: UserId) -> Res<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
         let row = on_db!(self, read, |pool| {
             sqlx::query_as::<_, UserRow>(&sql).bind(id.uuid()).fetch_optional(pool).await?
@@ -81,7 +81,7 @@ impl Database {
         Ok(row.map(UserRow::into_user).transpose()?)
     }
 
-    pub(crate) async fn get_users(&self, ids: &[Uuid]) -> Res<Vec<User>> {
+    pub(crate) async fn users(&self, ids: &[Uuid]) -> Res<Vec<User>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -97,7 +97,7 @@ impl Database {
         Ok(rows.into_iter().map(UserRow::into_user).collect::<Result<_, _>>()?)
     }
 
-    pub(crate) async fn user_by_name(&self, username: &str) -> Res<Option<User>> {
+    pub(crate) async fn user_by_username(&self, username: &str) -> Res<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE lower(username) = lower($1)");
         let row = on_db!(self, read, |pool| {
             sqlx::query_as::<_, UserRow>(&sql).bind(username).fetch_optional(pool).await?
@@ -105,7 +105,7 @@ impl Database {
         Ok(row.map(UserRow::into_user).transpose()?)
     }
 
-    pub(crate) async fn get_password_hash(&self, id: UserId) -> Res<Option<String>> {
+    pub(crate) async fn password_hash(&self, id: UserId) -> Res<Option<String>> {
         Ok(on_db!(self, read, |pool| {
             sqlx::query_scalar::<_, Option<String>>("SELECT password_hash FROM users WHERE id = $1")
                 .bind(id.uuid())
@@ -115,7 +115,7 @@ impl Database {
         .flatten())
     }
 
-    pub(crate) async fn put_password_hash(&self, id: UserId, hash: &str) -> Res<()> {
+    pub(crate) async fn set_password_hash(&self, id: UserId, hash: &str) -> Res<()> {
         on_db!(self, write, |pool| {
             sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
                 .bind(id.uuid())
@@ -127,9 +127,9 @@ impl Database {
         Ok(())
     }
 
-    pub(crate) async fn patch_user(&self, id: UserId, patch: &UserPatch) -> Res<Option<User>> {
+    pub(crate) async fn update_user(&self, id: UserId, patch: &UserPatch) -> Res<Option<User>> {
         if patch.display_name.is_none() && patch.avatar_url.is_none() && patch.status.is_none() {
-            return self.get_user(id).await;
+            return self.user(id).await;
         }
         let row: Option<UserRow> = on_db!(self, write, |pool| {
             let mut qb = QueryBuilder::new("UPDATE users SET ");
@@ -152,7 +152,7 @@ impl Database {
 
     // ---- refresh tokens ----
 
-    pub(crate) async fn insert_token(&self, token: &NewRefreshToken) -> Res<()> {
+    pub(crate) async fn insert_refresh_token(&self, token: &NewRefreshToken) -> Res<()> {
         let result = on_db!(self, write, |pool| {
             sqlx::query(
                 "INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at) \
@@ -171,7 +171,11 @@ impl Database {
         Ok(())
     }
 
-    pub(crate) async fn use_token(&self, token_hash: &str, now: rift::Timestamp) -> Res<RefreshOutcome> {
+    pub(crate) async fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        now: rift::Timestamp,
+    ) -> Res<RefreshOutcome> {
         let now = Ts::new(now);
         on_db!(self, write, |pool| {
             let mut tx = pool.begin().await?;
@@ -216,7 +220,10 @@ impl Database {
         })
     }
 
-    pub(crate) async fn token_family(&self, token_hash: &str) -> Res<Option<(UserId, TokenFamilyId)>> {
+    pub(crate) async fn refresh_token_family(
+        &self,
+        token_hash: &str,
+    ) -> Res<Option<(UserId, TokenFamilyId)>> {
         let row = on_db!(self, read, |pool| {
             sqlx::query_as::<_, (Uuid, Uuid)>(
                 "SELECT user_id, family_id FROM refresh_tokens WHERE token_hash = $1",
@@ -228,7 +235,7 @@ impl Database {
         Ok(row.map(|(u, f)| (UserId::from_uuid(u), TokenFamilyId::from_uuid(f))))
     }
 
-    pub(crate) async fn revoke_family(&self, family_id: TokenFamilyId) -> Res<()> {
+    pub(crate) async fn revoke_token_family(&self, family_id: TokenFamilyId) -> Res<()> {
         on_db!(self, write, |pool| {
             sqlx::query("UPDATE refresh_tokens SET revoked = TRUE WHERE family_id = $1")
                 .bind(family_id.uuid())
@@ -239,7 +246,7 @@ impl Database {
         Ok(())
     }
 
-    pub(crate) async fn revoke_user(&self, user_id: UserId, keep: Option<TokenFamilyId>) -> Res<()> {
+    pub(crate) async fn revoke_user_tokens(&self, user_id: UserId, keep: Option<TokenFamilyId>) -> Res<()> {
         on_db!(self, write, |pool| {
             sqlx::query(
                 "UPDATE refresh_tokens SET revoked = TRUE WHERE user_id = $1 AND ($2 IS NULL OR family_id <> $2)",

@@ -1,5 +1,6 @@
 //! Uploads: `POST /api/upload` streams one multipart `file` field to disk under a generated id
-//! (never a name the client chose), and `GET /files/{id}/{secret}/{filename}` serves it back.
+//! (never a name the client chose), and `GET /files/{id}/{secret}/{filename}` serves it back
+//! (`rift::service` `uploads.rs`). The streaming helpers also serve `imports.rs`.
 
 use axum::body::Body;
 use axum::extract::State;
