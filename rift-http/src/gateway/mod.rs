@@ -233,7 +233,9 @@ impl RestoredSessions {
 
 /// GET /ws
 pub(crate) async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
-    ws.read_buffer_size(4096)
+    // Small buffers: every idle connection holds its read buffer (client frames are small and
+    // a larger one is read in several pieces).
+    ws.read_buffer_size(1024)
         .write_buffer_size(4096)
         .max_frame_size(MAX_FRAME)
         .max_message_size(MAX_FRAME)
@@ -332,6 +334,12 @@ impl Connection {
 
     async fn run(mut self) {
         let ending = self.serve().await;
+        // Boxed, as it runs once, at the end.
+        Box::pin(self.finish(ending)).await;
+    }
+
+    /// The closing handshake and what becomes of the session.
+    async fn finish(mut self, ending: Ending) {
         let code = match ending {
             Ending::Close(code) => Some(code),
             Ending::ClientDone | Ending::Gone => None,
@@ -381,7 +389,9 @@ impl Connection {
                         if self.config().rate_limits && self.limiter.check(&()).is_err() {
                             return Ending::Close(close::RATE_LIMITED);
                         }
-                        if let Some(ending) = self.handle(text.as_str()).await {
+                        // Boxed: what a frame runs (a send, an identify) is large, and an idle
+                        // connection's task should not carry room for it.
+                        if let Some(ending) = Box::pin(self.handle(text.as_str())).await {
                             return ending;
                         }
                     }

@@ -326,7 +326,7 @@ pub(crate) async fn pump(
                         }
                     }
                     Some(Err(RecvError::Lagged)) => {
-                        end_from_pump(&rift, &session).await;
+                        Box::pin(end_from_pump(&rift, &session)).await;
                         return None;
                     }
                 }
@@ -336,7 +336,7 @@ pub(crate) async fn pump(
             Ok(delivery) => delivery,
             Err(RecvError::Lagged) => {
                 tracing::warn!(session = %session.id, "gateway session fell behind its events; ending it");
-                end_from_pump(&rift, &session).await;
+                Box::pin(end_from_pump(&rift, &session)).await;
                 return None;
             }
         };
@@ -363,26 +363,18 @@ async fn deliver(
     view: &mut View,
     delivery: &rift::router::Delivery,
 ) -> bool {
-    let mut failures = 0;
-    let events = loop {
-        match route(rift, session, subscription, view, delivery.topic, &delivery.event).await {
-            Ok(events) => break Some(events),
-            Err(error) if failures < RETRY_BACKOFF.len() => {
-                tracing::warn!(session = %session.id, %error, "gateway session could not re-check visibility; retrying");
-                tokio::time::sleep(RETRY_BACKOFF[failures]).await;
-                failures += 1;
-            }
-            Err(error) => {
-                tracing::error!(session = %session.id, %error, "gateway session could not re-check visibility; ending it");
-                break None;
-            }
-        }
+    let events = match delivery.topic {
+        // Nearly every event: decided from the view alone, with no database read.
+        Topic::Channel(channel) => Some(channel_events(view, channel, &delivery.event)),
+        // Boxed: deciding may read the database, and an idle session's task should not carry
+        // room for that.
+        _ => Box::pin(route_with_retries(rift, session, subscription, view, delivery)).await,
     };
     let Some(events) = events else {
         // Guessing would either leak events or silently drop a whole server, so the session
         // ends (its connection closes with 4000) and the client identifies again, getting a
         // fresh Ready.
-        end_from_pump(rift, session).await;
+        Box::pin(end_from_pump(rift, session)).await;
         return false;
     };
     for event in events {
@@ -401,6 +393,37 @@ async fn deliver(
         }
     }
     true
+}
+
+/// [`route`], retried with [`RETRY_BACKOFF`] when the database fails; `None` after the last try.
+async fn route_with_retries<'e>(
+    rift: &Rift,
+    session: &Session,
+    subscription: &Subscription,
+    view: &mut View,
+    delivery: &'e rift::router::Delivery,
+) -> Option<Vec<Cow<'e, Event>>> {
+    let mut failures = 0;
+    loop {
+        match route(rift, session, subscription, view, delivery.topic, &delivery.event).await {
+            Ok(events) => return Some(events),
+            Err(error) if failures < RETRY_BACKOFF.len() => {
+                tracing::warn!(session = %session.id, %error, "gateway session could not re-check visibility; retrying");
+                tokio::time::sleep(RETRY_BACKOFF[failures]).await;
+                failures += 1;
+            }
+            Err(error) => {
+                tracing::error!(session = %session.id, %error, "gateway session could not re-check visibility; ending it");
+                return None;
+            }
+        }
+    }
+}
+
+/// A channel's event, queued before an unsubscribe, is dropped if the session can no longer see
+/// the channel.
+fn channel_events<'e>(view: &View, channel: ChannelId, event: &'e Event) -> Vec<Cow<'e, Event>> {
+    if view.can_see(channel) { vec![Cow::Borrowed(event)] } else { vec![] }
 }
 
 /// Waits before each retry when deciding what a session may see fails (the database, not the
@@ -424,14 +447,7 @@ async fn route<'e>(
 ) -> rift::Result<Vec<Cow<'e, Event>>> {
     let me = session.user_id;
     Ok(match (topic, event) {
-        // Queued before an unsubscribe: the session may no longer see it.
-        (Topic::Channel(channel), _) => {
-            if view.can_see(channel) {
-                vec![Cow::Borrowed(event)]
-            } else {
-                vec![]
-            }
-        }
+        (Topic::Channel(channel), _) => channel_events(view, channel, event),
         (Topic::User(_), Event::MemberAdd(member)) if member.user.id == me => {
             let mut out = vec![Cow::Borrowed(event)];
             out.extend(
