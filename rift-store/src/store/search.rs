@@ -205,10 +205,23 @@ impl Patterns {
 /// How many deleted messages an `is:deleted` search reads per round trip before matching them.
 const DELETED_BATCH: u32 = 200;
 
-/// The windows of newest messages a search tries, in turn, before the whole text index. A word
-/// in more than about 0.3 % of messages has its newest matches in the second window; a rarer
-/// word has few matches anywhere, which the whole index reads quickly.
-const RECENT_WINDOWS: [u32; 2] = [1024, 8192];
+/// The first window of newest messages a search tries before the whole text index.
+const FIRST_WINDOW: u32 = 1024;
+/// The largest second window: its size follows from how many matches the first one held, and a
+/// word that needs more than this is rare enough (under about 0.2 % of messages) for the whole
+/// index to read its matches quickly.
+const LARGEST_WINDOW: u32 = 16_384;
+
+/// The second window for `found` matches of `limit` in the first: 1.5 times the size at which
+/// the same density would give `limit`, at least twice the first; `None` when the first found
+/// nothing or the density says the largest window would not do.
+fn second_window(found: usize, limit: u32) -> Option<u32> {
+    if found == 0 {
+        return None;
+    }
+    let wanted = u64::from(FIRST_WINDOW) * u64::from(limit) * 3 / (2 * found as u64);
+    (wanted <= u64::from(LARGEST_WINDOW)).then(|| (wanted as u32).max(2 * FIRST_WINDOW))
+}
 
 impl Database {
     /// PostgreSQL's parser drops some characters FTS5 keeps as words (`½`, `²`, ...): a word or
@@ -262,8 +275,9 @@ impl Database {
         // newest ones (every message outside the window is older than every message in it).
         // `before:` starts the results in the past, where the windows are not.
         if terms.has_index_terms() && query.before.is_none() {
-            for size in RECENT_WINDOWS {
-                let Some(window) = self.recent_window(size).await? else { break };
+            let mut size = Some(FIRST_WINDOW);
+            while let Some(current) = size.take() {
+                let Some(window) = self.recent_window(current).await? else { break };
                 let rows: Vec<MessageRow> = on_db!(self, read, |pool| {
                     let mut qb = search_query!(
                         select,
@@ -278,6 +292,9 @@ impl Database {
                 });
                 if rows.len() >= query.limit as usize {
                     return self.load_messages(rows, query.viewer, false).await;
+                }
+                if current == FIRST_WINDOW {
+                    size = second_window(rows.len(), query.limit);
                 }
             }
         }
@@ -433,6 +450,15 @@ mod tests {
         let plan = db.search_plan(&search(&["🦀"], false)).await.unwrap();
         assert!(!plan.iter().any(|line| line.contains("messages_fts")), "{plan:#?}");
         db.close().await;
+    }
+
+    #[test]
+    fn the_second_window_follows_the_first_ones_density() {
+        assert_eq!(second_window(0, 25), None, "nothing in the first: a rare word");
+        assert_eq!(second_window(24, 25), Some(2 * FIRST_WINDOW), "at least twice the first");
+        assert_eq!(second_window(4, 25), Some(9_600));
+        assert_eq!(second_window(2, 25), None, "would need 19,200");
+        assert_eq!(second_window(50, 100), Some(3_072));
     }
 
     #[test]

@@ -373,6 +373,9 @@ pub(crate) async fn search_finds_the_newest_matches_whatever_the_storage_order(s
         if i.is_multiple_of(2) {
             words.push("even".into());
         }
+        if i.is_multiple_of(40) {
+            words.push("forty".into());
+        }
         if i.is_multiple_of(100) {
             words.push("hundred".into());
         }
@@ -418,6 +421,10 @@ pub(crate) async fn search_finds_the_newest_matches_whatever_the_storage_order(s
     let both_expected: Vec<String> =
         (0..N).rev().filter(|&i| i != newest_common && i % 3 == 0).take(30).map(text).collect();
     assert_eq!(found(store, &both).await, both_expected);
+    // Too few in the first window, enough in a second, larger one.
+    let mut forty = query(&["forty"], &[], &[general.id]);
+    forty.limit = 25;
+    assert_eq!(found(store, &forty).await, expect(&|i| i % 40 == 0, 25));
     // Too few in any window: the whole index answers.
     let mut hundred = query(&["hundred"], &[], &[general.id]);
     hundred.limit = 25;
