@@ -161,9 +161,31 @@ pub(crate) fn sequenced(event_json: &str, seq: u64) -> Option<String> {
     Some(frame)
 }
 
+/// The event of a frame [`sequenced`] numbered `seq` (a restarted server reads its saved
+/// sessions' frames back this way); `None` if `frame` is not one.
+pub(crate) fn unsequenced(frame: &str, seq: u64) -> Option<String> {
+    let rest = frame.strip_prefix("{\"seq\":")?.strip_prefix(seq.to_string().as_str())?;
+    let fields = rest.strip_prefix(',').unwrap_or(rest);
+    fields.trim_start().starts_with(['"', '}']).then(|| format!("{{{fields}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_numbered_frame_gives_back_its_event() {
+        for event in [r#"{"type":"Ready","data":{"a":[1,2]}}"#, "{}", r#"{ "type":"X"}"#] {
+            let frame = sequenced(event, 17).unwrap();
+            let back = unsequenced(&frame, 17).unwrap();
+            let (a, b): (Value, Value) =
+                (serde_json::from_str(event).unwrap(), serde_json::from_str(&back).unwrap());
+            assert_eq!(a, b, "{frame}");
+            assert_eq!(unsequenced(&frame, 1), None, "another number");
+            assert_eq!(unsequenced(&frame, 170), None, "a longer number");
+        }
+        assert_eq!(unsequenced(r#"{"type":"X"}"#, 1), None);
+    }
 
     #[test]
     fn a_sequenced_frame_is_the_event_with_its_number() {

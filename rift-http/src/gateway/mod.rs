@@ -23,10 +23,9 @@ use rift::ratelimit::RateLimiter;
 use rift::service::Rift;
 use rift::{Error, SessionId, UserId};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 use self::frames::{ClientFrame, FrameError, close};
-use self::session::{CloseSignal, Outbound, ResumeOutcome, SavedState, Session, View};
+use self::session::{CloseSignal, Outbound, OutboundQueue, ResumeOutcome, SavedState, Session, View};
 use crate::AppState;
 
 /// Settings of the gateway.
@@ -265,7 +264,7 @@ struct Connection {
     socket: WebSocket,
     id: u64,
     session: Option<Arc<Session>>,
-    outbound: Option<mpsc::Receiver<Outbound>>,
+    outbound: Option<Arc<OutboundQueue>>,
     close: Arc<CloseSignal>,
     limiter: RateLimiter<()>,
     deadline: Instant,
@@ -303,12 +302,12 @@ impl Connection {
     /// Writes `first` and every frame already queued for this connection, flushing once;
     /// `false` when the socket failed or did not take them within the write timeout.
     async fn write_outbound(&mut self, first: Option<Outbound>) -> bool {
-        let Some(rx) = self.outbound.as_mut() else { return true };
+        let Some(queue) = self.outbound.as_ref() else { return true };
         let mut batch = Vec::new();
         batch.extend(first);
         // At most one queue's worth, so a busy channel cannot keep this loop from reading.
         while batch.len() < self.state.gateway.config.outbound_capacity
-            && let Ok(next) = rx.try_recv()
+            && let Some(next) = queue.try_pop()
         {
             batch.push(next);
         }
@@ -317,8 +316,10 @@ impl Connection {
         }
         let socket = &mut self.socket;
         let write = async {
-            for (frame, _) in &batch {
-                socket.feed(Message::text(&**frame)).await?;
+            for outbound in &batch {
+                if let Some(frame) = frames::sequenced(&outbound.event, outbound.seq) {
+                    socket.feed(Message::text(frame)).await?;
+                }
             }
             socket.flush().await
         };
@@ -326,8 +327,8 @@ impl Connection {
         if !matches!(tokio::time::timeout(timeout, write).await, Ok(Ok(()))) {
             return false;
         }
-        for (_, queued) in &batch {
-            self.state.metrics.delivered(queued.elapsed());
+        for outbound in &batch {
+            self.state.metrics.delivered(outbound.queued_at.elapsed());
         }
         true
     }
@@ -404,7 +405,7 @@ impl Connection {
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 },
-                Some(first) = recv_outbound(&mut self.outbound) => {
+                Some(first) = recv_outbound(&self.outbound) => {
                     if !self.write_outbound(Some(first)).await {
                         return Ending::Gone;
                     }
@@ -531,12 +532,12 @@ impl Connection {
         if !self.send(&ready).await {
             return Err(Error::Internal("could not send Ready".into()));
         }
-        let (tx, rx) = mpsc::channel(config.outbound_capacity);
-        session.attach(self.id, tx, Arc::clone(&self.close));
+        let outbound = Arc::new(OutboundQueue::new(config.outbound_capacity));
+        session.attach(self.id, Arc::clone(&outbound), Arc::clone(&self.close));
         session.set_pump(tokio::spawn(session::pump(rift.clone(), Arc::clone(&session), subscription, view)));
         self.state.gateway.sessions().insert(session.id, Arc::clone(&session));
         self.session = Some(session);
-        self.outbound = Some(rx);
+        self.outbound = Some(outbound);
         rift.session_connected(user_id).await?;
         Ok(())
     }
@@ -548,18 +549,19 @@ impl Connection {
             Err(ending) => return Some(ending),
         };
         let session = self.state.gateway.sessions().get(&session_id).cloned();
-        let (tx, rx) = mpsc::channel(self.config().outbound_capacity);
+        let outbound = Arc::new(OutboundQueue::new(self.config().outbound_capacity));
         let outcome = match &session {
             Some(session) if session.user_id == user_id => {
-                session.resume(seq, self.id, tx, Arc::clone(&self.close))
+                session.resume(seq, self.id, Arc::clone(&outbound), Arc::clone(&self.close))
             }
             _ => ResumeOutcome::Invalid,
         };
         match (outcome, session) {
             (ResumeOutcome::Resumed(missed), Some(session)) => {
                 self.session = Some(session);
-                self.outbound = Some(rx);
-                for frame in missed {
+                self.outbound = Some(outbound);
+                for (seq, event) in missed {
+                    let Some(frame) = frames::sequenced(&event, seq) else { continue };
                     if !self.send(&frame).await {
                         return Some(Ending::Gone);
                     }
@@ -597,9 +599,9 @@ async fn end_session(state: &AppState, session: &Arc<Session>) {
     }
 }
 
-async fn recv_outbound(outbound: &mut Option<mpsc::Receiver<Outbound>>) -> Option<Outbound> {
+async fn recv_outbound(outbound: &Option<Arc<OutboundQueue>>) -> Option<Outbound> {
     match outbound {
-        Some(rx) => rx.recv().await,
+        Some(queue) => Some(queue.pop().await),
         None => std::future::pending().await,
     }
 }

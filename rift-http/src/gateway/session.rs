@@ -15,7 +15,7 @@ use rift::router::{RecvError, Subscription};
 use rift::service::Rift;
 use rift::{ChannelId, ServerId, SessionId, UserId};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use super::frames::{self, close};
 
@@ -38,19 +38,78 @@ impl CloseSignal {
     }
 }
 
-/// A frame for the attached connection, with when the pump queued it (for the delivery metric).
-pub(crate) type Outbound = (Arc<str>, Instant);
+/// A numbered event for the attached connection: the event's wire form, shared with every other
+/// session it went to (the number is spliced in as it is written, [`frames::sequenced`]), and when
+/// the pump queued it (for the delivery metric).
+pub(crate) struct Outbound {
+    pub(crate) seq: u64,
+    pub(crate) event: Arc<str>,
+    pub(crate) queued_at: Instant,
+}
+
+/// The events waiting for one connection, at most `capacity`. A deque rather than a tokio
+/// channel: a channel allocates a block of 32 slots when it is made (about 1 KiB for every idle
+/// connection); this allocates only while events wait, and gives a grown buffer back once drained.
+pub(crate) struct OutboundQueue {
+    frames: Mutex<VecDeque<Outbound>>,
+    ready: Notify,
+    capacity: usize,
+}
+
+impl OutboundQueue {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self { frames: Mutex::new(VecDeque::new()), ready: Notify::new(), capacity }
+    }
+
+    fn frames(&self) -> std::sync::MutexGuard<'_, VecDeque<Outbound>> {
+        self.frames.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `frame`; `false` when the queue is full.
+    fn push(&self, frame: Outbound) -> bool {
+        let mut frames = self.frames();
+        if frames.len() >= self.capacity {
+            return false;
+        }
+        frames.push_back(frame);
+        drop(frames);
+        self.ready.notify_one();
+        true
+    }
+
+    /// The next waiting frame, if any.
+    pub(crate) fn try_pop(&self) -> Option<Outbound> {
+        let mut frames = self.frames();
+        let frame = frames.pop_front();
+        if frames.is_empty() && frames.capacity() > 16 {
+            *frames = VecDeque::new();
+        }
+        frame
+    }
+
+    /// Waits for the next frame. Cancel-safe: a frame is taken only when it is returned (one
+    /// reader; `notify_one` keeps a wake-up that comes before the wait).
+    pub(crate) async fn pop(&self) -> Outbound {
+        loop {
+            if let Some(frame) = self.try_pop() {
+                return frame;
+            }
+            self.ready.notified().await;
+        }
+    }
+}
 
 /// The connection a session is currently attached to.
 struct Attachment {
     id: u64,
-    tx: mpsc::Sender<Outbound>,
+    outbound: Arc<OutboundQueue>,
     close: Arc<CloseSignal>,
 }
 
 struct SessionState {
     seq: u64,
-    /// The newest frames with their sequence numbers, for resuming.
+    /// The newest events (wire forms shared with other sessions) with their sequence numbers,
+    /// for resuming.
     replay: VecDeque<(u64, Arc<str>)>,
     attached: Option<Attachment>,
     detached_at: Option<Instant>,
@@ -70,8 +129,8 @@ pub(crate) struct Session {
 
 /// What a resume found.
 pub(crate) enum ResumeOutcome {
-    /// Attached: send these frames, then `Resumed`.
-    Resumed(Vec<Arc<str>>),
+    /// Attached: send these events (numbered), then `Resumed`.
+    Resumed(Vec<(u64, Arc<str>)>),
     /// Too old, unknown, ended or someone else's.
     Invalid,
 }
@@ -106,8 +165,13 @@ impl Session {
         {
             let mut state = session.state();
             state.seq = saved.seq;
-            state.replay =
-                saved.replay.iter().map(|(seq, frame)| (*seq, Arc::from(frame.as_str()))).collect();
+            // Saved as numbered frames; a frame that is not one is left out (a resume that needs
+            // it is then refused rather than given a wrong frame).
+            state.replay = saved
+                .replay
+                .iter()
+                .map_while(|(seq, frame)| Some((*seq, Arc::from(frames::unsequenced(frame, *seq)?))))
+                .collect();
             state.detached_at = Some(Instant::now().checked_sub(detached_for).unwrap_or_else(Instant::now));
         }
         session
@@ -142,7 +206,11 @@ impl Session {
         }
         let saved = SavedState {
             seq: state.seq,
-            replay: state.replay.iter().map(|(seq, frame)| (*seq, frame.to_string())).collect(),
+            replay: state
+                .replay
+                .iter()
+                .filter_map(|(seq, event)| Some((*seq, frames::sequenced(event, *seq)?)))
+                .collect(),
             servers: view
                 .servers
                 .into_iter()
@@ -159,9 +227,9 @@ impl Session {
     }
 
     /// Attaches a fresh connection (after Identify).
-    pub(crate) fn attach(&self, id: u64, tx: mpsc::Sender<Outbound>, close: Arc<CloseSignal>) {
+    pub(crate) fn attach(&self, id: u64, outbound: Arc<OutboundQueue>, close: Arc<CloseSignal>) {
         let mut state = self.state();
-        state.attached = Some(Attachment { id, tx, close });
+        state.attached = Some(Attachment { id, outbound, close });
         state.detached_at = None;
     }
 
@@ -171,7 +239,7 @@ impl Session {
         &self,
         seq: u64,
         id: u64,
-        tx: mpsc::Sender<Outbound>,
+        outbound: Arc<OutboundQueue>,
         close: Arc<CloseSignal>,
     ) -> ResumeOutcome {
         let mut state = self.state();
@@ -179,8 +247,9 @@ impl Session {
         if state.ended || seq > state.seq || seq + 1 < oldest {
             return ResumeOutcome::Invalid;
         }
-        let missed = state.replay.iter().filter(|(s, _)| *s > seq).map(|(_, f)| Arc::clone(f)).collect();
-        if let Some(old) = state.attached.replace(Attachment { id, tx, close }) {
+        let missed =
+            state.replay.iter().filter(|(s, _)| *s > seq).map(|(s, event)| (*s, Arc::clone(event))).collect();
+        if let Some(old) = state.attached.replace(Attachment { id, outbound, close }) {
             old.close.close(close::UNKNOWN);
         }
         state.detached_at = None;
@@ -223,21 +292,24 @@ impl Session {
         *self.pump.lock().unwrap_or_else(|p| p.into_inner()) = Some(pump);
     }
 
-    /// Numbers an event (given in its wire form), keeps it for resuming and hands it to the
-    /// connection. A connection whose queue is full is told to close (4000); the session stays
-    /// resumable.
-    fn dispatch(&self, event_json: &str) {
+    /// Numbers an event (given in its wire form, a JSON object), keeps it for resuming and hands
+    /// it to the connection. A connection whose queue is full is told to close (4000); the session
+    /// stays resumable.
+    fn dispatch(&self, event: &Arc<str>) {
+        if !event.starts_with('{') {
+            return;
+        }
         let mut state = self.state();
         let seq = state.seq + 1;
-        let Some(frame) = frames::sequenced(event_json, seq) else { return };
-        let frame: Arc<str> = Arc::from(frame);
         state.seq = seq;
-        state.replay.push_back((seq, Arc::clone(&frame)));
+        state.replay.push_back((seq, Arc::clone(event)));
         while state.replay.len() > self.replay_capacity {
             state.replay.pop_front();
         }
         let full = match &state.attached {
-            Some(attached) => attached.tx.try_send((frame, Instant::now())).is_err(),
+            Some(attached) => {
+                !attached.outbound.push(Outbound { seq, event: Arc::clone(event), queued_at: Instant::now() })
+            }
             None => false,
         };
         if full && let Some(attached) = state.attached.take() {
@@ -387,7 +459,7 @@ async fn deliver(
             }
             Cow::Owned(derived) => {
                 if let Ok(json) = serde_json::to_string(&derived) {
-                    session.dispatch(&json);
+                    session.dispatch(&Arc::from(json));
                 }
             }
         }
