@@ -55,9 +55,9 @@ async fn run(args: Args) -> Result<(), ConfigError> {
 
     // Events this process causes reach the servers' gateways through the database; no tokens are
     // signed here, so the JWT secret is a throwaway.
-    let router = rift::router::Router::new();
+    let (router, inbox) = rift::router::Router::with_inbox();
     let fanout = database
-        .fanout(rift::fanout::NodeId::random(), router.clone())
+        .fanout(rift::fanout::NodeId::random(), inbox)
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot start event fan-out: {e}")))?;
     let secret: [u8; 32] = rand::random();

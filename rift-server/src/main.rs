@@ -142,9 +142,11 @@ async fn bridge_from_env(args: &Args, bridges: &BridgeManager) -> Result<(), Con
     })?;
     let owner: rift::UserId =
         owner.parse().map_err(|_| ConfigError("RIFT_USER_ID must be a Rift user id (a UUID)".into()))?;
-    match bridges.rift().store().user(owner).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return Err(ConfigError(format!("RIFT_USER_ID: no Rift user {owner}"))),
+    match bridges.rift().me(owner).await {
+        Ok(_) => {}
+        Err(rift::Error::NotFound(_)) => {
+            return Err(ConfigError(format!("RIFT_USER_ID: no Rift user {owner}")));
+        }
         Err(e) => return Err(ConfigError(format!("DATABASE_URL: {e}"))),
     }
     let input = BridgeInput::new("discord", token, &args.discord_token_kind, &args.discord_bridge_mode);
@@ -241,14 +243,14 @@ async fn run(args: Args) -> Result<(), ConfigError> {
 
     // Gateway sessions the last graceful shutdown saved are subscribed again before the fan-out
     // starts, so that what other nodes published meanwhile (PostgreSQL) is replayed into them.
-    let router = rift::router::Router::new();
+    let (router, inbox) = rift::router::Router::with_inbox();
     let installation = installation_name(&args.data_dir)?;
     let restored = RestoredSessions::load(store.as_ref(), &router, &installation, &http.gateway)
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot read saved gateway sessions: {e}")))?;
     // Events of other processes sharing the database (PostgreSQL) reach this node's router.
     let (fanout, replayed) = database
-        .fanout_after(rift::fanout::NodeId::random(), router.clone(), restored.fanout_position())
+        .fanout_after(rift::fanout::NodeId::random(), inbox, restored.fanout_position())
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot start event fan-out: {e}")))?;
     let restored = if replayed || restored.is_empty() {

@@ -277,7 +277,7 @@ impl Mirror {
     ) -> rift::Result<Option<rift::model::Upload>> {
         let rift = self.ctx.rift();
         if let Some(upload) = self.ctx.find(BridgedKind::Upload, key).await? {
-            return Ok(rift.store().upload(rift::UploadId::from_uuid(upload)).await?);
+            return rift.mirrored_upload(rift::UploadId::from_uuid(upload)).await;
         }
         match self.rest.download(url).await {
             Ok(bytes) => Ok(Some(
@@ -541,7 +541,7 @@ impl Mirror {
         let rift = self.ctx.rift().clone();
         if let Some(id) = self.ctx.find(BridgedKind::Message, &message.id.to_string()).await? {
             // Seen again (a history page after a restart): an edit made meanwhile is a new version.
-            let stored = rift.store().message(MessageId::from_uuid(id), None).await?;
+            let stored = rift.mirrored_message(MessageId::from_uuid(id)).await?;
             if let Some(stored) = stored
                 && stored.deleted_at.is_none()
                 && stored.content != message.content

@@ -446,7 +446,7 @@ async fn apply_dispatch(
             if let Some(embeds) = &update.embeds {
                 // Stickers never change after sending: keep the stored ones.
                 let stored = match ctx.find(rift::store::BridgedKind::Message, &remote.remote_id).await? {
-                    Some(id) => ctx.rift().store().message(rift::MessageId::from_uuid(id), None).await?,
+                    Some(id) => ctx.rift().mirrored_message(rift::MessageId::from_uuid(id)).await?,
                     None => None,
                 };
                 let stickers: Vec<serde_json::Value> = stored

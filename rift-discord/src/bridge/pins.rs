@@ -49,7 +49,7 @@ pub(crate) async fn relay(
     message: MessageId,
     pin: bool,
 ) -> rift::Result<()> {
-    let Some(stored) = ctx.rift().store().message(message, None).await? else { return Ok(()) };
+    let Some(stored) = ctx.rift().mirrored_message(message).await? else { return Ok(()) };
     let Some(channel) = relay::remote_channel(ctx, &stored).await? else { return Ok(()) };
     let Some(remote) = relay::remote_ids(ctx, message).await?.into_iter().next() else { return Ok(()) };
     let failed = |error: Error| rift::Error::Internal(format!("relaying a pin failed: {error}"));

@@ -843,8 +843,7 @@ pub(crate) async fn dms_and_group_dms_mirror_with_history_and_relay(db: TestDb) 
         let rift = rig.rift.clone();
         async move {
             let found = rift
-                .store()
-                .find_bridged(
+                .find_mirrored(
                     rift::store::BridgedKind::User,
                     &rift::model::BridgeRef::new("discord", remote.to_string()),
                 )

@@ -125,7 +125,7 @@ impl AppState {
                 saved.push(rift::store::SavedSession::new(session.id, session.user_id, state, now));
             }
         }
-        self.rift.store().save_gateway_sessions(owner, &saved).await?;
+        self.rift.save_gateway_sessions(owner, &saved).await?;
         Ok(saved.len())
     }
 

@@ -115,7 +115,7 @@ pub(crate) async fn bearer_tokens_are_checked(s: TestServer) {
     TestServer::reply(response).await.expect_error(401, "unauthenticated");
     // A token signed with another secret.
     let other = rift::service::Rift::new(
-        std::sync::Arc::clone(s.rift.store()),
+        s.store(),
         rift::service::Config::new(b"some other secret that is long enough".to_vec()),
     );
     let foreign = other.login("ada", "password123").await.unwrap().access_token.into_inner();

@@ -33,9 +33,8 @@ struct Node {
 impl Node {
     async fn start(url: &str, options: PgFanOutOptions) -> Self {
         let database = Database::connect_postgres(url).await.unwrap();
-        let router = Router::new();
-        let fanout =
-            Arc::new(PgFanOut::start(&database, NodeId::random(), router.clone(), options).await.unwrap());
+        let (router, inbox) = Router::with_inbox();
+        let fanout = Arc::new(PgFanOut::start(&database, NodeId::random(), inbox, options).await.unwrap());
         let rift =
             Rift::builder(Arc::new(database.clone()), config()).router(router).fanout(fanout.clone()).build();
         Self { rift, fanout, database }
@@ -314,7 +313,7 @@ async fn old_rows_are_pruned() {
 async fn sqlite_gives_a_local_fan_out() {
     let db = rift_testing::sqlite().await;
     let node = NodeId::random();
-    let fanout = db.database.fanout(node, Router::new()).await.unwrap();
+    let fanout = db.database.fanout(node, Router::with_inbox().1).await.unwrap();
     assert_eq!(fanout.node_id(), node);
     fanout.shutdown().await;
 }
@@ -420,13 +419,13 @@ async fn a_restarted_node_replays_what_it_missed_or_says_it_cannot() {
     until("B wrote it", || b.stats().sent == b.stats().queued).await;
 
     // Restarted from the position: exactly what B published meanwhile, then live events.
-    let router = Router::new();
+    let (router, inbox) = Router::with_inbox();
     let mut again = router.subscribe(64);
     again.add(Topic::Channel(channel));
     let (restarted, replayed) = PgFanOut::start_after(
         &a.database,
         NodeId::random(),
-        router,
+        inbox,
         PgFanOutOptions::default(),
         Some(position),
     )
@@ -442,7 +441,8 @@ async fn a_restarted_node_replays_what_it_missed_or_says_it_cannot() {
     // Rows after the position pruned: it reads from now on and says the replay is incomplete.
     let mut pruning = PgFanOutOptions::default();
     pruning.retention = Duration::ZERO;
-    let pruner = PgFanOut::start(&b.database, NodeId::random(), Router::new(), pruning).await.unwrap();
+    let pruner =
+        PgFanOut::start(&b.database, NodeId::random(), Router::with_inbox().1, pruning).await.unwrap();
     pruner.prune().await.unwrap();
     pruner.shutdown().await;
     b.send(ada, channel, "the newest row").await;
@@ -450,7 +450,7 @@ async fn a_restarted_node_replays_what_it_missed_or_says_it_cannot() {
     let (late, replayed) = PgFanOut::start_after(
         &a.database,
         NodeId::random(),
-        Router::new(),
+        Router::with_inbox().1,
         PgFanOutOptions::default(),
         Some(position),
     )

@@ -143,14 +143,16 @@ impl std::fmt::Debug for RiftBuilder {
 }
 
 impl RiftBuilder {
-    /// Publishes to `router` (default: a new one), for an embedder that subscribes to it too.
+    /// Publishes to `router` (default: a new one): the router whose
+    /// [`RemoteInbox`](crate::router::RemoteInbox) the fan-out was given
+    /// ([`Router::with_inbox`]), so other nodes' events reach the same subscribers.
     pub fn router(mut self, router: Router) -> Self {
         self.router = Some(router);
         self
     }
 
     /// Forwards events to the other nodes sharing the database through `fanout`, which feeds
-    /// theirs into the same router (default: [`LocalFanOut`], a single node).
+    /// theirs into the same router through its inbox (default: [`LocalFanOut`], a single node).
     pub fn fanout(mut self, fanout: Arc<dyn FanOut>) -> Self {
         self.fanout = Some(fanout);
         self
@@ -243,12 +245,19 @@ impl Rift {
         self.inner.files.set(files).is_ok()
     }
 
-    /// The storage backend.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The storage backend, for the crate's own parts beside the service (the bridge host, the
+    /// importer). Callers outside go through the service's operations, which hold every rule.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }
 
-    /// The event router that every change is published to.
+    /// How the storage backend's connections are used now (for metrics).
+    pub fn store_usage(&self) -> crate::store::StoreUsage {
+        self.inner.store.usage()
+    }
+
+    /// The event router that every change is published to: subscribe to it. Only the service
+    /// publishes into it (and the fan-out, for other nodes' events).
     pub fn router(&self) -> &Router {
         &self.inner.router
     }
