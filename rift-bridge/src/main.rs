@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use rift::files::DirFileStore;
-use rift::service::{Config, Rift};
+use rift::{Config, Rift};
 use rift_discord::bridge::BridgeConfig;
 
 /// Runs Rift's bridge connections against a shared PostgreSQL.

@@ -6,9 +6,8 @@ use axum::extract::State;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rift::UploadId;
 use rift::files::served_inline;
-use rift::service::NewUpload;
+use rift::{NewUpload, UploadId};
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 

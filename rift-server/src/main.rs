@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use rift::bridge::BridgeManager;
-use rift::service::{BridgeInput, Config, Rift};
+use rift::{BridgeInput, Config, Rift};
 use rift_discord::bridge::BridgeConfig;
 use rift_http::{AppState, HttpConfig, RestoredSessions};
 

@@ -8,9 +8,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeZone, Utc};
 use rift::bridge::BridgeContext;
 use rift::model::{ChannelKind, OverwriteKind, PermissionOverwrite};
-use rift::service::{BridgedServer, RemoteChannel, RemoteMember, RemoteMessage, RemoteRole, RemoteUser};
 use rift::store::BridgedKind;
-use rift::{ChannelId, MessageId, Permissions, RoleId, ServerId, Timestamp, UserId};
+use rift::{
+    BridgedServer, ChannelId, MessageId, Permissions, RemoteChannel, RemoteMember, RemoteMessage, RemoteRole,
+    RemoteUser, RoleId, ServerId, Timestamp, UserId,
+};
 
 use crate::model::{Channel, Emoji, Guild, Member, Message, Role, Snowflake, User};
 use crate::rest::Client;

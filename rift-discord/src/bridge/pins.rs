@@ -1,5 +1,5 @@
 //! Pins both ways. Discord → Rift: on CHANNEL_PINS_UPDATE (and once per channel after its
-//! history is read) the channel's pinned list is read and handed to [`rift::service::Rift::mirror_pins`],
+//! history is read) the channel's pinned list is read and handed to [`rift::Rift::mirror_pins`],
 //! which pins and unpins to match. Rift → Discord (relay mode): a pin or unpin in Rift becomes
 //! `PUT`/`DELETE /channels/{c}/pins/{m}` for the Discord message (the first part of a split one)
 //! unless Discord's pinned list already says so; a pin mirrored from Discord therefore never

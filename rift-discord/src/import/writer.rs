@@ -5,9 +5,11 @@ use std::collections::HashMap;
 
 use rift::import::{ImportReport, ProblemKind, Progress};
 use rift::model::{BridgeRef, ChannelKind};
-use rift::service::{RemoteChannel, RemoteMessage, RemoteUser, Rift};
 use rift::store::BridgedKind;
-use rift::{ChannelId, ErrorKind, MessageId, ServerId, Timestamp, UploadId, UserId};
+use rift::{
+    ChannelId, ErrorKind, MessageId, RemoteChannel, RemoteMessage, RemoteUser, Rift, ServerId, Timestamp,
+    UploadId, UserId,
+};
 use serde_json::Value;
 
 use super::{MAX_FILE_BYTES, Source};

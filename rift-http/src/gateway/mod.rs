@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
+use rift::RateLimiter;
+use rift::Rift;
 use rift::event::Topic;
-use rift::ratelimit::RateLimiter;
-use rift::service::Rift;
 use rift::{Error, SessionId, UserId};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -449,7 +449,7 @@ impl Connection {
                 (self.rift().start_typing(user, channel_id).await, None)
             }
             ClientFrame::UpdatePresence { status } => {
-                let mut update = rift::service::ProfileUpdate::default();
+                let mut update = rift::ProfileUpdate::default();
                 update.status = Some(status);
                 (self.rift().update_profile(user, update).await.map(|_| ()), None)
             }
@@ -600,7 +600,7 @@ fn error_frame(error: &Error, nonce: Option<Value>) -> String {
 
 /// The token's user, if it may connect: a bad token or a disabled account closes 4004; not
 /// being able to tell (the database) closes 4000.
-async fn authenticated(rift: &rift::service::Rift, token: &str) -> Result<rift::UserId, Ending> {
+async fn authenticated(rift: &rift::Rift, token: &str) -> Result<rift::UserId, Ending> {
     match rift.authenticate_active(token).await {
         Ok(user_id) => Ok(user_id),
         Err(error) if error.kind() == rift::ErrorKind::Unauthenticated => {

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use rift::service::{AuthSession, RegisterInput, TokenPair};
+use rift::{AuthSession, RegisterInput, TokenPair};
 use serde::Deserialize;
 
 use crate::extract::{AuthUser, ClientIp, Json};

@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use rift::model::{Channel, DmChannel};
-use rift::service::{ChannelInput, ChannelUpdate, OverwriteInput};
 use rift::{ChannelId, MessageId, ServerId, UserId};
+use rift::{ChannelInput, ChannelUpdate, OverwriteInput};
 use serde::Deserialize;
 use uuid::Uuid;
 

@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use rift::model::{Message, MessageHistoryEntry};
-use rift::service::{MessageQuery, SearchHit, SearchParams, SendMessage};
 use rift::{ChannelId, MessageId, ServerId, Timestamp, UserId};
+use rift::{MessageQuery, SearchHit, SearchParams, SendMessage};
 use serde::Deserialize;
 
 use crate::extract::{AuthUser, Json, Path, Query};

@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use rift::model::{AuditEntry, Ban, HistorySettings, Invite, Member, Role, Server};
-use rift::service::{HistorySettingsUpdate, InviteInput, RoleInput, RoleUpdate, ServerUpdate};
 use rift::{AuditEntryId, RoleId, ServerId, UserId};
+use rift::{HistorySettingsUpdate, InviteInput, RoleInput, RoleUpdate, ServerUpdate};
 use serde::Deserialize;
 
 use crate::extract::{AuthUser, Json, JsonOrEmpty, Path, Query};

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use rift::UserId;
 use rift::model::User;
-use rift::service::{ProfileUpdate, TokenPair};
+use rift::{ProfileUpdate, TokenPair};
 use serde::Deserialize;
 
 use crate::extract::{AuthUser, Json, Path};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use rift::router::{RemoteInbox, Router};
-use rift::service::{Config, Rift};
+use rift::{Config, Rift};
 use rift_http::{AppState, HttpConfig};
 use serde_json::{Value, json};
 

@@ -5,13 +5,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rift::Permissions;
 use rift::event::{Envelope, Event, Topic};
 use rift::fanout::{FanOut, FanOutStats, NodeId};
 use rift::id::{ChannelId, MessageId, UserId};
 use rift::model::OverwriteKind;
 use rift::router::{Router, Subscription};
-use rift::service::{Config, InviteInput, OverwriteInput, RegisterInput, Rift, RoleInput, SendMessage};
+use rift::{Config, InviteInput, OverwriteInput, Permissions, RegisterInput, Rift, RoleInput, SendMessage};
 use rift_store::{Database, PgFanOut, PgFanOutOptions};
 use sqlx::{Connection, PgConnection};
 

@@ -32,9 +32,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use access_cache::AccessCacheStats;
-pub use auth::{AuthSession, Claims, TokenPair};
+pub use auth::{AuthSession, TokenPair};
 pub use bridges::{BackfillProgress, BridgeInput, BridgeView, BridgedServer, MAX_BACKFILL_CHANNELS};
-pub use channels::{ChannelInput, ChannelUpdate, OverwriteInput, mentions, names_everyone};
+pub use channels::{ChannelInput, ChannelUpdate, OverwriteInput};
 pub use hashing::HashingStats;
 pub use history::{HistorySettingsUpdate, MAX_RETENTION_DAYS};
 pub use invites::InviteInput;
@@ -193,7 +193,7 @@ impl RiftBuilder {
 /// # Examples
 /// ```no_run
 /// # async fn demo(store: std::sync::Arc<dyn rift::Store>) -> rift::Result<()> {
-/// use rift::service::{Config, RegisterInput, Rift};
+/// use rift::{Config, RegisterInput, Rift};
 ///
 /// let rift = Rift::new(store, Config::new(b"a long random secret".to_vec()));
 /// let session = rift.register(RegisterInput::new("ada", "correct horse battery")).await?;
@@ -226,7 +226,7 @@ impl Rift {
     /// use std::sync::Arc;
     /// use rift::clock::ManualClock;
     /// use rift::router::Router;
-    /// use rift::service::{Config, Rift};
+    /// use rift::{Config, Rift};
     ///
     /// let clock = ManualClock::starting_now();
     /// let rift = Rift::builder(store, Config::new(b"a long random secret".to_vec()))
@@ -338,7 +338,7 @@ pub struct Created<T> {
 }
 
 /// Checks a `limit` query parameter: `default` when absent, `1..=max` otherwise.
-pub fn check_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32> {
+pub(crate) fn check_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32> {
     match limit {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),

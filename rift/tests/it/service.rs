@@ -10,12 +10,11 @@ use rift::event::{Event, Topic};
 use rift::files::{DirFileStore, FileStore};
 use rift::model::{BridgeConnection, BridgeStatus, ChannelKind, OverwriteKind, Status};
 use rift::router::{Router, Subscription};
-use rift::service::{
-    ChannelInput, Config, InviteInput, MessageQuery, OverwriteInput, RegisterInput, RemoteChannel,
-    RemoteMember, RemoteMessage, RemoteRole, RemoteUser, Rift, RoleInput, RoleUpdate, SearchParams,
-    SendMessage, ServerUpdate,
+use rift::{
+    ChannelId, ChannelInput, Config, ErrorKind, InviteInput, MessageQuery, OverwriteInput, Permissions,
+    RegisterInput, RemoteChannel, RemoteMember, RemoteMessage, RemoteRole, RemoteUser, Rift, RoleInput,
+    RoleUpdate, SearchParams, SendMessage, ServerId, ServerUpdate, Store, UploadId, UserId,
 };
-use rift::{ChannelId, ErrorKind, Permissions, ServerId, Store, UploadId, UserId};
 use rift_examples::LineBridge;
 
 pub(crate) use crate::imports::import_jobs_report_progress_to_their_owner_only;
@@ -479,7 +478,7 @@ pub(crate) async fn presence_reaches_those_who_share_a_server(store: Arc<dyn Sto
         Event::PresenceUpdate { user_id: f.member, status: Status::Online }
     );
     assert_eq!(rift.user(f.owner, f.member).await.unwrap().status, Status::Online);
-    let mut dnd = rift::service::ProfileUpdate::default();
+    let mut dnd = rift::ProfileUpdate::default();
     dnd.status = Some(Status::Invisible);
     rift.update_profile(f.member, dnd).await.unwrap();
     assert_eq!(
@@ -855,7 +854,7 @@ async fn member_upload(f: &Fixture, files: &DirFileStore, name: &str, write: boo
     if write {
         files.put(id, PNG).await.unwrap();
     }
-    let new = rift::service::NewUpload::new(id, name, None, PNG.to_vec(), PNG.len() as u64);
+    let new = rift::NewUpload::new(id, name, None, PNG.to_vec(), PNG.len() as u64);
     f.rift.record_upload(f.member, new).await.unwrap()
 }
 
@@ -909,7 +908,7 @@ pub(crate) async fn retention_purges_old_versions_and_deleted_content(store: Arc
     }
     assert!(has_row(&missing).await);
 
-    let mut update = rift::service::HistorySettingsUpdate::default();
+    let mut update = rift::HistorySettingsUpdate::default();
     update.retention_days = Some(Some(30));
     assert_kind(rift.update_history_settings(f.member, f.server, update.clone()).await, ErrorKind::Forbidden);
     let mut bad = update.clone();
@@ -977,7 +976,7 @@ pub(crate) async fn pins_are_limited_permissioned_and_evented(store: Arc<dyn Sto
     let mut sub = rift.router().subscribe(256);
     sub.add(Topic::Channel(f.general));
     let mut ids = Vec::new();
-    for i in 0..=rift::service::MAX_PINS {
+    for i in 0..=rift::MAX_PINS {
         ids.push(
             rift.send_message(f.member, f.general, SendMessage::text(format!("m{i}")))
                 .await
@@ -997,14 +996,14 @@ pub(crate) async fn pins_are_limited_permissioned_and_evented(store: Arc<dyn Sto
     // Pinning again changes nothing and says nothing.
     rift.pin_message(f.owner, f.general, ids[0]).await.unwrap();
     no_event(&mut sub);
-    for id in &ids[1..rift::service::MAX_PINS as usize] {
+    for id in &ids[1..rift::MAX_PINS as usize] {
         rift.pin_message(f.owner, f.general, *id).await.unwrap();
     }
     let last = *ids.last().unwrap();
     assert_code(rift.pin_message(f.owner, f.general, last).await, "too_many_pins");
     let list = rift.pinned_messages(f.member, f.general).await.unwrap();
-    assert_eq!(list.len(), rift::service::MAX_PINS as usize);
-    assert_eq!(list[0].id, ids[rift::service::MAX_PINS as usize - 1], "newest pin first");
+    assert_eq!(list.len(), rift::MAX_PINS as usize);
+    assert_eq!(list[0].id, ids[rift::MAX_PINS as usize - 1], "newest pin first");
     // A deleted pinned message frees its place and leaves the list.
     rift.delete_message(f.member, ids[0]).await.unwrap();
     rift.pin_message(f.owner, f.general, last).await.unwrap();
@@ -1018,10 +1017,7 @@ pub(crate) async fn pins_are_limited_permissioned_and_evented(store: Arc<dyn Sto
     assert!(!rift.pinned_messages(f.member, f.general).await.unwrap().iter().any(|m| m.id == last));
     let log = rift.audit_log(f.owner, f.server, None, Some(100)).await.unwrap();
     assert_eq!(log.iter().filter(|e| e.action == "message_unpin").count(), 1);
-    assert_eq!(
-        log.iter().filter(|e| e.action == "message_pin").count(),
-        rift::service::MAX_PINS as usize + 1
-    );
+    assert_eq!(log.iter().filter(|e| e.action == "message_pin").count(), rift::MAX_PINS as usize + 1);
     // In a DM every participant pins.
     let dm = rift.open_dm(f.member, f.owner).await.unwrap().value;
     let note = rift.send_message(f.owner, dm.id, SendMessage::text("remember")).await.unwrap().message.id;
@@ -1142,7 +1138,7 @@ pub(crate) async fn every_permission_change_is_enforced_on_the_next_call(store: 
     // Channels: a new one is visible at once, a renamed one shows its name, a deleted one is gone.
     let seen = rift.visible_channels(member, server).await.unwrap().unwrap();
     assert!(seen.iter().any(|c| c.id == made.id), "the new channel is listed at once");
-    let mut rename = rift::service::ChannelUpdate::default();
+    let mut rename = rift::ChannelUpdate::default();
     rename.name = Some("renamed".into());
     rift.update_channel(owner, made.id, rename).await.unwrap();
     assert_eq!(rift.channel(member, made.id).await.unwrap().name, "renamed");
