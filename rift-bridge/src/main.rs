@@ -81,7 +81,7 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     // Bridges stop without changing their stored status, and give up their leases.
     bridges.shutdown().await;
     rift.stop_cluster_presence();
-    rift.fanout().shutdown().await;
+    rift.shutdown_fanout().await;
     database.close().await;
     tracing::info!("rift-bridge stopped: bridges stopped, leases released, database closed");
     Ok(())

@@ -162,7 +162,7 @@ fn render(state: &AppState) -> String {
         &[("", hashing.completed as f64)],
     );
 
-    let fanout = state.rift.fanout().stats();
+    let fanout = state.rift.fanout_stats();
     let counters = [
         ("queued", "Events taken into the outbox for other nodes.", fanout.queued),
         ("dropped", "Events dropped for other nodes (outbox full or shut).", fanout.dropped),

@@ -316,7 +316,7 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     // The other nodes hear that this one's users left with it; then events still queued for
     // other nodes go out before the database closes.
     rift.stop_cluster_presence();
-    rift.fanout().shutdown().await;
+    rift.shutdown_fanout().await;
     // Saved with where the fan-out stopped reading, so a restart within the resume window
     // resumes them with nothing missed (a SIGKILL saves nothing: Resume is then refused).
     match state.save_gateway_sessions(&installation).await {

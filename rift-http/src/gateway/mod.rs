@@ -117,7 +117,7 @@ impl AppState {
     /// # Errors
     /// When the database refuses them (nothing is saved then).
     pub async fn save_gateway_sessions(&self, owner: &str) -> rift::Result<usize> {
-        let fanout = self.rift.fanout().position();
+        let fanout = self.rift.fanout_position();
         let now = chrono::Utc::now();
         let mut saved = Vec::new();
         for session in self.gateway.all_sessions() {

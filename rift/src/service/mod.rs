@@ -53,7 +53,7 @@ pub(crate) use bridges::{GUILDS_KEY, PROGRESS_KEY};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{Envelope, Event, Topic};
-use crate::fanout::{FanOut, LocalFanOut};
+use crate::fanout::{FanOut, FanOutStats, LocalFanOut, Resume};
 use crate::id::{AuditEntryId, ServerId, Timestamp, UserId};
 use crate::model::AuditEntry;
 use crate::ratelimit::RateLimiter;
@@ -262,9 +262,21 @@ impl Rift {
         &self.inner.router
     }
 
-    /// The fan-out to the other nodes ([`LocalFanOut`] for a single node).
-    pub fn fanout(&self) -> &Arc<dyn FanOut> {
-        &self.inner.fanout
+    /// The fan-out's counters since it started (for metrics).
+    pub fn fanout_stats(&self) -> FanOutStats {
+        self.inner.fanout.stats()
+    }
+
+    /// How far this node has read the other nodes' events (see [`FanOut::position`]), saved
+    /// with gateway sessions at shutdown so a restart can replay what it missed.
+    pub fn fanout_position(&self) -> Option<Resume> {
+        self.inner.fanout.position()
+    }
+
+    /// At shutdown, once nothing publishes any more: sends what the fan-out still holds for the
+    /// other nodes (best effort, bounded in time) and stops it (see [`FanOut::shutdown`]).
+    pub async fn shutdown_fanout(&self) {
+        self.inner.fanout.shutdown().await;
     }
 
     /// The configuration.
