@@ -478,7 +478,18 @@ async fn a_role_revoked_on_one_node_is_enforced_on_the_other_once_its_event_arri
     a.rift.put_overwrite(ada, channel, server.uuid(), deny).await.unwrap();
     let allow = OverwriteInput::new(OverwriteKind::Role, Permissions::SEND_MESSAGES, Permissions::NONE);
     a.rift.put_overwrite(ada, channel, speakers.id.uuid(), allow).await.unwrap();
+    let mut on_b = b.rift.router().subscribe(1024);
+    on_b.add(Topic::Server(server));
     a.rift.set_member_role(ada, speakers.id, bob, true).await.unwrap();
+    // A's setup has reached B (events arrive in order), so no late one forgets B's view below.
+    loop {
+        if let Event::MemberUpdate(member) = &next(&mut on_b).await.event
+            && member.user.id == bob
+            && member.roles.contains(&speakers.id)
+        {
+            break;
+        }
+    }
 
     // B learns bob's standing and then answers from its view.
     b.send(bob, channel, "from B").await;
@@ -486,8 +497,6 @@ async fn a_role_revoked_on_one_node_is_enforced_on_the_other_once_its_event_arri
     b.send(bob, channel, "from B again").await;
     assert!(b.rift.access_cache_stats().hits > before.hits, "B answered from its view");
 
-    let mut on_b = b.rift.router().subscribe(1024);
-    on_b.add(Topic::Server(server));
     a.rift.set_member_role(ada, speakers.id, bob, false).await.unwrap();
     // Refused on A at once.
     let refused = a.rift.send_message(bob, channel, SendMessage::text("from A")).await;
