@@ -107,6 +107,24 @@ struct Inner {
 ///
 /// A `Router` only subscribes: the service publishes into it, and a fan-out delivers other nodes'
 /// envelopes through the [`RemoteInbox`] that [`Router::with_inbox`] hands to whoever wires it.
+///
+/// ```
+/// use rift::{ChannelId, Router, Topic};
+///
+/// let router = Router::new();
+/// let events = router.subscribe(16);
+/// events.add(Topic::Channel(ChannelId::new()));
+/// ```
+///
+/// Publishing is not for callers:
+///
+/// ```compile_fail,E0624
+/// use rift::{ChannelId, Event, MessageId, Router, Topic};
+///
+/// let router = Router::new();
+/// let channel_id = ChannelId::new();
+/// router.publish(Topic::Channel(channel_id), Event::MessageDelete { id: MessageId::new(), channel_id, content: None });
+/// ```
 #[derive(Clone, Default)]
 pub struct Router {
     inner: Arc<Inner>,

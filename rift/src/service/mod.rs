@@ -200,6 +200,14 @@ impl RiftBuilder {
 /// let server = rift.create_server(session.user.id, "Analytical Engines").await?;
 /// # Ok(()) }
 /// ```
+///
+/// The store stays inside: every read and write goes through the service's rules.
+///
+/// ```compile_fail,E0624
+/// # async fn demo(rift: rift::Rift, user: rift::UserId) {
+/// let user = rift.store().user(user).await;
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Rift {
     inner: Arc<Inner>,
