@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use rift::bridge::BridgeHost;
 use rift::event::{Event, Topic};
-use rift::service::{BridgeInput, Config, RegisterInput, Rift, SendMessage};
+use rift::{BridgeInput, Config, RegisterInput, Rift, SendMessage};
 use rift_examples::LineBridge;
 use tokio::io::AsyncBufReadExt;
 

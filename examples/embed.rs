@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use rift::service::{Config, Rift};
+use rift::{Config, Rift};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::main]

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use rift::event::{Event, Topic};
-use rift::service::{ChannelInput, Config, RegisterInput, Rift, SearchParams, SendMessage};
+use rift::{ChannelInput, Config, RegisterInput, Rift, SearchParams, SendMessage};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -11,8 +11,7 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rift::model::{OverwriteKind, PermissionOverwrite, Role};
-use rift::permissions::{MemberContext, Permissions};
-use rift::{RoleId, ServerId, UserId};
+use rift::{MemberContext, Permissions, RoleId, ServerId, UserId};
 
 /// A server with `roles` roles (plus @everyone), a member holding every other one, and a channel
 /// with an overwrite for each role plus one for the member.

@@ -13,9 +13,8 @@ use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::future::join_all;
-use rift::service::{Config, RegisterInput, Rift, SendMessage};
 use rift::store::NewMessage;
-use rift::{ChannelId, MessageId, UserId};
+use rift::{ChannelId, Config, MessageId, RegisterInput, Rift, SendMessage, UserId};
 use rift_testing::TestDb;
 
 /// Concurrent sends in the batched variants.

@@ -10,7 +10,7 @@
 //! use std::sync::Arc;
 //!
 //! use rift::bridge::BridgeHost;
-//! use rift::service::{BridgeInput, Config, RegisterInput, Rift};
+//! use rift::{BridgeInput, Config, RegisterInput, Rift};
 //! use rift_examples::LineBridge;
 //! use tokio::io::AsyncBufReadExt;
 //!

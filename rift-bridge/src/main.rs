@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use rift::files::DirFileStore;
-use rift::service::{Config, Rift};
+use rift::{Config, Rift};
 use rift_discord::bridge::BridgeConfig;
 
 /// Runs Rift's bridge connections against a shared PostgreSQL.
@@ -55,9 +55,9 @@ async fn run(args: Args) -> Result<(), ConfigError> {
 
     // Events this process causes reach the servers' gateways through the database; no tokens are
     // signed here, so the JWT secret is a throwaway.
-    let router = rift::router::Router::new();
+    let (router, inbox) = rift::router::Router::with_inbox();
     let fanout = database
-        .fanout(rift::fanout::NodeId::random(), router.clone())
+        .fanout(rift::fanout::NodeId::random(), inbox)
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot start event fan-out: {e}")))?;
     let secret: [u8; 32] = rand::random();
@@ -81,7 +81,7 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     // Bridges stop without changing their stored status, and give up their leases.
     bridges.shutdown().await;
     rift.stop_cluster_presence();
-    rift.fanout().shutdown().await;
+    rift.shutdown_fanout().await;
     database.close().await;
     tracing::info!("rift-bridge stopped: bridges stopped, leases released, database closed");
     Ok(())

@@ -8,9 +8,8 @@ use rift::files::DirFileStore;
 use rift::id::{BridgeConnectionId, ChannelId, ServerId, UserId};
 use rift::import::ImportReport;
 use rift::model::{BackfillState, User};
-use rift::service::{BridgeInput, BridgeView, Config, RegisterInput, Rift, SearchParams};
 use rift::store::{ExportRecord, ExportScope};
-use rift::{Store, StoreError};
+use rift::{BridgeInput, BridgeView, Config, RegisterInput, Rift, SearchParams, Store, StoreError};
 use rift_store::{DataLocation, Database};
 use serde_json::json;
 

@@ -1,6 +1,6 @@
 //! `rift`: the administrator's command for a Rift installation. It finds the database and the
 //! upload directory exactly as `rift-server` does (`./rift-data` or `DATABASE_URL`, `UPLOAD_DIR`;
-//! `rift_store::DataLocation`), and does everything through the service layer (`rift::service::Rift`)
+//! `rift_store::DataLocation`), and does everything through the service layer (`rift::Rift`)
 //! or the `rift::Store` contract: no SQL here. A thin binary: arguments in, one call per step,
 //! one line per error.
 

@@ -3,15 +3,15 @@
 //! Rift's HTTP face: the REST API under `/api`, the real-time gateway at `/ws`, file downloads
 //! under `/files`, and the built web client at `/`. [`router`] builds it all from the service layer, so an application can serve it
 //! as is or `nest` it inside its own axum app. Handlers only translate HTTP to service calls and
-//! service errors to responses (in [`error`]); every rule lives in `rift::service`.
+//! service errors to responses (in [`error`]); every rule lives in `rift`'s service layer ([`rift::Rift`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = tempfile::tempdir()?;
 //! # let store = rift_store::connect(&format!("sqlite://{}", dir.path().join("rift.db").display())).await?;
-//! # let config = rift::service::Config::new(b"a long random secret for tokens".to_vec());
-//! # let rift = rift::service::Rift::new(std::sync::Arc::new(store), config);
+//! # let config = rift::Config::new(b"a long random secret for tokens".to_vec());
+//! # let rift = rift::Rift::new(std::sync::Arc::new(store), config);
 //! let state = rift_http::AppState::new(rift, rift_http::HttpConfig::new(dir.path().join("uploads")));
 //! let app = rift_http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -40,8 +40,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use rift::bridge::BridgeManager;
 use rift::import::ImportJobs;
-use rift::ratelimit::RateLimiter;
-use rift::service::Rift;
+use rift::{RateLimiter, Rift};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
@@ -159,9 +158,7 @@ impl AppState {
         if !self.config.rate_limits {
             return Ok(());
         }
-        self.auth_limiter
-            .check(&ip)
-            .map_err(|wait| ApiError::rate_limited(rift::ratelimit::retry_after_secs(wait)))
+        self.auth_limiter.check(&ip).map_err(|wait| ApiError::rate_limited(rift::retry_after_secs(wait)))
     }
 }
 

@@ -162,7 +162,7 @@ fn render(state: &AppState) -> String {
         &[("", hashing.completed as f64)],
     );
 
-    let fanout = state.rift.fanout().stats();
+    let fanout = state.rift.fanout_stats();
     let counters = [
         ("queued", "Events taken into the outbox for other nodes.", fanout.queued),
         ("dropped", "Events dropped for other nodes (outbox full or shut).", fanout.dropped),
@@ -175,7 +175,7 @@ fn render(state: &AppState) -> String {
         metric(&mut out, &format!("rift_fanout_{what}_total"), "counter", help, &[("", value as f64)]);
     }
 
-    let usage = state.rift.store().usage();
+    let usage = state.rift.store_usage();
     let per_pool = |value: fn(&rift::store::PoolUsage) -> u32| {
         usage
             .pools

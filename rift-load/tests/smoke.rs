@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rift::service::{Config, Rift};
+use rift::{Config, Rift};
 use rift_http::{AppState, HttpConfig};
 use rift_load::scenarios::{self, Seed, Via};
 use rift_load::target::Target;

@@ -33,7 +33,7 @@ mod tests {
     use std::path::PathBuf;
     use std::sync::Arc;
 
-    use rift::service::{Config, Rift};
+    use rift::{Config, Rift};
     use rift_http::{AppState, EmbeddedFile, HttpConfig};
 
     /// `tests/fixtures/client` as the build script compiled it in.

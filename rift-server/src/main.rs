@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use rift::bridge::BridgeManager;
-use rift::service::{BridgeInput, Config, Rift};
+use rift::{BridgeInput, Config, Rift};
 use rift_discord::bridge::BridgeConfig;
 use rift_http::{AppState, HttpConfig, RestoredSessions};
 
@@ -142,9 +142,11 @@ async fn bridge_from_env(args: &Args, bridges: &BridgeManager) -> Result<(), Con
     })?;
     let owner: rift::UserId =
         owner.parse().map_err(|_| ConfigError("RIFT_USER_ID must be a Rift user id (a UUID)".into()))?;
-    match bridges.rift().store().user(owner).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return Err(ConfigError(format!("RIFT_USER_ID: no Rift user {owner}"))),
+    match bridges.rift().me(owner).await {
+        Ok(_) => {}
+        Err(rift::Error::NotFound(_)) => {
+            return Err(ConfigError(format!("RIFT_USER_ID: no Rift user {owner}")));
+        }
         Err(e) => return Err(ConfigError(format!("DATABASE_URL: {e}"))),
     }
     let input = BridgeInput::new("discord", token, &args.discord_token_kind, &args.discord_bridge_mode);
@@ -241,14 +243,14 @@ async fn run(args: Args) -> Result<(), ConfigError> {
 
     // Gateway sessions the last graceful shutdown saved are subscribed again before the fan-out
     // starts, so that what other nodes published meanwhile (PostgreSQL) is replayed into them.
-    let router = rift::router::Router::new();
+    let (router, inbox) = rift::router::Router::with_inbox();
     let installation = installation_name(&args.data_dir)?;
     let restored = RestoredSessions::load(store.as_ref(), &router, &installation, &http.gateway)
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot read saved gateway sessions: {e}")))?;
     // Events of other processes sharing the database (PostgreSQL) reach this node's router.
     let (fanout, replayed) = database
-        .fanout_after(rift::fanout::NodeId::random(), router.clone(), restored.fanout_position())
+        .fanout_after(rift::fanout::NodeId::random(), inbox, restored.fanout_position())
         .await
         .map_err(|e| ConfigError(format!("DATABASE_URL: cannot start event fan-out: {e}")))?;
     let restored = if replayed || restored.is_empty() {
@@ -314,7 +316,7 @@ async fn run(args: Args) -> Result<(), ConfigError> {
     // The other nodes hear that this one's users left with it; then events still queued for
     // other nodes go out before the database closes.
     rift.stop_cluster_presence();
-    rift.fanout().shutdown().await;
+    rift.shutdown_fanout().await;
     // Saved with where the fan-out stopped reading, so a restart within the resume window
     // resumes them with nothing missed (a SIGKILL saves nothing: Resume is then refused).
     match state.save_gateway_sessions(&installation).await {

@@ -1,6 +1,7 @@
 //! Private row types (decoded the same way on both backends) and their conversion to domain
 //! objects. Column lists are constants so every query selects exactly what its row decodes.
 
+use rift::Permissions;
 use rift::StoreError;
 use rift::id::{
     AuditEntryId, BridgeConnectionId, ChannelId, HistoryEntryId, MessageId, RoleId, ServerId, UploadId,
@@ -10,7 +11,6 @@ use rift::model::{
     AuditEntry, BridgeConnection, BridgeRef, BridgeStatus, Channel, ChannelKind, HistoryAction, Message,
     MessageHistoryEntry, OverwriteKind, PermissionOverwrite, Role, Server, Status, Upload, User,
 };
-use rift::permissions::Permissions;
 use uuid::Uuid;
 
 use crate::db::{Ts, bits_from_db};

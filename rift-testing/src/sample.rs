@@ -7,10 +7,9 @@ use std::path::Path;
 
 use rift::id::{ChannelId, MessageId, ServerId, UploadId, UserId};
 use rift::model::{ChannelKind, HistoryVisibility, OverwriteKind};
-use rift::permissions::Permissions;
-use rift::service::{
-    ChannelInput, HistorySettingsUpdate, InviteInput, NewUpload, OverwriteInput, RegisterInput, Rift,
-    RoleInput, SendMessage,
+use rift::{
+    ChannelInput, HistorySettingsUpdate, InviteInput, NewUpload, OverwriteInput, Permissions, RegisterInput,
+    Rift, RoleInput, SendMessage,
 };
 
 /// A message no archive may run or break: markup, an entity and quotes.

@@ -93,7 +93,7 @@ impl BridgeContext {
 
     /// The Rift id of a mirrored object.
     pub async fn find(&self, kind: BridgedKind, remote_id: &str) -> Result<Option<Uuid>> {
-        Ok(self.rift.store().find_bridged(kind, &self.remote(remote_id)).await?)
+        self.rift.find_mirrored(kind, &self.remote(remote_id)).await
     }
 
     /// A stored cursor (e.g. how far a channel's backfill got).

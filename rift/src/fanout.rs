@@ -3,11 +3,11 @@
 //!
 //! The service layer publishes every committed change to its node's [`Router`] and hands the same
 //! [`Envelope`] to a [`FanOut`], which forwards it to the other nodes; envelopes arriving from other
-//! nodes are fed into the local router with [`Router::publish_envelope`] (never back into the fan-out,
+//! nodes are fed into the local router through its [`RemoteInbox`] (never back into the fan-out,
 //! so nothing loops). Each node has a [`NodeId`]; a node ignores its own envelopes when the broker
 //! echoes them back, because its local subscribers already had them.
 //!
-//! [`FanOut::publish`] is on the publisher's path, so, like [`Router::publish`], it never waits: an
+//! [`FanOut::publish`] is on the publisher's path, so, like the router's own delivery, it never waits: an
 //! implementation puts the envelope into a bounded [`Outbox`] and a background task it owns talks
 //! to the broker. **When the outbox is full** (the broker is down or slower than the publishers),
 //! the envelope is dropped for the other nodes, counted in [`FanOutStats::dropped`] and logged
@@ -15,7 +15,7 @@
 //! are unaffected. The other nodes must not stay silently behind: the drop is also counted as
 //! *unreported* ([`FanOutCounters::take_unreported`]), and the implementation marks its next
 //! forwarded envelope with that count (a *gap*). A node that receives a gap cannot tell which of
-//! its subscribers missed something, so it marks them all lagged ([`Router::lag_all`]): gateway
+//! its subscribers missed something, so it marks them all lagged ([`RemoteInbox::lag_all`]): gateway
 //! sessions end (resume refused, the client identifies afresh and gets a new Ready) and bridge
 //! feeds restart, exactly as when their own queue overflows. Envelopes the implementation fails
 //! to hand to the broker count as unreported too.
@@ -24,9 +24,8 @@
 //! LISTEN/NOTIFY one in `rift-store` (`Database::fanout`).
 //!
 //! [`Router`]: crate::router::Router
-//! [`Router::publish`]: crate::router::Router::publish
-//! [`Router::publish_envelope`]: crate::router::Router::publish_envelope
-//! [`Router::lag_all`]: crate::router::Router::lag_all
+//! [`RemoteInbox`]: crate::router::RemoteInbox
+//! [`RemoteInbox::lag_all`]: crate::router::RemoteInbox::lag_all
 
 use std::fmt;
 use std::sync::Arc;
@@ -70,8 +69,9 @@ impl fmt::Display for NodeId {
 
 /// Forwards locally published envelopes to the other nodes and feeds theirs into the local router.
 ///
-/// Used as `Arc<dyn FanOut>`; the implementation receives the local
-/// [`Router`](crate::router::Router) when it is made and owns its background tasks.
+/// Used as `Arc<dyn FanOut>`; the implementation receives the local router's
+/// [`RemoteInbox`](crate::router::RemoteInbox) when it is made (see
+/// [`Router::with_inbox`](crate::router::Router::with_inbox)) and owns its background tasks.
 #[async_trait]
 pub trait FanOut: Send + Sync {
     /// This node's id.

@@ -75,7 +75,7 @@ impl FileStore for DirFileStore {
 const MAX_FILENAME_CHARS: usize = 128;
 
 /// The content type of a file from its first bytes, when they say so clearly.
-pub fn sniff(head: &[u8]) -> Option<&'static str> {
+pub(crate) fn sniff(head: &[u8]) -> Option<&'static str> {
     let starts = |magic: &[u8]| head.starts_with(magic);
     Some(if starts(b"\x89PNG\r\n\x1a\n") {
         "image/png"
@@ -119,7 +119,7 @@ fn looks_like_markup(head: &[u8]) -> bool {
 
 /// The content type to store: the sniffed type when the bytes tell, else the client's (if it is a
 /// well-formed `type/subtype`), else `application/octet-stream`.
-pub fn content_type(head: &[u8], claimed: Option<&str>) -> String {
+pub(crate) fn content_type(head: &[u8], claimed: Option<&str>) -> String {
     if let Some(sniffed) = sniff(head) {
         return sniffed.to_owned();
     }
@@ -170,7 +170,7 @@ pub fn sanitize_filename(name: &str) -> String {
 }
 
 /// An image's pixel size from its header (PNG and GIF), when it can be read.
-pub fn image_size(head: &[u8]) -> Option<(i32, i32)> {
+pub(crate) fn image_size(head: &[u8]) -> Option<(i32, i32)> {
     if head.starts_with(b"\x89PNG\r\n\x1a\n") && head.len() >= 24 && &head[12..16] == b"IHDR" {
         let width = u32::from_be_bytes(head[16..20].try_into().ok()?);
         let height = u32::from_be_bytes(head[20..24].try_into().ok()?);

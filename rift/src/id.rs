@@ -42,7 +42,7 @@ fn increment_v7(last: u128) -> u128 {
 }
 
 /// A new UUIDv7, strictly greater than every one this process made before.
-pub fn new_uuid() -> Uuid {
+pub(crate) fn new_uuid() -> Uuid {
     let millis = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
     let candidate = v7_at(millis).as_u128();
     // A poisoned lock only means another thread panicked between two plain integer writes.
@@ -53,12 +53,12 @@ pub fn new_uuid() -> Uuid {
 }
 
 /// A UUIDv7 carrying `at`'s millisecond, for objects created elsewhere (bridges, imports).
-pub fn uuid_at(at: Timestamp) -> Uuid {
+pub(crate) fn uuid_at(at: Timestamp) -> Uuid {
     v7_at(u64::try_from(at.timestamp_millis()).unwrap_or(0))
 }
 
 /// The creation time a UUIDv7 carries; `None` for other versions.
-pub fn uuid_time(id: Uuid) -> Option<Timestamp> {
+pub(crate) fn uuid_time(id: Uuid) -> Option<Timestamp> {
     if id.get_version_num() != 7 {
         return None;
     }

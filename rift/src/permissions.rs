@@ -6,7 +6,7 @@
 //! allows) → the member. Without VIEW_CHANNELS a channel and everything in it is invisible.
 
 use crate::id::{RoleId, UserId};
-pub use crate::model::Permissions;
+pub(crate) use crate::model::Permissions;
 use crate::model::{OverwriteKind, PermissionOverwrite, Role};
 
 /// Who is asking, in one server: enough to compute their permissions anywhere in it.
@@ -87,7 +87,7 @@ impl<'a> MemberContext<'a> {
 }
 
 /// Applies channel overwrites to server-wide permissions (the steps after the base set).
-pub fn apply_overwrites(
+pub(crate) fn apply_overwrites(
     base: Permissions,
     overwrites: &[PermissionOverwrite],
     everyone_id: RoleId,

@@ -1,6 +1,11 @@
 //! The in-process event router: delivery by [`Topic`] into one bounded queue per subscriber.
 //!
-//! [`Router::publish`] is a plain synchronous function that never waits: it `try_send`s into each
+//! Anyone holding a [`Router`] may subscribe; only the service publishes into it, and a
+//! [`FanOut`](crate::FanOut) delivers what other nodes published through the [`RemoteInbox`] made
+//! with the router ([`Router::with_inbox`]). So no caller can inject an event as if the service had
+//! committed it.
+//!
+//! Publishing is a plain synchronous function that never waits: it `try_send`s into each
 //! subscriber's queue. A subscriber whose queue is full is marked *lagged* and gets nothing more; its
 //! owner (a gateway session) then resyncs or closes. So a slow subscriber never blocks the publisher
 //! or anyone else.
@@ -21,7 +26,7 @@ struct Subscriber {
     tx: mpsc::Sender<Delivery>,
     lagged: AtomicBool,
     /// Wakes a receiver waiting on an empty queue when the subscriber is marked lagged from
-    /// outside ([`Router::lag_all`]).
+    /// outside ([`RemoteInbox::lag_all`]).
     woken: Notify,
 }
 
@@ -64,12 +69,12 @@ impl Subscriber {
 ///
 /// Called synchronously on the publisher's path, so an implementation must be quick and must
 /// never wait.
-pub trait Observer: Send + Sync {
+pub(crate) trait Observer: Send + Sync {
     /// An envelope is about to be delivered (published here, or arriving from another node).
     fn before_delivery(&self, envelope: &Envelope);
 
-    /// Events were lost before they reached this router ([`Router::lag_all`],
-    /// [`Router::report_lost_event`]): whatever was derived from them may be out of date.
+    /// Events were lost before they reached this router ([`RemoteInbox::lag_all`],
+    /// [`RemoteInbox::report_lost_event`]): whatever was derived from them may be out of date.
     fn events_lost(&self);
 }
 
@@ -88,7 +93,7 @@ pub struct RouterStats {
 #[derive(Default)]
 struct Inner {
     topics: RwLock<HashMap<Topic, Vec<Arc<Subscriber>>>>,
-    /// Every live subscriber, subscribed to anything or not (for [`Router::lag_all`]).
+    /// Every live subscriber, subscribed to anything or not (for [`RemoteInbox::lag_all`]).
     all: Mutex<Vec<std::sync::Weak<Subscriber>>>,
     /// Told of every envelope before its subscribers ([`Router::observe`]).
     observers: RwLock<Vec<std::sync::Weak<dyn Observer>>>,
@@ -99,6 +104,27 @@ struct Inner {
 }
 
 /// Delivers events to subscribers by topic. Cheap to clone (shared).
+///
+/// A `Router` only subscribes: the service publishes into it, and a fan-out delivers other nodes'
+/// envelopes through the [`RemoteInbox`] that [`Router::with_inbox`] hands to whoever wires it.
+///
+/// ```
+/// use rift::{ChannelId, Router, Topic};
+///
+/// let router = Router::new();
+/// let events = router.subscribe(16);
+/// events.add(Topic::Channel(ChannelId::new()));
+/// ```
+///
+/// Publishing is not for callers:
+///
+/// ```compile_fail,E0624
+/// use rift::{ChannelId, Event, MessageId, Router, Topic};
+///
+/// let router = Router::new();
+/// let channel_id = ChannelId::new();
+/// router.publish(Topic::Channel(channel_id), Event::MessageDelete { id: MessageId::new(), channel_id, content: None });
+/// ```
 #[derive(Clone, Default)]
 pub struct Router {
     inner: Arc<Inner>,
@@ -114,6 +140,15 @@ impl Router {
     /// A router with no subscribers.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A router and the only way in for envelopes other nodes published: give the router to
+    /// [`RiftBuilder::router`](crate::service::RiftBuilder::router) and the inbox to the [`FanOut`](crate::FanOut)
+    /// (as `rift_store::Database::fanout` takes it), like the two ends of a channel.
+    pub fn with_inbox() -> (Self, RemoteInbox) {
+        let router = Self::new();
+        let inbox = RemoteInbox { router: router.clone() };
+        (router, inbox)
     }
 
     /// A new subscriber with a queue of `capacity` deliveries, subscribed to nothing yet.
@@ -132,12 +167,12 @@ impl Router {
     }
 
     /// Delivers `event` to every subscriber of `topic`; returns how many queued it.
-    pub fn publish(&self, topic: Topic, event: Event) -> usize {
+    pub(crate) fn publish(&self, topic: Topic, event: Event) -> usize {
         self.publish_envelope(Arc::new(Envelope::new(topic, event)))
     }
 
-    /// Delivers an already shared envelope (from another node, say) to its topic's subscribers.
-    pub fn publish_envelope(&self, delivery: Delivery) -> usize {
+    /// Delivers an already shared envelope to its topic's subscribers; returns how many queued it.
+    pub(crate) fn publish_envelope(&self, delivery: Delivery) -> usize {
         self.each_observer(|observer| observer.before_delivery(&delivery));
         let topics = self.inner.topics.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         let Some(subscribers) = topics.get(&delivery.topic) else {
@@ -174,7 +209,7 @@ impl Router {
     /// Marks every subscriber lagged, waking those waiting: events were lost before they reached
     /// this router (another node's fan-out dropped some), and nobody can tell whose, so every
     /// subscriber resyncs or closes as if its own queue had overflowed. Returns how many.
-    pub fn lag_all(&self) -> usize {
+    pub(crate) fn lag_all(&self) -> usize {
         self.each_observer(|observer| observer.events_lost());
         let all = self.inner.all.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let live: Vec<Arc<Subscriber>> = all.iter().filter_map(std::sync::Weak::upgrade).collect();
@@ -187,12 +222,12 @@ impl Router {
 
     /// Tells the observers that an event was lost without marking subscribers lagged (another
     /// node's envelope that could not be read, say).
-    pub fn report_lost_event(&self) {
+    pub(crate) fn report_lost_event(&self) {
         self.each_observer(|observer| observer.events_lost());
     }
 
     /// Adds an observer, told of every envelope from now on until it is dropped.
-    pub fn observe(&self, observer: std::sync::Weak<dyn Observer>) {
+    pub(crate) fn observe(&self, observer: std::sync::Weak<dyn Observer>) {
         let mut observers = self.inner.observers.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         observers.retain(|observer| observer.strong_count() > 0);
         observers.push(observer);
@@ -224,6 +259,44 @@ impl Router {
                 topics.remove(&topic);
             }
         }
+    }
+}
+
+/// Where envelopes that other nodes published enter a [`Router`]: what a [`FanOut`](crate::FanOut)
+/// implementation is given (from [`Router::with_inbox`]) and the only public way to deliver into a
+/// router. Cheap to clone (shared).
+///
+/// Nothing delivered here goes back out to the other nodes: the service hands only its own
+/// envelopes to the fan-out, so nothing loops.
+#[derive(Clone)]
+pub struct RemoteInbox {
+    router: Router,
+}
+
+impl std::fmt::Debug for RemoteInbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteInbox").finish_non_exhaustive()
+    }
+}
+
+impl RemoteInbox {
+    /// Delivers an envelope another node published to its topic's subscribers (the service's
+    /// permission view hears of it first); returns how many queued it. Never waits.
+    pub fn deliver(&self, envelope: Delivery) -> usize {
+        self.router.publish_envelope(envelope)
+    }
+
+    /// Marks every subscriber lagged, waking those waiting: events were lost before they reached
+    /// this node (another node's fan-out dropped some), and nobody can tell whose, so every
+    /// subscriber resyncs or closes as if its own queue had overflowed. Returns how many.
+    pub fn lag_all(&self) -> usize {
+        self.router.lag_all()
+    }
+
+    /// Tells the service that an event was lost without marking subscribers lagged (another
+    /// node's envelope that could not be read, say): it forgets what it derived from events.
+    pub fn report_lost_event(&self) {
+        self.router.report_lost_event();
     }
 }
 

@@ -10,7 +10,7 @@ use crate::id::Timestamp;
 
 /// What `has:` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Has {
+pub(crate) enum Has {
     /// Any attachment (`has:attachment`, `has:file`).
     Attachment,
     /// An `http(s)://` link in the text.
@@ -21,7 +21,7 @@ pub enum Has {
 
 /// What `is:` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Is {
+pub(crate) enum Is {
     /// Edited at least once.
     Edited,
     /// Deleted (only where the searcher may see deleted content).
@@ -32,7 +32,7 @@ pub enum Is {
 
 /// Where `in:` looks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InChannel {
+pub(crate) enum InChannel {
     /// `in:name` or `in:#name`: a server channel, or a named group DM, with that name (in any
     /// case); also any channel or DM whose id it is.
     Named(String),
@@ -43,7 +43,7 @@ pub enum InChannel {
 /// A parsed search text: free text split by how it is matched, and the operators.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct ParsedQuery {
+pub(crate) struct ParsedQuery {
     /// Plain words, all required.
     pub words: Vec<String>,
     /// `"exact phrases"`, all required.
@@ -93,7 +93,7 @@ impl ParsedQuery {
     /// Parses `q`. Whitespace separates terms; `"` starts a phrase that runs to the next `"` (or the
     /// end); `-` before a word or phrase excludes it; a word ending in `*` is a prefix; `key:value`
     /// with a known key and a valid value is an operator. Everything else is literal text.
-    pub fn parse(q: &str) -> Self {
+    pub(crate) fn parse(q: &str) -> Self {
         let mut parsed = Self::default();
         let mut rest = q;
         loop {
@@ -203,17 +203,17 @@ impl ParsedQuery {
     }
 
     /// Whether `is:` asks for this.
-    pub fn is(&self, is: Is) -> bool {
+    pub(crate) fn is(&self, is: Is) -> bool {
         self.is.contains(&is)
     }
 
     /// Whether `has:` asks for this.
-    pub fn has(&self, has: Has) -> bool {
+    pub(crate) fn has(&self, has: Has) -> bool {
         self.has.contains(&has)
     }
 
     /// The matcher for the free text (words, phrases, prefixes, exclusions).
-    pub fn matcher(&self) -> Matcher {
+    pub(crate) fn matcher(&self) -> Matcher {
         Matcher::new(&self.words, &self.phrases, &self.prefixes, &self.excluded)
     }
 }

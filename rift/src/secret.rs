@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// # Examples
 /// ```
-/// use rift::secret::Secret;
+/// use rift::Secret;
 ///
 /// let token = Secret::new("hunter2");
 /// assert_eq!(format!("{token:?} {token}"), "<redacted> <redacted>");

@@ -22,6 +22,9 @@ use crate::model::{
     Server, Status, Upload, User,
 };
 use crate::permissions::Permissions;
+/// How a backend tests a message's text against a search's words, as its index would (for the
+/// deleted messages no index holds; see [`SearchQuery`]).
+pub use crate::search_text::Matcher;
 
 /// The result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -350,7 +353,7 @@ pub struct SearchQuery {
     pub pinned: bool,
     /// Deleted messages instead of live ones (the caller has checked who may see them). Deleted
     /// messages are outside the text index: the backend reads the channels' deleted messages
-    /// (a partial index) and matches the text with [`crate::search_text::Matcher`], so both
+    /// (a partial index) and matches the text with [`Matcher`], so both
     /// backends answer alike.
     pub deleted: bool,
     /// 1..=100.

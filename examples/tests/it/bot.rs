@@ -6,8 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rift::event::{Event, Topic};
-use rift::service::{ChannelInput, Config, RegisterInput, Rift, SendMessage};
-use rift::{ChannelId, Store, UserId};
+use rift::{ChannelId, ChannelInput, Config, RegisterInput, Rift, SendMessage, Store, UserId};
 
 use crate::{HANG, Running};
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 use rift::bridge::BridgeManager;
 use rift::id::BridgeConnectionId;
 use rift::model::BridgeRef;
-use rift::service::{RegisterInput, Rift};
 use rift::store::BridgedKind;
+use rift::{RegisterInput, Rift};
 use rift_discord::bridge::BridgeConfig;
 use rift_testing::discord::{Account, FakeDiscord, NewMessage, channel_type};
 use serde_json::Value;
@@ -39,7 +39,7 @@ fn json_of(out: &std::process::Output) -> Value {
 
 /// The Rift id of what the bridge mirrored from `remote`.
 async fn mirrored(rift: &Rift, kind: BridgedKind, remote: u64) -> Option<String> {
-    let found = rift.store().find_bridged(kind, &BridgeRef::new("discord", remote.to_string())).await;
+    let found = rift.find_mirrored(kind, &BridgeRef::new("discord", remote.to_string())).await;
     found.expect("lookup").map(|id| id.to_string())
 }
 

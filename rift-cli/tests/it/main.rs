@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 mod bridge_backfill;
 
-use rift::service::{Config, Rift};
+use rift::{Config, Rift};
 use rift_testing::sample::{self, Sample};
 
 /// Where `rift` runs: a data dir (SQLite by default), or a PostgreSQL URL with an upload dir.

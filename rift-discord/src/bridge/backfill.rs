@@ -9,9 +9,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rift::ChannelId;
 use rift::bridge::BridgeContext;
-use rift::service::BackfillProgress;
+use rift::{BackfillProgress, ChannelId};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::mapper::{HistoryTarget, Mirror};

@@ -8,9 +8,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeZone, Utc};
 use rift::bridge::BridgeContext;
 use rift::model::{ChannelKind, OverwriteKind, PermissionOverwrite};
-use rift::service::{BridgedServer, RemoteChannel, RemoteMember, RemoteMessage, RemoteRole, RemoteUser};
 use rift::store::BridgedKind;
-use rift::{ChannelId, MessageId, Permissions, RoleId, ServerId, Timestamp, UserId};
+use rift::{
+    BridgedServer, ChannelId, MessageId, Permissions, RemoteChannel, RemoteMember, RemoteMessage, RemoteRole,
+    RemoteUser, RoleId, ServerId, Timestamp, UserId,
+};
 
 use crate::model::{Channel, Emoji, Guild, Member, Message, Role, Snowflake, User};
 use crate::rest::Client;
@@ -277,7 +279,7 @@ impl Mirror {
     ) -> rift::Result<Option<rift::model::Upload>> {
         let rift = self.ctx.rift();
         if let Some(upload) = self.ctx.find(BridgedKind::Upload, key).await? {
-            return Ok(rift.store().upload(rift::UploadId::from_uuid(upload)).await?);
+            return rift.mirrored_upload(rift::UploadId::from_uuid(upload)).await;
         }
         match self.rest.download(url).await {
             Ok(bytes) => Ok(Some(
@@ -541,7 +543,7 @@ impl Mirror {
         let rift = self.ctx.rift().clone();
         if let Some(id) = self.ctx.find(BridgedKind::Message, &message.id.to_string()).await? {
             // Seen again (a history page after a restart): an edit made meanwhile is a new version.
-            let stored = rift.store().message(MessageId::from_uuid(id), None).await?;
+            let stored = rift.mirrored_message(MessageId::from_uuid(id)).await?;
             if let Some(stored) = stored
                 && stored.deleted_at.is_none()
                 && stored.content != message.content

@@ -78,7 +78,7 @@ impl BridgeConfig {
     }
 
     /// A manager running `"discord"` connections with this configuration.
-    pub fn manager(self, rift: &rift::service::Rift) -> rift::bridge::BridgeManager {
+    pub fn manager(self, rift: &rift::Rift) -> rift::bridge::BridgeManager {
         rift::bridge::BridgeManager::new(rift.clone()).with_factory("discord", self.factory())
     }
 }
@@ -92,7 +92,7 @@ impl BridgeConfig {
 /// use rift::bridge::{BridgeFactory, BridgeManager};
 /// use rift_discord::bridge::{BridgeConfig, DiscordBridge};
 ///
-/// # fn demo(rift: rift::service::Rift) {
+/// # fn demo(rift: rift::Rift) {
 /// let config = BridgeConfig::new();
 /// let factory: BridgeFactory = Arc::new(move |_| Arc::new(DiscordBridge::new(config.clone())));
 /// let manager = BridgeManager::new(rift).with_factory("discord", factory);
@@ -446,7 +446,7 @@ async fn apply_dispatch(
             if let Some(embeds) = &update.embeds {
                 // Stickers never change after sending: keep the stored ones.
                 let stored = match ctx.find(rift::store::BridgedKind::Message, &remote.remote_id).await? {
-                    Some(id) => ctx.rift().store().message(rift::MessageId::from_uuid(id), None).await?,
+                    Some(id) => ctx.rift().mirrored_message(rift::MessageId::from_uuid(id)).await?,
                     None => None,
                 };
                 let stickers: Vec<serde_json::Value> = stored

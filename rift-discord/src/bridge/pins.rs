@@ -1,5 +1,5 @@
 //! Pins both ways. Discord → Rift: on CHANNEL_PINS_UPDATE (and once per channel after its
-//! history is read) the channel's pinned list is read and handed to [`rift::service::Rift::mirror_pins`],
+//! history is read) the channel's pinned list is read and handed to [`rift::Rift::mirror_pins`],
 //! which pins and unpins to match. Rift → Discord (relay mode): a pin or unpin in Rift becomes
 //! `PUT`/`DELETE /channels/{c}/pins/{m}` for the Discord message (the first part of a split one)
 //! unless Discord's pinned list already says so; a pin mirrored from Discord therefore never
@@ -49,7 +49,7 @@ pub(crate) async fn relay(
     message: MessageId,
     pin: bool,
 ) -> rift::Result<()> {
-    let Some(stored) = ctx.rift().store().message(message, None).await? else { return Ok(()) };
+    let Some(stored) = ctx.rift().mirrored_message(message).await? else { return Ok(()) };
     let Some(channel) = relay::remote_channel(ctx, &stored).await? else { return Ok(()) };
     let Some(remote) = relay::remote_ids(ctx, message).await?.into_iter().next() else { return Ok(()) };
     let failed = |error: Error| rift::Error::Internal(format!("relaying a pin failed: {error}"));

@@ -248,7 +248,7 @@ impl Relay {
     }
 
     async fn delete(&self, ctx: &BridgeContext, id: MessageId) -> rift::Result<()> {
-        let Some(stored) = ctx.rift().store().message(id, None).await? else { return Ok(()) };
+        let Some(stored) = ctx.rift().mirrored_message(id).await? else { return Ok(()) };
         let Some(channel) = remote_channel(ctx, &stored).await? else { return Ok(()) };
         for remote in remote_ids(ctx, id).await? {
             self.remove(channel, remote).await?;
@@ -279,7 +279,7 @@ impl Relay {
         emoji: &str,
         add: bool,
     ) -> rift::Result<()> {
-        let Some(stored) = ctx.rift().store().message(message, None).await? else { return Ok(()) };
+        let Some(stored) = ctx.rift().mirrored_message(message).await? else { return Ok(()) };
         let Some(channel) = remote_channel(ctx, &stored).await? else { return Ok(()) };
         let Some(remote) = remote_ids(ctx, message).await?.into_iter().next() else { return Ok(()) };
         let result = if add {
@@ -300,7 +300,7 @@ pub(crate) async fn remote_channel(
     ctx: &BridgeContext,
     message: &RiftMessage,
 ) -> rift::Result<Option<Snowflake>> {
-    let channel = ctx.rift().store().channel(message.channel_id).await?;
+    let channel = ctx.rift().mirrored_channel(message.channel_id).await?;
     Ok(channel
         .and_then(|c| c.bridge)
         .filter(|b| b.source == "discord")
@@ -313,7 +313,7 @@ pub(crate) async fn remote_ids(ctx: &BridgeContext, message: MessageId) -> rift:
     if let Some(parts) = load_parts(ctx, message).await? {
         return Ok(parts.into_iter().map(|p| p.id).collect());
     }
-    let stored = ctx.rift().store().message(message, None).await?;
+    let stored = ctx.rift().mirrored_message(message).await?;
     Ok(stored
         .and_then(|m| m.bridge)
         .filter(|b| b.source == "discord")
@@ -343,7 +343,7 @@ async fn deleted_by(ctx: &BridgeContext, message: MessageId, user: UserId) -> bo
 }
 
 async fn last_actor(ctx: &BridgeContext, message: MessageId, action: HistoryAction) -> Option<UserId> {
-    let history = ctx.rift().store().message_history(message).await.ok()?;
+    let history = ctx.rift().mirrored_message_history(message).await.ok()?;
     history.into_iter().rev().find(|e| e.action == action).and_then(|e| e.actor_id)
 }
 

@@ -3,8 +3,8 @@
 //! and the message it replies to). Attachments downloaded with `--media` are relative paths
 //! beside the file.
 
+use rift::RemoteChannel;
 use rift::model::ChannelKind;
-use rift::service::RemoteChannel;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -12,7 +12,7 @@
 //! limits) is an error.
 //!
 //! ```no_run
-//! # async fn demo(rift: rift::service::Rift, owner: rift::UserId) -> rift::Result<()> {
+//! # async fn demo(rift: rift::Rift, owner: rift::UserId) -> rift::Result<()> {
 //! use rift_discord::import::Import;
 //! let mut progress = |r: &rift::import::ImportReport| eprint!("\r{}/{}", r.done, r.total);
 //! let report = Import::new(&rift, owner).package("package.zip".as_ref(), &mut progress).await?;
@@ -32,8 +32,7 @@ use std::path::{Component, Path, PathBuf};
 use async_trait::async_trait;
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use rift::import::{ImportReport, Importer, Progress};
-use rift::service::Rift;
-use rift::{Error, Timestamp, UserId};
+use rift::{Error, Rift, Timestamp, UserId};
 
 use crate::model::Snowflake;
 

@@ -8,8 +8,8 @@
 
 use std::collections::HashMap;
 
+use rift::RemoteChannel;
 use rift::model::ChannelKind;
-use rift::service::RemoteChannel;
 use serde::Deserialize;
 use serde_json::Value;
 

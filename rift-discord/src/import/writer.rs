@@ -5,9 +5,11 @@ use std::collections::HashMap;
 
 use rift::import::{ImportReport, ProblemKind, Progress};
 use rift::model::{BridgeRef, ChannelKind};
-use rift::service::{RemoteChannel, RemoteMessage, RemoteUser, Rift};
 use rift::store::BridgedKind;
-use rift::{ChannelId, ErrorKind, MessageId, ServerId, Timestamp, UploadId, UserId};
+use rift::{
+    ChannelId, ErrorKind, MessageId, RemoteChannel, RemoteMessage, RemoteUser, Rift, ServerId, Timestamp,
+    UploadId, UserId,
+};
 use serde_json::Value;
 
 use super::{MAX_FILE_BYTES, Source};
@@ -166,7 +168,7 @@ impl<'a, 'p> Writer<'a, 'p> {
         }
         let bridge = remote(user.id);
         // A puppet the bridge or an earlier import made keeps its name (the bridge knows better).
-        let id = match self.rift.store().find_bridged(BridgedKind::User, &bridge).await? {
+        let id = match self.rift.find_mirrored(BridgedKind::User, &bridge).await? {
             Some(id) => UserId::from_uuid(id),
             None => self.rift.mirror_user(&RemoteUser::new(bridge, &user.name)).await?.id,
         };
@@ -187,7 +189,7 @@ impl<'a, 'p> Writer<'a, 'p> {
             self.note(location, format!("server {guild} is mirrored for another user; not imported"));
             return Ok(None);
         }
-        if let Some(id) = self.rift.store().find_bridged(BridgedKind::Server, &bridge).await? {
+        if let Some(id) = self.rift.find_mirrored(BridgedKind::Server, &bridge).await? {
             return Ok(Some(ServerId::from_uuid(id)));
         }
         Ok(Some(self.rift.mirror_server(self.owner, &bridge, name).await?.id))
@@ -206,7 +208,7 @@ impl<'a, 'p> Writer<'a, 'p> {
             self.note(location, format!("channel {channel} is mirrored for another user; not imported"));
             return Ok(None);
         }
-        if let Some(id) = self.rift.store().find_bridged(BridgedKind::Channel, &remote.bridge).await? {
+        if let Some(id) = self.rift.find_mirrored(BridgedKind::Channel, &remote.bridge).await? {
             return Ok(Some(ChannelId::from_uuid(id)));
         }
         match self.rift.mirror_channel(server_id, &remote).await {
@@ -233,7 +235,7 @@ impl<'a, 'p> Writer<'a, 'p> {
             self.note(location, format!("DM {channel} is mirrored for another user; not imported"));
             return Ok(None);
         }
-        if let Some(id) = self.rift.store().find_bridged(BridgedKind::Channel, &bridge).await? {
+        if let Some(id) = self.rift.find_mirrored(BridgedKind::Channel, &bridge).await? {
             return Ok(Some(ChannelId::from_uuid(id)));
         }
         let mut ids = Vec::with_capacity(recipients.len());
@@ -253,13 +255,13 @@ impl<'a, 'p> Writer<'a, 'p> {
         location: &str,
     ) -> rift::Result<()> {
         let bridge = remote(message.id);
-        let store = self.rift.store().clone();
+        let rift = self.rift.clone();
         let author = match &message.author {
             Some(user) => self.user(user).await?,
             None => self.owner,
         };
-        if let Some(id) = store.find_bridged(BridgedKind::Message, &bridge).await? {
-            let Some(stored) = store.message(MessageId::from_uuid(id), None).await? else {
+        if let Some(id) = rift.find_mirrored(BridgedKind::Message, &bridge).await? {
+            let Some(stored) = rift.mirrored_message(MessageId::from_uuid(id)).await? else {
                 self.skip(location, "the stored message cannot be read");
                 return Ok(());
             };
@@ -287,7 +289,7 @@ impl<'a, 'p> Writer<'a, 'p> {
         }
         let reply_to = match message.reply_to {
             Some(target) => {
-                store.find_bridged(BridgedKind::Message, &remote(target)).await?.map(MessageId::from_uuid)
+                rift.find_mirrored(BridgedKind::Message, &remote(target)).await?.map(MessageId::from_uuid)
             }
             None => None,
         };
@@ -343,12 +345,12 @@ impl<'a, 'p> Writer<'a, 'p> {
         source: &mut Source,
         location: &str,
     ) -> rift::Result<(Vec<UploadId>, Vec<Value>)> {
-        let store = self.rift.store().clone();
+        let rift = self.rift.clone();
         let (mut ids, mut links) = (Vec::new(), Vec::new());
         for attachment in attachments {
             let key = attachment.id.map(remote);
             if let Some(key) = &key
-                && let Some(id) = store.find_bridged(BridgedKind::Upload, key).await?
+                && let Some(id) = rift.find_mirrored(BridgedKind::Upload, key).await?
             {
                 ids.push(UploadId::from_uuid(id));
                 continue;

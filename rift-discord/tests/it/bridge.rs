@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rift::bridge::{BridgeFactory, BridgeManager};
-use rift::service::{Config, RegisterInput, Rift};
+use rift::{Config, RegisterInput, Rift};
 use rift_discord::bridge::{BridgeConfig, DiscordBridge};
 use rift_http::{AppState, HttpConfig};
 use rift_testing::TestDb;
@@ -62,7 +62,7 @@ impl Rig {
         Self::serve(rift, discord, session).await
     }
 
-    async fn serve(rift: Rift, discord: &FakeDiscord, session: rift::service::AuthSession) -> Self {
+    async fn serve(rift: Rift, discord: &FakeDiscord, session: rift::AuthSession) -> Self {
         let uploads = tempfile::tempdir().expect("upload dir");
         let mut http_config = HttpConfig::new(uploads.path());
         http_config.rate_limits = false;
@@ -843,8 +843,7 @@ pub(crate) async fn dms_and_group_dms_mirror_with_history_and_relay(db: TestDb) 
         let rift = rig.rift.clone();
         async move {
             let found = rift
-                .store()
-                .find_bridged(
+                .find_mirrored(
                     rift::store::BridgedKind::User,
                     &rift::model::BridgeRef::new("discord", remote.to_string()),
                 )

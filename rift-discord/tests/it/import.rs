@@ -3,8 +3,8 @@
 //! both generated here from the documented formats over a world the fake Discord also serves;
 //! then a live bridge for the same guild finds the imported rows and its edit updates them.
 
+use rift::RegisterInput;
 use rift::import::ImportReport;
-use rift::service::RegisterInput;
 use rift_discord::import::Import;
 use rift_testing::TestDb;
 use rift_testing::discord::{Account, FakeDiscord, NewMessage, channel_type};

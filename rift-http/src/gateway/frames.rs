@@ -1,8 +1,8 @@
 //! Gateway frames: what clients send (`{"type": ..., ...}`) and what the server answers
 //! (`{"type": ..., "data": ..., "seq"?}`), with the close codes of SPEC §11.
 
+use rift::SendMessage;
 use rift::model::Status;
-use rift::service::SendMessage;
 use rift::{ChannelId, Secret, ServerId, SessionId};
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
+use rift::RateLimiter;
+use rift::Rift;
 use rift::event::Topic;
-use rift::ratelimit::RateLimiter;
-use rift::service::Rift;
 use rift::{Error, SessionId, UserId};
 use serde_json::{Value, json};
 
@@ -116,7 +116,7 @@ impl AppState {
     /// # Errors
     /// When the database refuses them (nothing is saved then).
     pub async fn save_gateway_sessions(&self, owner: &str) -> rift::Result<usize> {
-        let fanout = self.rift.fanout().position();
+        let fanout = self.rift.fanout_position();
         let now = chrono::Utc::now();
         let mut saved = Vec::new();
         for session in self.gateway.all_sessions() {
@@ -124,7 +124,7 @@ impl AppState {
                 saved.push(rift::store::SavedSession::new(session.id, session.user_id, state, now));
             }
         }
-        self.rift.store().save_gateway_sessions(owner, &saved).await?;
+        self.rift.save_gateway_sessions(owner, &saved).await?;
         Ok(saved.len())
     }
 
@@ -460,7 +460,7 @@ impl Connection {
                 (self.rift().start_typing(user, channel_id).await, None)
             }
             ClientFrame::UpdatePresence { status } => {
-                let mut update = rift::service::ProfileUpdate::default();
+                let mut update = rift::ProfileUpdate::default();
                 update.status = Some(status);
                 (self.rift().update_profile(user, update).await.map(|_| ()), None)
             }
@@ -612,7 +612,7 @@ fn error_frame(error: &Error, nonce: Option<Value>) -> String {
 
 /// The token's user, if it may connect: a bad token or a disabled account closes 4004; not
 /// being able to tell (the database) closes 4000.
-async fn authenticated(rift: &rift::service::Rift, token: &str) -> Result<rift::UserId, Ending> {
+async fn authenticated(rift: &rift::Rift, token: &str) -> Result<rift::UserId, Ending> {
     match rift.authenticate_active(token).await {
         Ok(user_id) => Ok(user_id),
         Err(error) if error.kind() == rift::ErrorKind::Unauthenticated => {

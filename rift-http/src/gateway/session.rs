@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rift::Rift;
 use rift::event::{Event, Topic};
 use rift::fanout::Resume;
 use rift::router::{RecvError, Subscription};
-use rift::service::Rift;
 use rift::{ChannelId, ServerId, SessionId, UserId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;

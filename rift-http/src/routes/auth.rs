@@ -1,9 +1,9 @@
 //! `/api/auth/*` and `PUT /api/users/me/password`: sign-in, token refresh, sign-out and password
-//! changes (`rift::service` `auth.rs`). Registering creates a user, so it is in `users.rs`.
+//! changes (`rift/src/service/auth.rs`). Registering creates a user, so it is in `users.rs`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use rift::service::{AuthSession, TokenPair};
+use rift::{AuthSession, TokenPair};
 use serde::Deserialize;
 
 use crate::extract::{AuthUser, ClientIp, Json};

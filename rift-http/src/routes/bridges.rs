@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use rift::id::{BridgeConnectionId, ChannelId};
 use rift::model::BackfillRequest;
-use rift::service::{BridgeInput, BridgeView};
+use rift::{BridgeInput, BridgeView};
 use serde::Deserialize;
 
 use crate::extract::{AuthUser, Json, JsonOrEmpty, Path};

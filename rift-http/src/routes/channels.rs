@@ -1,12 +1,12 @@
 //! `/api/servers/{id}/channels` and `/api/channels/*`: channels, permission overwrites and read
-//! state (`rift::service` `channels.rs`).
+//! state (`rift/src/service/channels.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use rift::model::Channel;
-use rift::service::{ChannelInput, ChannelUpdate, OverwriteInput};
 use rift::{ChannelId, MessageId, ServerId};
+use rift::{ChannelInput, ChannelUpdate, OverwriteInput};
 use serde::Deserialize;
 use uuid::Uuid;
 

@@ -6,7 +6,7 @@
 //! under `/api` never reach the client: an unknown one is the API's JSON 404. An embedded file
 //! with a gzip copy is sent compressed to clients that accept gzip.
 //!
-//! No `rift::service` counterpart: static files, no domain rule.
+//! No counterpart in `rift/src/service/`: static files, no domain rule.
 
 use std::convert::Infallible;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! `/api/dm/channels`: opening and listing DMs (`rift::service` `dms.rs`); a DM's messages are in
+//! `/api/dm/channels`: opening and listing DMs (`rift/src/service/dms.rs`); a DM's messages are in
 //! `messages.rs`.
 
 use axum::extract::State;

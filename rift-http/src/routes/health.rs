@@ -1,6 +1,6 @@
 //! `GET /api/health`: whether the database answers, with the version and the database kind.
 //!
-//! No `rift::service` file of its own: it asks `Rift::health`. `GET /metrics` is the other
+//! No file of its own in `rift/src/service/`: it asks `Rift::health`. `GET /metrics` is the other
 //! operator's route; it is served by `crate::metrics`, which also keeps the counters.
 
 use axum::extract::State;

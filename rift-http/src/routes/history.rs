@@ -1,10 +1,10 @@
 //! `/api/servers/{id}/history-settings`: who sees a server's past and how long it is kept
-//! (`rift::service` `history.rs`).
+//! (`rift/src/service/history.rs`).
 
 use axum::extract::State;
+use rift::HistorySettingsUpdate;
 use rift::ServerId;
 use rift::model::HistorySettings;
-use rift::service::HistorySettingsUpdate;
 
 use crate::extract::{AuthUser, Json, Path};
 use crate::{ApiResult, AppState};

@@ -2,7 +2,7 @@
 //! upload is streamed to a temporary file; the import itself runs in the service's
 //! `ImportJobs` (for Discord files, `rift_discord::import`).
 //!
-//! No `rift::service` file of its own: the jobs are `rift::import::ImportJobs`, and what they
+//! No file of its own in `rift/src/service/`: the jobs are `rift::import::ImportJobs`, and what they
 //! write goes through `service/mirror.rs`.
 
 use axum::extract::State;

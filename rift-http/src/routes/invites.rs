@@ -1,11 +1,11 @@
-//! `/api/servers/{id}/invites` and `/api/invites/*`: invites (`rift::service` `invites.rs`).
+//! `/api/servers/{id}/invites` and `/api/invites/*`: invites (`rift/src/service/invites.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use rift::InviteInput;
 use rift::ServerId;
 use rift::model::Invite;
-use rift::service::InviteInput;
 
 use crate::extract::{AuthUser, JsonOrEmpty, Path};
 use crate::{ApiResult, AppState};

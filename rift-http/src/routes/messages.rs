@@ -1,12 +1,12 @@
 //! `/api/channels/{id}/messages`, `/api/dm/channels/{id}/messages` and `/api/messages/*`:
-//! messages, their edit history and reactions (`rift::service` `messages.rs`).
+//! messages, their edit history and reactions (`rift/src/service/messages.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use rift::model::{Message, MessageHistoryEntry};
-use rift::service::{MessageQuery, SendMessage};
 use rift::{ChannelId, MessageId, UserId};
+use rift::{MessageQuery, SendMessage};
 use serde::Deserialize;
 
 use crate::extract::{AuthUser, Json, Path, Query};

@@ -1,12 +1,12 @@
 //! The route table: every route is in [`routes`], and nowhere else.
 //!
-//! The modules mirror `rift::service` file for file: a handler lives in the module named like the
+//! The modules mirror `rift/src/service/` file for file: a handler lives in the module named like the
 //! service file whose function it calls (`pins.rs` calls `service/pins.rs`, …), is headed by its
 //! route, and does extract → one service call → map. Three modules have no service counterpart:
 //! `client` (the static web client), `health` (`/api/health`) and `imports` (import jobs).
 //! `GET /metrics` is `crate::metrics` and `/ws` is `crate::gateway`.
 
-// One per `rift::service` file that has routes.
+// One per `rift/src/service/` file that has routes.
 mod auth;
 mod bridges;
 mod channels;

@@ -1,4 +1,4 @@
-//! `/api/channels/{id}/pins`: pinned messages (`rift::service` `pins.rs`).
+//! `/api/channels/{id}/pins`: pinned messages (`rift/src/service/pins.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;

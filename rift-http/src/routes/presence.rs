@@ -1,4 +1,4 @@
-//! `POST /api/channels/{id}/typing`: typing indicators (`rift::service` `presence.rs`).
+//! `POST /api/channels/{id}/typing`: typing indicators (`rift/src/service/presence.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,11 +1,11 @@
-//! `/api/servers/{id}/roles` and `/api/roles/*`: roles and who holds them (`rift::service` `roles.rs`).
+//! `/api/servers/{id}/roles` and `/api/roles/*`: roles and who holds them (`rift/src/service/roles.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use rift::model::Role;
-use rift::service::{RoleInput, RoleUpdate};
 use rift::{RoleId, ServerId, UserId};
+use rift::{RoleInput, RoleUpdate};
 
 use crate::extract::{AuthUser, Json, Path};
 use crate::{ApiResult, AppState};

@@ -1,9 +1,9 @@
-//! `GET /api/search`: message search (`rift::service` `search.rs`).
+//! `GET /api/search`: message search (`rift/src/service/search.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use rift::service::{SearchHit, SearchParams};
 use rift::{ChannelId, ServerId, Timestamp, UserId};
+use rift::{SearchHit, SearchParams};
 use serde::Deserialize;
 
 use crate::extract::{AuthUser, Query};

@@ -1,11 +1,11 @@
 //! `/api/servers/*` and leaving one: servers, members, joining, bans and the audit log
-//! (`rift::service` `servers.rs`).
+//! (`rift/src/service/servers.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use rift::ServerUpdate;
 use rift::model::{AuditEntry, Ban, Member, Server};
-use rift::service::ServerUpdate;
 use rift::{AuditEntryId, ServerId, UserId};
 use serde::Deserialize;
 

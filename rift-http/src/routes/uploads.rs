@@ -1,15 +1,14 @@
 //! Uploads: `POST /api/upload` streams one multipart `file` field to disk under a generated id
 //! (never a name the client chose), and `GET /files/{id}/{secret}/{filename}` serves it back
-//! (`rift::service` `uploads.rs`). The streaming helpers also serve `imports.rs`.
+//! (`rift/src/service/uploads.rs`). The streaming helpers also serve `imports.rs`.
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rift::UploadId;
 use rift::files::served_inline;
-use rift::service::NewUpload;
+use rift::{NewUpload, UploadId};
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 

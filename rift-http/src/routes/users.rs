@@ -1,11 +1,11 @@
-//! `POST /api/auth/register` and `/api/users/*`: accounts and profiles (`rift::service` `users.rs`).
+//! `POST /api/auth/register` and `/api/users/*`: accounts and profiles (`rift/src/service/users.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use rift::UserId;
 use rift::model::User;
-use rift::service::{AuthSession, ProfileUpdate, RegisterInput};
+use rift::{AuthSession, ProfileUpdate, RegisterInput};
 
 use crate::extract::{AuthUser, ClientIp, Json, Path};
 use crate::{ApiResult, AppState};

@@ -114,10 +114,8 @@ pub(crate) async fn bearer_tokens_are_checked(s: TestServer) {
         s.http.get(s.url("/api/users/me")).header("authorization", "Basic abc").send().await.unwrap();
     TestServer::reply(response).await.expect_error(401, "unauthenticated");
     // A token signed with another secret.
-    let other = rift::service::Rift::new(
-        std::sync::Arc::clone(s.rift.store()),
-        rift::service::Config::new(b"some other secret that is long enough".to_vec()),
-    );
+    let other =
+        rift::Rift::new(s.store(), rift::Config::new(b"some other secret that is long enough".to_vec()));
     let foreign = other.login("ada", "password123").await.unwrap().access_token.into_inner();
     s.call(Method::GET, "/api/users/me", Some(&foreign), None).await.expect_error(401, "invalid_token");
 }

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use rift::service::{Config, Rift};
+use rift::router::{RemoteInbox, Router};
+use rift::{Config, Rift};
 use rift_http::{AppState, HttpConfig};
 use serde_json::{Value, json};
 
@@ -29,6 +30,8 @@ pub(crate) struct TestServer {
     pub(crate) base: String,
     pub(crate) http: reqwest::Client,
     pub(crate) rift: Rift,
+    /// Where events of other nodes enter the service's router, as a fan-out delivers them.
+    pub(crate) inbox: RemoteInbox,
     clock: Arc<AheadClock>,
     _uploads: tempfile::TempDir,
     _db: TestDb,
@@ -105,7 +108,8 @@ impl TestServer {
         http_config.max_upload_bytes = 1024 * 1024;
         tune(&mut config, &mut http_config);
         let clock = Arc::new(AheadClock::default());
-        let rift = Rift::builder(Arc::clone(&db.store), config).clock(clock.clone()).build();
+        let (router, inbox) = Router::with_inbox();
+        let rift = Rift::builder(Arc::clone(&db.store), config).router(router).clock(clock.clone()).build();
         let app = rift_http::router(AppState::new(rift.clone(), http_config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -116,11 +120,17 @@ impl TestServer {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             rift,
+            inbox,
             clock,
             _uploads: uploads,
             _db: db,
             task,
         }
+    }
+
+    /// The database the server runs on, for a second service over the same data.
+    pub(crate) fn store(&self) -> Arc<dyn rift::Store> {
+        Arc::clone(&self._db.store)
     }
 
     /// Moves the service's clock `by` ahead of the system's, so expiry can be tested without

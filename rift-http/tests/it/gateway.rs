@@ -559,9 +559,14 @@ pub(crate) async fn a_failed_visibility_check_ends_the_session(db: rift_testing:
     let role: rift::model::Role = serde_json::from_value(roles[0].clone()).unwrap();
     let (mut client, _) = Client::identify(&s, &member).await;
     database.close().await;
-    // A role change makes the session re-compute the server's channels, which now fails.
+    // A role change another node made (its fan-out delivers it here) makes the session
+    // re-compute the server's channels, which now fails.
     let server_id: rift::ServerId = server.parse().unwrap();
-    s.rift.router().publish(rift::event::Topic::Server(server_id), rift::event::Event::RoleUpdate(role));
+    let event = rift::event::Event::RoleUpdate(role);
+    s.inbox.deliver(std::sync::Arc::new(rift::event::Envelope::new(
+        rift::event::Topic::Server(server_id),
+        event,
+    )));
     client.expect_close(4000).await;
 }
 

@@ -4,9 +4,8 @@
 //! channel hidden from them, attachments included.
 
 use reqwest::multipart::{Form, Part};
-use rift::BridgeConnectionId;
 use rift::model::{BridgeRef, ChannelKind};
-use rift::service::BridgeInput;
+use rift::{BridgeConnectionId, BridgeInput};
 use serde_json::{Value, json};
 
 use crate::common::{Account, TestServer, assert_error_shape};

@@ -22,7 +22,7 @@
 //! **Lost events.** When the outbox overflows (or a batch cannot be written), other nodes miss
 //! envelopes. The writer announces it: the first row of its next batch carries the number lost
 //! since its last written row (`gap`, from [`FanOutCounters::take_unreported`]). A listener that
-//! reads a non-zero gap marks every local subscriber lagged ([`Router::lag_all`]) before it
+//! reads a non-zero gap marks every local subscriber lagged ([`RemoteInbox::lag_all`]) before it
 //! delivers that row, so gateway sessions end and resync instead of staying silently behind.
 //!
 //! **Restarts.** A node that stops gracefully can resume reading where it stopped
@@ -44,7 +44,7 @@ use async_trait::async_trait;
 use rift::StoreError;
 use rift::event::Envelope;
 use rift::fanout::{FanOut, FanOutCounters, FanOutStats, NodeId, Outbox, OutboxReceiver, Resume};
-use rift::router::Router;
+use rift::router::RemoteInbox;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::watch;
@@ -124,23 +124,23 @@ fn backend(e: sqlx::Error) -> StoreError {
 
 impl PgFanOut {
     /// Starts the fan-out of node `node_id` over `database`, feeding other nodes' envelopes into
-    /// `router`. When this returns the node is listening: whatever another node publishes from
-    /// then on reaches `router`.
+    /// the local router through `inbox`. When this returns the node is listening: whatever another
+    /// node publishes from then on reaches the router.
     ///
     /// # Errors
     /// [`StoreError::Backend`] when `database` is not PostgreSQL or cannot be reached.
     pub async fn start(
         database: &Database,
         node_id: NodeId,
-        router: Router,
+        inbox: RemoteInbox,
         options: PgFanOutOptions,
     ) -> Result<Self, StoreError> {
-        Ok(Self::start_after(database, node_id, router, options, None).await?.0)
+        Ok(Self::start_after(database, node_id, inbox, options, None).await?.0)
     }
 
     /// Like [`start`](Self::start), for a node restarting where a previous incarnation stopped
     /// (`after`, its [`FanOut::position`]): the other nodes' envelopes published since then are
-    /// delivered to `router` first. Returns whether that replay is complete; when rows after
+    /// delivered through `inbox` first. Returns whether that replay is complete; when rows after
     /// `after` were already pruned (or `after` is `None`), it reads from now on, like `start`, and
     /// answers `false`: whoever relied on the old position must not pretend nothing was missed.
     ///
@@ -149,7 +149,7 @@ impl PgFanOut {
     pub async fn start_after(
         database: &Database,
         node_id: NodeId,
-        router: Router,
+        inbox: RemoteInbox,
         options: PgFanOutOptions,
         after: Option<Resume>,
     ) -> Result<(Self, bool), StoreError> {
@@ -189,7 +189,7 @@ impl PgFanOut {
                 pool: pool.clone(),
                 node_id,
                 previous,
-                router,
+                inbox,
                 counters,
                 options: options.clone(),
                 last_id,
@@ -271,14 +271,15 @@ impl Drop for PgFanOut {
 }
 
 impl Database {
-    /// The fan-out of node `node_id` for this database, feeding other nodes' events into `router`:
+    /// The fan-out of node `node_id` for this database, feeding other nodes' events into the
+    /// router whose `inbox` it is ([`Router::with_inbox`](rift::router::Router::with_inbox)):
     /// a [`PgFanOut`] with default options on PostgreSQL; on SQLite, whose file belongs to one
     /// process, a [`LocalFanOut`](rift::fanout::LocalFanOut).
     ///
     /// # Errors
     /// [`StoreError::Backend`] when PostgreSQL cannot be reached.
-    pub async fn fanout(&self, node_id: NodeId, router: Router) -> Result<Arc<dyn FanOut>, StoreError> {
-        Ok(self.fanout_after(node_id, router, None).await?.0)
+    pub async fn fanout(&self, node_id: NodeId, inbox: RemoteInbox) -> Result<Arc<dyn FanOut>, StoreError> {
+        Ok(self.fanout_after(node_id, inbox, None).await?.0)
     }
 
     /// Like [`fanout`](Self::fanout), for a node restarting where a previous incarnation stopped
@@ -290,14 +291,14 @@ impl Database {
     pub async fn fanout_after(
         &self,
         node_id: NodeId,
-        router: Router,
+        inbox: RemoteInbox,
         after: Option<Resume>,
     ) -> Result<(Arc<dyn FanOut>, bool), StoreError> {
         match self.pools {
             Pools::Sqlite { .. } => Ok((Arc::new(rift::fanout::LocalFanOut::with_node_id(node_id)), true)),
             Pools::Postgres(_) => {
                 let (fanout, replayed) =
-                    PgFanOut::start_after(self, node_id, router, PgFanOutOptions::default(), after).await?;
+                    PgFanOut::start_after(self, node_id, inbox, PgFanOutOptions::default(), after).await?;
                 Ok((Arc::new(fanout), replayed))
             }
         }
@@ -425,7 +426,7 @@ struct Reader {
     /// This node's previous incarnation, whose rows it replays past (its own events, delivered
     /// before it stopped); `node_id` when there is none.
     previous: NodeId,
-    router: Router,
+    inbox: RemoteInbox,
     counters: Arc<FanOutCounters>,
     options: PgFanOutOptions,
     /// The highest id read; only moves forward.
@@ -517,7 +518,7 @@ impl Reader {
                 self.last_id = self.last_id.max(id);
                 if gap > 0 {
                     // Which topics the lost envelopes had is unknown: everyone resyncs.
-                    let lagged = self.router.lag_all();
+                    let lagged = self.inbox.lag_all();
                     self.counters.add_gap();
                     tracing::warn!(
                         id,
@@ -528,13 +529,13 @@ impl Reader {
                 }
                 match serde_json::from_str::<Envelope>(&payload) {
                     Ok(envelope) => {
-                        self.router.publish_envelope(Arc::new(envelope));
+                        self.inbox.deliver(Arc::new(envelope));
                         self.counters.add_received(1);
                     }
                     Err(e) => {
                         // A newer node's event type, say: skip it, keep the rest flowing, but
                         // let what was derived from events (the permission view) start afresh.
-                        self.router.report_lost_event();
+                        self.inbox.report_lost_event();
                         self.counters.add_failed(1);
                         tracing::warn!(id, error = %e, "fan-out skipped an event it cannot read");
                     }

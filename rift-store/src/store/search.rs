@@ -2,7 +2,7 @@
 //! of the search query. The index clause itself is per backend (`sqlite::search`, `postgres::search`).
 
 use rift::model::Message;
-use rift::search_text::Matcher;
+use rift::store::Matcher;
 use rift::store::SearchQuery;
 use sqlx::QueryBuilder;
 use uuid::Uuid;

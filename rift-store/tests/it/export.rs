@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use rift::Store;
-use rift::service::{Config, Rift};
 use rift::store::{ExportRecord, ExportScope};
+use rift::{Config, Rift, Store};
 use rift_testing::TestDb;
 
 fn service(db: &TestDb) -> Rift {
@@ -73,8 +72,7 @@ async fn round_trip(from: &TestDb, to: &TestDb) {
     let rift = service(to);
     let session = rift.login("alice", "alice-password").await.expect("password hashes came along");
     assert_eq!(session.user.id, sample.alice);
-    let found =
-        rift.search(sample.alice, rift::service::SearchParams::text("final")).await.expect("search imported");
+    let found = rift.search(sample.alice, rift::SearchParams::text("final")).await.expect("search imported");
     assert_eq!(
         found.iter().map(|hit| hit.message.id).collect::<Vec<_>>(),
         [sample.edited],

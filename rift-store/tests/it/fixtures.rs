@@ -1,13 +1,12 @@
 //! Small builders for the conformance tests.
 
 use chrono::{DateTime, TimeZone, Utc};
-use rift::Store;
 use rift::id::{AuditEntryId, ChannelId, MessageId, ServerId, UploadId, UserId};
 use rift::model::{
     AuditEntry, BridgeConnection, BridgeRef, Channel, ChannelKind, Message, Server, Upload, User,
 };
-use rift::permissions::Permissions;
 use rift::store::{CreateMessageOutcome, NewMessage, NewServer, NewUser};
+use rift::{Permissions, Store};
 use serde_json::json;
 
 /// A fixed, microsecond-precise instant plus `secs` seconds.

@@ -11,7 +11,7 @@
 //!   role, member role, channel or server event forgets its server. On another node a change is
 //!   therefore enforced once its event has arrived through the fan-out (staleness is bounded by
 //!   fan-out delivery);
-//! - when events were lost on the way ([`Router::lag_all`](crate::router::Router::lag_all), an
+//! - when events were lost on the way ([`RemoteInbox::lag_all`](crate::router::RemoteInbox::lag_all), an
 //!   unreadable envelope), the whole cache is dropped.
 //!
 //! **No stale insert:** every forget bumps an epoch. A load records the epoch before its first

@@ -41,7 +41,7 @@ pub struct TokenPair {
 
 /// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Claims {
+pub(crate) struct Claims {
     /// The user id.
     pub sub: UserId,
     /// Issued at (seconds since the epoch).

@@ -365,13 +365,13 @@ impl Rift {
 /// Whether a message mentions `user_id`: `<@id>` in its text, or its stored `mention_everyone`
 /// flag (set at send time only when the author could mention everyone). The web client applies
 /// the same rule to live messages (`readstate.svelte.ts`, `mentions`).
-pub fn mentions(content: &str, mention_everyone: bool, user_id: UserId) -> bool {
+pub(crate) fn mentions(content: &str, mention_everyone: bool, user_id: UserId) -> bool {
     mention_everyone || content.contains(&format!("<@{user_id}>"))
 }
 
 /// Whether a text says `@everyone` or `@here` as a word of its own (at the start or after
 /// whitespace, not followed by a letter, digit or `_`).
-pub fn names_everyone(content: &str) -> bool {
+pub(crate) fn names_everyone(content: &str) -> bool {
     ["@everyone", "@here"].iter().any(|word| {
         content.match_indices(word).any(|(at, _)| {
             let starts_word = content[..at].chars().next_back().is_none_or(char::is_whitespace);

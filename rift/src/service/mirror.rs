@@ -12,7 +12,8 @@ use crate::error::{Error, ErrorCode, Resource, Result};
 use crate::event::{Event, Topic};
 use crate::id::{AuditEntryId, ChannelId, MessageId, RoleId, ServerId, Timestamp, UploadId, UserId};
 use crate::model::{
-    AuditEntry, BridgeRef, Channel, ChannelKind, Message, PermissionOverwrite, Role, Server, Upload, User,
+    AuditEntry, BridgeRef, Channel, ChannelKind, Message, MessageHistoryEntry, PermissionOverwrite, Role,
+    Server, Upload, User,
 };
 use crate::permissions::Permissions;
 use crate::store::{
@@ -194,6 +195,37 @@ impl Rift {
 
     async fn find(&self, kind: BridgedKind, bridge: &BridgeRef) -> Result<Option<uuid::Uuid>> {
         Ok(self.inner.store.find_bridged(kind, bridge).await?)
+    }
+
+    /// The Rift id of what mirrors `bridge` (a user, server, channel, message or upload), if
+    /// anything does.
+    ///
+    /// Like the `mirror_*` writes, the `find_mirrored` and `mirrored_*` reads are a bridge's or
+    /// an importer's trusted path: they take no acting user and check no permission (the bridge
+    /// acts for its connection's owner and only touches what it mirrors).
+    pub async fn find_mirrored(&self, kind: BridgedKind, bridge: &BridgeRef) -> Result<Option<uuid::Uuid>> {
+        self.find(kind, bridge).await
+    }
+
+    /// A stored message, deleted or not (no reaction is marked as the reader's own), for a
+    /// bridge relaying it or comparing it with the remote copy.
+    pub async fn mirrored_message(&self, id: MessageId) -> Result<Option<Message>> {
+        Ok(self.inner.store.message(id, None).await?)
+    }
+
+    /// A message's edit and delete trail, oldest first, for a bridge telling who made a change.
+    pub async fn mirrored_message_history(&self, id: MessageId) -> Result<Vec<MessageHistoryEntry>> {
+        Ok(self.inner.store.message_history(id).await?)
+    }
+
+    /// A stored channel (server or DM), for a bridge finding which remote channel it mirrors.
+    pub async fn mirrored_channel(&self, id: ChannelId) -> Result<Option<Channel>> {
+        Ok(self.inner.store.channel(id).await?)
+    }
+
+    /// A stored upload, for a bridge reusing a file it mirrored before.
+    pub async fn mirrored_upload(&self, id: UploadId) -> Result<Option<Upload>> {
+        Ok(self.inner.store.upload(id).await?)
     }
 
     /// The puppet for a remote user, made on first sight; its display name follows the remote one.

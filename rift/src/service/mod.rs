@@ -32,9 +32,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use access_cache::AccessCacheStats;
-pub use auth::{AuthSession, Claims, TokenPair};
+pub use auth::{AuthSession, TokenPair};
 pub use bridges::{BackfillProgress, BridgeInput, BridgeView, BridgedServer, MAX_BACKFILL_CHANNELS};
-pub use channels::{ChannelInput, ChannelUpdate, OverwriteInput, mentions, names_everyone};
+pub use channels::{ChannelInput, ChannelUpdate, OverwriteInput};
 pub use hashing::HashingStats;
 pub use history::{HistorySettingsUpdate, MAX_RETENTION_DAYS};
 pub use invites::InviteInput;
@@ -53,7 +53,7 @@ pub(crate) use bridges::{GUILDS_KEY, PROGRESS_KEY};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{Envelope, Event, Topic};
-use crate::fanout::{FanOut, LocalFanOut};
+use crate::fanout::{FanOut, FanOutStats, LocalFanOut, Resume};
 use crate::id::{AuditEntryId, ServerId, Timestamp, UserId};
 use crate::model::AuditEntry;
 use crate::ratelimit::RateLimiter;
@@ -143,14 +143,16 @@ impl std::fmt::Debug for RiftBuilder {
 }
 
 impl RiftBuilder {
-    /// Publishes to `router` (default: a new one), for an embedder that subscribes to it too.
+    /// Publishes to `router` (default: a new one): the router whose
+    /// [`RemoteInbox`](crate::router::RemoteInbox) the fan-out was given
+    /// ([`Router::with_inbox`]), so other nodes' events reach the same subscribers.
     pub fn router(mut self, router: Router) -> Self {
         self.router = Some(router);
         self
     }
 
     /// Forwards events to the other nodes sharing the database through `fanout`, which feeds
-    /// theirs into the same router (default: [`LocalFanOut`], a single node).
+    /// theirs into the same router through its inbox (default: [`LocalFanOut`], a single node).
     pub fn fanout(mut self, fanout: Arc<dyn FanOut>) -> Self {
         self.fanout = Some(fanout);
         self
@@ -191,12 +193,20 @@ impl RiftBuilder {
 /// # Examples
 /// ```no_run
 /// # async fn demo(store: std::sync::Arc<dyn rift::Store>) -> rift::Result<()> {
-/// use rift::service::{Config, RegisterInput, Rift};
+/// use rift::{Config, RegisterInput, Rift};
 ///
 /// let rift = Rift::new(store, Config::new(b"a long random secret".to_vec()));
 /// let session = rift.register(RegisterInput::new("ada", "correct horse battery")).await?;
 /// let server = rift.create_server(session.user.id, "Analytical Engines").await?;
 /// # Ok(()) }
+/// ```
+///
+/// The store stays inside: every read and write goes through the service's rules.
+///
+/// ```compile_fail,E0624
+/// # async fn demo(rift: rift::Rift, user: rift::UserId) {
+/// let user = rift.store().user(user).await;
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct Rift {
@@ -224,7 +234,7 @@ impl Rift {
     /// use std::sync::Arc;
     /// use rift::clock::ManualClock;
     /// use rift::router::Router;
-    /// use rift::service::{Config, Rift};
+    /// use rift::{Config, Rift};
     ///
     /// let clock = ManualClock::starting_now();
     /// let rift = Rift::builder(store, Config::new(b"a long random secret".to_vec()))
@@ -243,19 +253,38 @@ impl Rift {
         self.inner.files.set(files).is_ok()
     }
 
-    /// The storage backend.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The storage backend, for the crate's own parts beside the service (the bridge host, the
+    /// importer). Callers outside go through the service's operations, which hold every rule.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }
 
-    /// The event router that every change is published to.
+    /// How the storage backend's connections are used now (for metrics).
+    pub fn store_usage(&self) -> crate::store::StoreUsage {
+        self.inner.store.usage()
+    }
+
+    /// The event router that every change is published to: subscribe to it. Only the service
+    /// publishes into it (and the fan-out, for other nodes' events).
     pub fn router(&self) -> &Router {
         &self.inner.router
     }
 
-    /// The fan-out to the other nodes ([`LocalFanOut`] for a single node).
-    pub fn fanout(&self) -> &Arc<dyn FanOut> {
-        &self.inner.fanout
+    /// The fan-out's counters since it started (for metrics).
+    pub fn fanout_stats(&self) -> FanOutStats {
+        self.inner.fanout.stats()
+    }
+
+    /// How far this node has read the other nodes' events (see [`FanOut::position`]), saved
+    /// with gateway sessions at shutdown so a restart can replay what it missed.
+    pub fn fanout_position(&self) -> Option<Resume> {
+        self.inner.fanout.position()
+    }
+
+    /// At shutdown, once nothing publishes any more: sends what the fan-out still holds for the
+    /// other nodes (best effort, bounded in time) and stops it (see [`FanOut::shutdown`]).
+    pub async fn shutdown_fanout(&self) {
+        self.inner.fanout.shutdown().await;
     }
 
     /// The configuration.
@@ -329,7 +358,7 @@ pub struct Created<T> {
 }
 
 /// Checks a `limit` query parameter: `default` when absent, `1..=max` otherwise.
-pub fn check_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32> {
+pub(crate) fn check_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32> {
     match limit {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),

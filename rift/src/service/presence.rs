@@ -26,6 +26,7 @@ use crate::id::{ChannelId, Timestamp, UserId};
 use crate::model::{Status, User};
 use crate::permissions::Permissions;
 use crate::router::RecvError;
+use crate::store::SavedSession;
 
 use super::{Inner, Rift};
 
@@ -289,6 +290,15 @@ impl Rift {
             self.announce_transition((user_id, false)).await?;
         }
         Ok(())
+    }
+
+    /// Saves the gateway sessions of an installation shutting down (`owner`), replacing any saved
+    /// session with the same id, in one transaction, so a restarted node can bring them back.
+    ///
+    /// # Errors
+    /// When the database refuses them (a session of an unknown user, say); nothing is saved then.
+    pub async fn save_gateway_sessions(&self, owner: &str, sessions: &[SavedSession]) -> Result<()> {
+        Ok(self.inner.store.save_gateway_sessions(owner, sessions).await?)
     }
 
     /// Starts sharing presence with the other nodes (see the module docs): a task that sends this

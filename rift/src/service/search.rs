@@ -17,8 +17,8 @@ use super::history::Past;
 #[non_exhaustive]
 pub struct SearchParams {
     /// Words (all must match), `"quoted phrases"`, `prefix*`, `-exclusions` and operators
-    /// (`from:`, `in:`, `has:`, `is:`, `before:`, `after:`, `during:`); see
-    /// [`ParsedQuery::parse`]. Whatever is not an operator is literal text.
+    /// (`from:`, `in:`, `has:`, `is:`, `before:`, `after:`, `during:`), as the README's search
+    /// section describes them. Whatever is not an operator is literal text.
     #[serde(default)]
     pub q: String,
     /// Only this server.

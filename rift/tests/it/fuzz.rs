@@ -8,8 +8,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
-use rift::service::{Config, RegisterInput, Rift, SearchParams, SendMessage};
-use rift::{ErrorKind, Store};
+use rift::{Config, ErrorKind, RegisterInput, Rift, SearchParams, SendMessage, Store};
 
 /// Cases per run: `PROPTEST_CASES`, else a short run.
 fn cases() -> u32 {

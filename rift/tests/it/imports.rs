@@ -8,9 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rift::import::{ImportJobs, ImportReport, ImportStatus, Importer, ProblemKind, Progress};
 use rift::model::BridgeRef;
-use rift::service::{Config, RegisterInput, Rift};
 use rift::store::BridgedKind;
-use rift::{Error, ImportJobId, Store, UserId};
+use rift::{Config, Error, ImportJobId, RegisterInput, Rift, Store, UserId};
 use tokio::sync::Semaphore;
 
 /// Reports one problem and some progress, then waits for a permit; a file named `bad` fails.
@@ -113,8 +112,7 @@ pub(crate) async fn import_jobs_report_progress_to_their_owner_only(store: Arc<d
     assert!(rift.may_import_into(bob, BridgedKind::Server, &guild).await.expect("bob's"));
     assert!(!rift.may_import_into(alice, BridgedKind::Server, &guild).await.expect("not alice's"));
     let channel = BridgeRef::new("discord", "43");
-    let remote =
-        rift::service::RemoteChannel::new(channel.clone(), "general", rift::model::ChannelKind::Text);
+    let remote = rift::RemoteChannel::new(channel.clone(), "general", rift::model::ChannelKind::Text);
     rift.mirror_channel(server.id, &remote).await.expect("channel");
     assert!(!rift.may_import_into(alice, BridgedKind::Channel, &channel).await.expect("not alice's"));
     assert!(rift.may_import_into(bob, BridgedKind::Channel, &channel).await.expect("bob's"));

@@ -11,8 +11,7 @@ use rift::bridge::{Bridge, BridgeContext, BridgeFactory, BridgeManager, LeaseTim
 use rift::event::Envelope;
 use rift::id::{BridgeConnectionId, ChannelId};
 use rift::model::{BackfillState, BridgeConnection};
-use rift::service::{Config, RegisterInput, Rift};
-use rift::{Store, UserId};
+use rift::{Config, RegisterInput, Rift, Store, UserId};
 
 const TIMINGS: LeaseTimings = LeaseTimings {
     ttl: Duration::from_millis(800),

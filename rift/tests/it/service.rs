@@ -9,13 +9,12 @@ use rift::clock::ManualClock;
 use rift::event::{Event, Topic};
 use rift::files::{DirFileStore, FileStore};
 use rift::model::{BridgeConnection, BridgeStatus, ChannelKind, OverwriteKind, Status};
-use rift::router::Subscription;
-use rift::service::{
-    ChannelInput, Config, InviteInput, MessageQuery, OverwriteInput, RegisterInput, RemoteChannel,
-    RemoteMember, RemoteMessage, RemoteRole, RemoteUser, Rift, RoleInput, RoleUpdate, SearchParams,
-    SendMessage, ServerUpdate,
+use rift::router::{Router, Subscription};
+use rift::{
+    ChannelId, ChannelInput, Config, ErrorKind, InviteInput, MessageQuery, OverwriteInput, Permissions,
+    RegisterInput, RemoteChannel, RemoteMember, RemoteMessage, RemoteRole, RemoteUser, Rift, RoleInput,
+    RoleUpdate, SearchParams, SendMessage, ServerId, ServerUpdate, Store, UploadId, UserId,
 };
-use rift::{ChannelId, ErrorKind, Permissions, ServerId, Store, UploadId, UserId};
 use rift_examples::LineBridge;
 
 pub(crate) use crate::imports::import_jobs_report_progress_to_their_owner_only;
@@ -56,7 +55,10 @@ struct Fixture {
 }
 
 async fn fixture(store: Arc<dyn Store>) -> Fixture {
-    let rift = service(store);
+    fixture_of(service(store)).await
+}
+
+async fn fixture_of(rift: Rift) -> Fixture {
     let owner = user(&rift, "owner").await;
     let member = user(&rift, "member").await;
     let server = rift.create_server(owner, "Lab").await.unwrap().id;
@@ -109,7 +111,7 @@ pub(crate) async fn login_does_not_reveal_which_part_was_wrong(store: Arc<dyn St
 pub(crate) async fn forged_and_foreign_tokens_are_rejected(store: Arc<dyn Store>) {
     let rift = service(Arc::clone(&store));
     let session = rift.register(RegisterInput::new("eve", "password123")).await.unwrap();
-    let other = Rift::new(store, Config::new(b"another secret entirely".to_vec()));
+    let other = Rift::new(Arc::clone(&store), Config::new(b"another secret entirely".to_vec()));
     assert_code(other.authenticate(session.access_token.expose()).map(|_| ()), "invalid_token");
     // alg: none with the same claims.
     let claims = session.access_token.expose().split('.').nth(1).unwrap();
@@ -120,7 +122,7 @@ pub(crate) async fn forged_and_foreign_tokens_are_rejected(store: Arc<dyn Store>
     let mut config = Config::new(b"test secret, long enough to be a secret".to_vec());
     config.access_token_ttl = Duration::ZERO;
     let clock = ManualClock::starting_now();
-    let short = Rift::builder(Arc::clone(rift.store()), config).clock(Arc::new(clock.clone())).build();
+    let short = Rift::builder(Arc::clone(&store), config).clock(Arc::new(clock.clone())).build();
     let login = short.login("eve", "password123").await.unwrap();
     assert_eq!(short.authenticate(login.access_token.expose()).unwrap(), session.user.id);
     clock.advance(Duration::from_secs(1));
@@ -476,7 +478,7 @@ pub(crate) async fn presence_reaches_those_who_share_a_server(store: Arc<dyn Sto
         Event::PresenceUpdate { user_id: f.member, status: Status::Online }
     );
     assert_eq!(rift.user(f.owner, f.member).await.unwrap().status, Status::Online);
-    let mut dnd = rift::service::ProfileUpdate::default();
+    let mut dnd = rift::ProfileUpdate::default();
     dnd.status = Some(Status::Invisible);
     rift.update_profile(f.member, dnd).await.unwrap();
     assert_eq!(
@@ -511,7 +513,7 @@ pub(crate) async fn a_bridge_mirrors_idempotently_and_relays_native_messages(sto
         puppet.id
     );
     assert_code(rift.login(&puppet.username, "").await, "invalid_credentials");
-    let server_id = rift.store().channel(channel).await.unwrap().unwrap().server_id.unwrap();
+    let server_id = store.channel(channel).await.unwrap().unwrap().server_id.unwrap();
     rift.mirror_member(server_id, &RemoteMember::new(puppet.id, chrono::Utc::now())).await.unwrap();
     let at = chrono::DateTime::parse_from_rfc3339("2020-01-02T03:04:05.678Z").unwrap().to_utc();
     let remote = RemoteMessage::new(ctx.remote("msg-1"), channel, puppet.id, "from afar", at);
@@ -852,7 +854,7 @@ async fn member_upload(f: &Fixture, files: &DirFileStore, name: &str, write: boo
     if write {
         files.put(id, PNG).await.unwrap();
     }
-    let new = rift::service::NewUpload::new(id, name, None, PNG.to_vec(), PNG.len() as u64);
+    let new = rift::NewUpload::new(id, name, None, PNG.to_vec(), PNG.len() as u64);
     f.rift.record_upload(f.member, new).await.unwrap()
 }
 
@@ -906,7 +908,7 @@ pub(crate) async fn retention_purges_old_versions_and_deleted_content(store: Arc
     }
     assert!(has_row(&missing).await);
 
-    let mut update = rift::service::HistorySettingsUpdate::default();
+    let mut update = rift::HistorySettingsUpdate::default();
     update.retention_days = Some(Some(30));
     assert_kind(rift.update_history_settings(f.member, f.server, update.clone()).await, ErrorKind::Forbidden);
     let mut bad = update.clone();
@@ -974,7 +976,7 @@ pub(crate) async fn pins_are_limited_permissioned_and_evented(store: Arc<dyn Sto
     let mut sub = rift.router().subscribe(256);
     sub.add(Topic::Channel(f.general));
     let mut ids = Vec::new();
-    for i in 0..=rift::service::MAX_PINS {
+    for i in 0..=rift::MAX_PINS {
         ids.push(
             rift.send_message(f.member, f.general, SendMessage::text(format!("m{i}")))
                 .await
@@ -994,14 +996,14 @@ pub(crate) async fn pins_are_limited_permissioned_and_evented(store: Arc<dyn Sto
     // Pinning again changes nothing and says nothing.
     rift.pin_message(f.owner, f.general, ids[0]).await.unwrap();
     no_event(&mut sub);
-    for id in &ids[1..rift::service::MAX_PINS as usize] {
+    for id in &ids[1..rift::MAX_PINS as usize] {
         rift.pin_message(f.owner, f.general, *id).await.unwrap();
     }
     let last = *ids.last().unwrap();
     assert_code(rift.pin_message(f.owner, f.general, last).await, "too_many_pins");
     let list = rift.pinned_messages(f.member, f.general).await.unwrap();
-    assert_eq!(list.len(), rift::service::MAX_PINS as usize);
-    assert_eq!(list[0].id, ids[rift::service::MAX_PINS as usize - 1], "newest pin first");
+    assert_eq!(list.len(), rift::MAX_PINS as usize);
+    assert_eq!(list[0].id, ids[rift::MAX_PINS as usize - 1], "newest pin first");
     // A deleted pinned message frees its place and leaves the list.
     rift.delete_message(f.member, ids[0]).await.unwrap();
     rift.pin_message(f.owner, f.general, last).await.unwrap();
@@ -1015,10 +1017,7 @@ pub(crate) async fn pins_are_limited_permissioned_and_evented(store: Arc<dyn Sto
     assert!(!rift.pinned_messages(f.member, f.general).await.unwrap().iter().any(|m| m.id == last));
     let log = rift.audit_log(f.owner, f.server, None, Some(100)).await.unwrap();
     assert_eq!(log.iter().filter(|e| e.action == "message_unpin").count(), 1);
-    assert_eq!(
-        log.iter().filter(|e| e.action == "message_pin").count(),
-        rift::service::MAX_PINS as usize + 1
-    );
+    assert_eq!(log.iter().filter(|e| e.action == "message_pin").count(), rift::MAX_PINS as usize + 1);
     // In a DM every participant pins.
     let dm = rift.open_dm(f.member, f.owner).await.unwrap().value;
     let note = rift.send_message(f.owner, dm.id, SendMessage::text("remember")).await.unwrap().message.id;
@@ -1139,7 +1138,7 @@ pub(crate) async fn every_permission_change_is_enforced_on_the_next_call(store: 
     // Channels: a new one is visible at once, a renamed one shows its name, a deleted one is gone.
     let seen = rift.visible_channels(member, server).await.unwrap().unwrap();
     assert!(seen.iter().any(|c| c.id == made.id), "the new channel is listed at once");
-    let mut rename = rift::service::ChannelUpdate::default();
+    let mut rename = rift::ChannelUpdate::default();
     rename.name = Some("renamed".into());
     rift.update_channel(owner, made.id, rename).await.unwrap();
     assert_eq!(rift.channel(member, made.id).await.unwrap().name, "renamed");
@@ -1184,13 +1183,17 @@ pub(crate) async fn every_permission_change_is_enforced_on_the_next_call(store: 
 
 /// Events lost on the way to this node (another node's fan-out dropped some) drop every view.
 pub(crate) async fn lost_events_drop_the_whole_permission_view(store: Arc<dyn Store>) {
-    let f = fixture(store).await;
+    // The inbox is what a fan-out is given: where other nodes' envelopes, and news of lost ones, arrive.
+    let (router, inbox) = Router::with_inbox();
+    let mut config = Config::new(b"test secret, long enough to be a secret".to_vec());
+    config.rate_limits = false;
+    let f = fixture_of(Rift::builder(store, config).router(router).build()).await;
     f.rift.send_message(f.member, f.general, SendMessage::text("hi")).await.unwrap();
     assert_eq!(f.rift.access_cache_stats().servers, 1);
-    f.rift.router().lag_all();
+    inbox.lag_all();
     assert_eq!(f.rift.access_cache_stats().servers, 0);
     f.rift.send_message(f.member, f.general, SendMessage::text("hi")).await.unwrap();
     assert_eq!(f.rift.access_cache_stats().servers, 1);
-    f.rift.router().report_lost_event();
+    inbox.report_lost_event();
     assert_eq!(f.rift.access_cache_stats().servers, 0);
 }

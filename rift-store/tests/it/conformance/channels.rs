@@ -1,11 +1,9 @@
 //! Channels and overwrites.
 
-use rift::Store;
-use rift::StoreError;
 use rift::id::{ChannelId, UserId};
 use rift::model::{Channel, ChannelKind, OverwriteKind, PermissionOverwrite};
-use rift::permissions::Permissions;
 use rift::store::ChannelPatch;
+use rift::{Permissions, Store, StoreError};
 use uuid::Uuid;
 
 use crate::fixtures::*;

@@ -1,13 +1,11 @@
 //! Server audit log, read states, bridge lookups, connections and cursors, cascades.
 
-use rift::Store;
-use rift::StoreError;
 use rift::id::{AuditEntryId, BridgeConnectionId, ChannelId, MessageId, RoleId, ServerId, UserId};
 use rift::model::{BridgeStatus, Channel, ChannelKind, ReadState, Role};
-use rift::permissions::Permissions;
 use rift::store::{
     BridgedKind, CreateMessageOutcome, MentionCandidate, NewInvite, NewMessage, NewServer, NewUser,
 };
+use rift::{Permissions, Store, StoreError};
 use uuid::Uuid;
 
 use crate::fixtures::*;

@@ -1,10 +1,9 @@
 //! Roles: positions stay unique and contiguous; assignments.
 
-use rift::Store;
 use rift::id::{RoleId, ServerId};
 use rift::model::{OverwriteKind, PermissionOverwrite, Role};
-use rift::permissions::Permissions;
 use rift::store::RolePatch;
+use rift::{Permissions, Store};
 
 use crate::fixtures::*;
 

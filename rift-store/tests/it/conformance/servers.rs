@@ -1,11 +1,9 @@
 //! Servers, members, bans and invites.
 
-use rift::Store;
-use rift::StoreError;
 use rift::id::{ChannelId, RoleId, ServerId, UserId};
 use rift::model::{ChannelKind, Role};
-use rift::permissions::Permissions;
 use rift::store::{JoinOutcome, NewInvite, NewServer, ServerPatch};
+use rift::{Permissions, Store, StoreError};
 
 use crate::fixtures::*;
 
