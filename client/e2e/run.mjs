@@ -9,13 +9,13 @@
 // $CARGO_TARGET_DIR); CHROMIUM the browser (default /usr/bin/chromium); E2E_ARTIFACTS where
 // screenshots go (default: a new temp dir, printed on failure).
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
@@ -33,6 +33,13 @@ function serverBinary() {
   ].filter(Boolean);
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`no rift-server binary (tried ${candidates.join(', ')}); run cargo build -p rift-server`);
+  return found;
+}
+
+/** The `rift` admin command beside the server binary (scripts/test builds both). */
+function cliBinary(server) {
+  const found = join(dirname(server), 'rift');
+  if (!existsSync(found)) throw new Error(`no rift command at ${found}; run cargo build -p rift-cli`);
   return found;
 }
 
@@ -1008,6 +1015,25 @@ async function main() {
       d = await upload();
       await d.locator('.import-result', { hasText: '0 imported, 2 already there, 1 skipped' }).waitFor();
       await alice.keyboard.press('Escape');
+    });
+
+    await step('an operator exports Test Lab as an offline HTML archive; it opens from the disk with nothing fetched', async () => {
+      const cliEnv = { ...env, RIFT_DATA_DIR: data, UPLOAD_DIR: join(data, 'uploads') };
+      const cli = (args) => execFileSync(cliBinary(bin), args, { env: cliEnv, encoding: 'utf8' });
+      const lab = JSON.parse(cli(['server', 'list', '--json'])).find((s) => s.name === 'Test Lab');
+      assert(lab, 'rift server list names Test Lab');
+      const out = join(data, 'archive');
+      cli(['export', '--html', '--server', lab.id, '--out', out]);
+      const page = await contexts[0].newPage();
+      const fetched = [];
+      page.on('request', (request) => fetched.push(request.url()));
+      await page.goto(pathToFileURL(join(out, 'index.html')).href);
+      await page.getByText('hi alice, bob here').first().waitFor();
+      await page.getByText(/hello from alice zebra/).first().waitFor();
+      assert((await page.locator('article').count()) > 5, 'the messages are there');
+      const remote = fetched.filter((url) => !url.startsWith('file:'));
+      assert(remote.length === 0, 'the archive fetches nothing: ' + remote.join(', '));
+      await page.close();
     });
 
     assert(problems.length === 0, 'browser problems:\n' + problems.join('\n'));
