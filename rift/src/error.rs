@@ -19,6 +19,9 @@ pub enum StoreError {
     /// A stored row could not be turned back into a domain object.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The query ran past its time limit and was stopped ([`crate::store::SearchQuery::time_limit`]).
+    #[error("the query ran past its time limit")]
+    TimedOut,
 }
 
 /// Which uniqueness rule a store refused a write for ([`StoreError::Conflict`]).
@@ -144,6 +147,8 @@ error_codes! {
     InvalidPath = "invalid_path",
     /// A query parameter or search text is malformed.
     InvalidQuery = "invalid_query",
+    /// A search ran past its time limit (one no text index could narrow): narrow it.
+    SearchTimeout = "search_timeout",
     /// A gateway frame that is not a valid command.
     InvalidFrame = "invalid_frame",
     /// A malformed upload request.
@@ -530,6 +535,12 @@ impl From<StoreError> for Error {
     /// Each store conflict gets its answer here, and only here; the match names every kind so a
     /// new one cannot slip through as a wrong code.
     fn from(error: StoreError) -> Self {
+        if matches!(error, StoreError::TimedOut) {
+            return Self::invalid(
+                ErrorCode::SearchTimeout,
+                "the search took too long; add words, or search one channel or one author",
+            );
+        }
         let StoreError::Conflict(conflict) = error else { return Self::Store(error) };
         match conflict {
             Conflict::Username => Self::conflict(ErrorCode::UsernameTaken, "that username is taken"),
@@ -600,6 +611,8 @@ mod tests {
         }
         let missing = Error::from(StoreError::Missing("channel"));
         assert_eq!(missing.kind(), ErrorKind::Internal);
+        let timed_out = Error::from(StoreError::TimedOut);
+        assert_eq!((timed_out.code().as_str(), timed_out.kind().http_status()), ("search_timeout", 400));
     }
 
     #[test]

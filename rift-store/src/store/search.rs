@@ -1,10 +1,16 @@
 //! Search: turning user text into index terms that can never be query syntax, and the shared part
 //! of the search query. The index clause itself is per backend (`sqlite::search`, `postgres::search`).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use rift::StoreError;
 use rift::model::Message;
 use rift::store::Matcher;
 use rift::store::SearchQuery;
-use sqlx::QueryBuilder;
+use sqlx::{Postgres, QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use crate::db::{Database, Dialect, Res, Ts, limit, on_db};
@@ -187,6 +193,82 @@ macro_rules! search_query {
     }};
 }
 
+/// Runs a search statement with a time limit: past it SQLite interrupts the statement (a progress
+/// handler) and PostgreSQL cancels it (`statement_timeout`), and the search fails with
+/// [`StoreError::TimedOut`].
+pub(crate) trait WithinTime: sqlx::Database {
+    fn fetch_rows_within<'a, 'q: 'a>(
+        pool: &'a sqlx::Pool<Self>,
+        qb: &'a mut QueryBuilder<'q, Self>,
+        time_limit: Duration,
+    ) -> BoxFuture<'a, Res<Vec<MessageRow>>>;
+}
+
+/// The statement was stopped for its time limit: SQLite's `SQLITE_INTERRUPT` (9), PostgreSQL's
+/// `query_canceled` (57014).
+fn timed_out(error: sqlx::Error) -> crate::db::Fail {
+    match &error {
+        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("9" | "57014")) => {
+            StoreError::TimedOut.into()
+        }
+        _ => error.into(),
+    }
+}
+
+/// Turns the progress handler off when dropped, however the statement ended (answered, failed,
+/// or its future dropped): a connection back in the pool must not interrupt its next statement.
+struct Disarm(Arc<AtomicBool>);
+
+impl Drop for Disarm {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
+
+impl WithinTime for Sqlite {
+    fn fetch_rows_within<'a, 'q: 'a>(
+        pool: &'a sqlx::Pool<Self>,
+        qb: &'a mut QueryBuilder<'q, Self>,
+        time_limit: Duration,
+    ) -> BoxFuture<'a, Res<Vec<MessageRow>>> {
+        Box::pin(async move {
+            let deadline = Instant::now() + time_limit;
+            let mut conn = pool.acquire().await?;
+            let armed = Arc::new(AtomicBool::new(true));
+            let check = Arc::clone(&armed);
+            // Asked every 1,000 virtual machine steps (microseconds): false stops the statement.
+            conn.lock_handle().await?.set_progress_handler(1_000, move || {
+                !check.load(Ordering::Relaxed) || Instant::now() < deadline
+            });
+            let _disarm = Disarm(armed);
+            qb.build_query_as::<MessageRow>().persistent(false).fetch_all(&mut *conn).await.map_err(timed_out)
+        })
+    }
+}
+
+impl WithinTime for Postgres {
+    fn fetch_rows_within<'a, 'q: 'a>(
+        pool: &'a sqlx::Pool<Self>,
+        qb: &'a mut QueryBuilder<'q, Self>,
+        time_limit: Duration,
+    ) -> BoxFuture<'a, Res<Vec<MessageRow>>> {
+        Box::pin(async move {
+            // `SET LOCAL` lasts until the transaction ends (a dropped one rolls back).
+            let mut tx = pool.begin().await?;
+            let millis = time_limit.as_millis().clamp(1, i32::MAX as u128);
+            sqlx::query(&format!("SET LOCAL statement_timeout = {millis}")).execute(&mut *tx).await?;
+            let rows = qb
+                .build_query_as::<MessageRow>()
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(timed_out)?;
+            tx.commit().await?;
+            Ok(rows)
+        })
+    }
+}
+
 /// `LIKE` patterns for the substring terms.
 pub(crate) struct Patterns {
     required: Vec<String>,
@@ -298,12 +380,17 @@ impl Database {
                 }
             }
         }
+        // Without index terms nothing narrows the scan but the filters: it gets the time limit.
+        let time_limit = query.time_limit.filter(|_| !terms.has_index_terms());
         let rows: Vec<MessageRow> = on_db!(self, read, |pool| {
             let mut qb = search_query!(select, query, terms, patterns);
-            // Not a named prepared statement: PostgreSQL plans an unnamed one with the actual
-            // words each time, never with a generic plan (see `postgres::search` for how the GIN
-            // index is made to drive either way).
-            qb.build_query_as::<MessageRow>().persistent(false).fetch_all(pool).await?
+            match time_limit {
+                Some(time_limit) => WithinTime::fetch_rows_within(pool, &mut qb, time_limit).await?,
+                // Not a named prepared statement: PostgreSQL plans an unnamed one with the actual
+                // words each time, never with a generic plan (see `postgres::search` for how the
+                // GIN index is made to drive either way).
+                None => qb.build_query_as::<MessageRow>().persistent(false).fetch_all(pool).await?,
+            }
         });
         self.load_messages(rows, query.viewer, false).await
     }
@@ -341,7 +428,12 @@ impl Database {
         let wanted = query.limit as usize;
         let mut found: Vec<MessageRow> = Vec::new();
         let mut below: Option<Uuid> = None;
+        let deadline = query.time_limit.map(|limit| Instant::now() + limit);
         loop {
+            // Each batch is small; the number of batches is what the time limit bounds.
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Err(StoreError::TimedOut.into());
+            }
             let batch: Vec<MessageRow> = on_db!(self, read, |pool| {
                 let mut qb = search_query!(select, query, terms, patterns, below, DELETED_BATCH, None);
                 qb.build_query_as::<MessageRow>().persistent(false).fetch_all(pool).await?

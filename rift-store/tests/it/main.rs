@@ -82,6 +82,7 @@ conformance! {
     search::search_prefixes_exclusions_and_flags,
     search::search_operator_text_is_never_syntax,
     search::search_finds_the_newest_matches_whatever_the_storage_order,
+    search::a_search_no_index_narrows_stops_at_its_time_limit,
     dms::open_dm_twice_gives_one_channel,
     dms::concurrent_open_dm_makes_one_channel,
     dms::dm_channels_show_the_other_side_newest_activity_first,

@@ -83,6 +83,10 @@ pub struct Config {
     pub presence_heartbeat: Duration,
     /// How long a node may stay silent before its users count as offline (default 15 s).
     pub presence_expiry: Duration,
+    /// How long the database may work on a search no text index narrows (only emoji or
+    /// punctuation, only filters, deleted messages) before it fails with `search_timeout`
+    /// (default 3 s; see [`crate::store::SearchQuery::time_limit`]).
+    pub search_time_limit: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -109,6 +113,7 @@ impl Config {
             typing_throttle: Duration::from_secs(5),
             presence_heartbeat: Duration::from_secs(5),
             presence_expiry: Duration::from_secs(15),
+            search_time_limit: Duration::from_secs(3),
         }
     }
 }

@@ -198,6 +198,7 @@ impl Rift {
             query.has_image = parsed.has(Has::Image);
             query.edited = parsed.is(Is::Edited);
             query.pinned = parsed.is(Is::Pinned);
+            query.time_limit = Some(self.inner.config.search_time_limit);
             query.deleted = deleted;
             query.viewer = Some(user_id);
             query

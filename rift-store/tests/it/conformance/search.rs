@@ -444,3 +444,41 @@ pub(crate) async fn search_finds_the_newest_matches_whatever_the_storage_order(s
     before.limit = 25;
     assert_eq!(found(store, &before).await, expect(&|i| i % 3 == 0 && i < 1_000, 25));
 }
+
+/// A search no text index narrows (only emoji, only filters, deleted messages) gets the time
+/// limit: past it the statement is stopped and the search fails with `TimedOut`; with time to
+/// spare the same search answers, also on a connection whose statement was stopped before. A
+/// search by words is bounded by the index, not by the clock.
+pub(crate) async fn a_search_no_index_narrows_stops_at_its_time_limit(store: &dyn Store) {
+    let owner = user(store, "owner").await;
+    let (_, general) = server(store, &owner).await;
+    // 2,000 messages of about 4,000 characters: a substring scan of them takes milliseconds.
+    let filler = "lorem ipsum dolor sit amet ".repeat(150);
+    let news: Vec<_> =
+        (0..2_000).map(|i| new_message(general.id, owner.id, &format!("{i} {filler}"))).collect();
+    for chunk in news.chunks(200) {
+        for outcome in
+            futures_util::future::join_all(chunk.iter().map(|m| store.create_message(m, at(0)))).await
+        {
+            assert!(matches!(outcome, Ok(CreateMessageOutcome::Created(_))), "{outcome:?}");
+        }
+    }
+    let mut crab = query(&["🦀"], &[], &[general.id]);
+    crab.time_limit = Some(std::time::Duration::from_micros(1));
+    let stopped = store.search(&crab).await;
+    assert!(matches!(stopped, Err(rift::StoreError::TimedOut)), "{stopped:?}");
+    let mut deleted = query(&["lorem"], &[], &[general.id]);
+    deleted.deleted = true;
+    deleted.time_limit = Some(std::time::Duration::ZERO);
+    let stopped = store.search(&deleted).await;
+    assert!(matches!(stopped, Err(rift::StoreError::TimedOut)), "{stopped:?}");
+
+    crab.time_limit = Some(std::time::Duration::from_secs(60));
+    for _ in 0..4 {
+        assert!(found(store, &crab).await.is_empty());
+    }
+    let mut words = query(&["lorem", "ipsum"], &[], &[general.id]);
+    words.time_limit = Some(std::time::Duration::from_micros(1));
+    words.limit = 5;
+    assert_eq!(found(store, &words).await.len(), 5, "words are bounded by the index, not the clock");
+}
