@@ -215,13 +215,23 @@ fn timed_out(error: sqlx::Error) -> crate::db::Fail {
     }
 }
 
-/// Turns the progress handler off when dropped, however the statement ended (answered, failed,
-/// or its future dropped): a connection back in the pool must not interrupt its next statement.
-struct Disarm(Arc<AtomicBool>);
+/// A connection whose statement runs under an armed progress handler. Once the statement has
+/// ended (answered, failed or stopped) the handler is disarmed and the connection goes back to the
+/// pool. Dropped mid-statement (the caller went away) the handler stays armed, so the statement
+/// still stops at its deadline, and the connection is closed rather than reused.
+struct Armed {
+    conn: sqlx::pool::PoolConnection<Sqlite>,
+    armed: Arc<AtomicBool>,
+    ended: bool,
+}
 
-impl Drop for Disarm {
+impl Drop for Armed {
     fn drop(&mut self) {
-        self.0.store(false, Ordering::Relaxed);
+        if self.ended {
+            self.armed.store(false, Ordering::Relaxed);
+        } else {
+            self.conn.close_on_drop();
+        }
     }
 }
 
@@ -240,8 +250,11 @@ impl WithinTime for Sqlite {
             conn.lock_handle().await?.set_progress_handler(1_000, move || {
                 !check.load(Ordering::Relaxed) || Instant::now() < deadline
             });
-            let _disarm = Disarm(armed);
-            qb.build_query_as::<MessageRow>().persistent(false).fetch_all(&mut *conn).await.map_err(timed_out)
+            let mut running = Armed { conn, armed, ended: false };
+            let rows =
+                qb.build_query_as::<MessageRow>().persistent(false).fetch_all(&mut *running.conn).await;
+            running.ended = true;
+            rows.map_err(timed_out)
         })
     }
 }
