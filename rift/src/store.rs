@@ -362,7 +362,7 @@ pub struct SearchQuery {
     pub viewer: Option<UserId>,
     /// How long the backend may work on a search that no text index can narrow (only
     /// punctuation or emoji, only filters, or deleted messages): past it the statement is stopped
-    /// and the search fails with [`StoreError::TimedOut`](crate::StoreError::TimedOut). `None`:
+    /// and the search fails with [`StoreError::TimedOut`]. `None`:
     /// no limit. A search by words is bounded by the index (its newest messages first, or a word's
     /// matches), not by this.
     pub time_limit: Option<std::time::Duration>,
